@@ -1,0 +1,73 @@
+# Zijwijzer: the single entry point. `make run` and `make test` set up everything on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+export PYTHONPATH := $(CURDIR)
+# No model hub, no telemetry, nothing fetched at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+VENV      := .venv
+VENV_RASA := .venv-rasa
+PY        := $(VENV)/bin/python
+PY_RASA   := $(VENV_RASA)/bin/python
+RASA      := $(VENV_RASA)/bin/rasa
+PIP_FLAGS := -q --disable-pip-version-check
+
+.PHONY: help setup run test lint format typecheck validate pytest train bench catalogue clean
+
+help:
+	@echo "make run    - set up on first use, load the catalogue, train when needed, start the bot (SQLite)"
+	@echo "make test   - lint, type checks, data validation and all tests"
+	@echo "make train  - train the Rasa model when data or config changed"
+	@echo "make bench  - benchmarks (figures in docs/performance.md)"
+
+# ---- the two runtimes -------------------------------------------------------------------
+$(VENV)/.installed: requirements/app.lock
+	@py=$$(tools/find-python.sh 3.12 3.11) || exit 1; \
+	  [ -x $(PY) ] || $$py -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/app.lock
+	@touch $@
+
+$(VENV_RASA)/.installed: requirements/rasa.lock
+	@py=$$(tools/find-python.sh 3.10) || exit 1; \
+	  [ -x $(PY_RASA) ] || $$py -m venv $(VENV_RASA)
+	$(PY_RASA) -m pip install $(PIP_FLAGS) -r requirements/rasa.lock
+	@touch $@
+
+setup: $(VENV)/.installed $(VENV_RASA)/.installed
+
+# ---- catalogue ----------------------------------------------------------------------------
+# Loading is idempotent: an unchanged catalogue (same checksum) is not written again.
+catalogue: $(VENV)/.installed
+	@mkdir -p var
+	$(PY) -m catalogue load
+
+# ---- assistant (engine + action server) -----------------------------------------------------
+include make/assistant.mk
+
+# ---- checks --------------------------------------------------------------------------------
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed $(VENV_RASA)/.installed
+	$(PY) -m pytest
+
+test: lint typecheck validate pytest
+
+bench: $(VENV)/.installed
+	$(PY) bench/advice.py
+
+clean:
+	rm -rf var models build test-output

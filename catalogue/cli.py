@@ -1,0 +1,239 @@
+"""Command line: python -m catalogue validate | load | show ID | advise --profile FILE [--json]
+| sync --url URL | export --out FILE | terms --json.
+
+Bad input gets one clear line on stderr and exit code 2 (a catalogue with problems: one line
+per problem). Nothing here prints a traceback for a mistake a person can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from catalogue import store
+from catalogue.advice import advise
+from catalogue.compiled import Catalogue
+from catalogue.errors import CatalogueInvalid, CatalogueNotLoaded, ProfileError, SyncError
+from catalogue.reader import DATA_DIR, load_directory
+from catalogue.service import catalogue_terms
+from catalogue.sync import build_export, sync
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see --help)\n")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    if args.database_url:
+        return str(args.database_url)
+    from bot.settings import load_settings
+
+    return load_settings().database_url
+
+
+def _stored(args: argparse.Namespace) -> Catalogue:
+    return store.read(store.make_engine(_database_url(args)))
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    catalogue = load_directory(args.dir)
+    data = catalogue.data
+    print(
+        f"ok: catalogue {catalogue.version_label}: {len(data.qualifications)} qualifications, "
+        f"{len(data.units)} units, {len(data.routes)} routes, {len(data.funding)} funding schemes, "
+        f"{len(data.rules)} rules, {len(data.notices)} notices, {len(data.sources)} sources",
+        file=out,
+    )
+    return 0
+
+
+def _cmd_load(args: argparse.Namespace, out: TextIO) -> int:
+    catalogue = load_directory(args.dir)
+    engine = store.make_engine(_database_url(args))
+    if not args.force and store.current_checksum(engine) == catalogue.checksum:
+        print(f"unchanged: catalogue {catalogue.version_label} is already loaded", file=out)
+        return 0
+    store.save(engine, catalogue, origin=str(args.dir))
+    print(f"loaded: catalogue {catalogue.version_label}", file=out)
+    return 0
+
+
+def _find(catalogue: Catalogue, item_id: str) -> tuple[str, Any] | None:
+    data = catalogue.data
+    for kind, items in (
+        ("unit", data.units),
+        ("route", data.routes),
+        ("funding", data.funding),
+        ("qualification", data.qualifications),
+        ("source", data.sources),
+        ("rule", data.rules),
+        ("notice", data.notices),
+    ):
+        for item in items:
+            if item.id == item_id:
+                return kind, item
+    return None
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    catalogue = _stored(args)
+    found = _find(catalogue, args.id)
+    if found is None:
+        return _fail(f"no unit, route, funding, qualification, source, rule or notice has id {args.id!r}")
+    kind, item = found
+    document = {"kind": kind, **item.model_dump(mode="json")}
+    if kind in ("unit", "route", "funding"):
+        rules = catalogue.rules_by_item.get((kind, item.id), ())
+        document["rules"] = [
+            {"id": c.rule.id, "when": c.rule.when, "outcome": c.rule.outcome} for c in rules
+        ]
+    print(json.dumps(document, ensure_ascii=False, indent=2), file=out)
+    return 0
+
+
+def _read_profile(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"profile {path} is not valid JSON: {exc}") from None
+
+
+def _render(advice: dict[str, Any], out: TextIO) -> None:
+    lang = advice["profile"].get("language", "nl")
+    title_key = "title" if lang == "nl" else "title_en"
+    summary = advice["summary"]
+    print(f"Catalogue {advice['catalogue_version']}", file=out)
+    print(f"Best routes: {', '.join(summary['routes']) or '-'}", file=out)
+    print(f"Units to start with: {', '.join(summary['units']) or '-'}", file=out)
+    print(f"Funding to ask about: {', '.join(summary['funding']) or '-'}", file=out)
+    for section in ("routes", "units", "funding"):
+        print(f"\n{section.upper()}", file=out)
+        for item in advice[section]:
+            certain = "" if item["certain"] else f" [{item['status']}]"
+            print(f"  {item['fit']:<12} {item['id']}: {item[title_key]}{certain}", file=out)
+            for reason in item["reasons"]:
+                print(f"               - {reason[lang]}", file=out)
+                if "if" in reason:
+                    print(f"                 ({', '.join(reason['depends_on'])}: {reason['if'][lang]})", file=out)
+    if advice["warnings"]:
+        print("\nWARNINGS", file=out)
+        for warning in advice["warnings"]:
+            print(f"  [{warning['severity']}] {warning[lang]}", file=out)
+    if advice["open_questions"]:
+        fields = ", ".join(q["field"] for q in advice["open_questions"])
+        print(f"\nAnswers that could change this advice: {fields}", file=out)
+
+
+def _cmd_advise(args: argparse.Namespace, out: TextIO) -> int:
+    profile = _read_profile(args.profile)
+    catalogue = load_directory(args.dir) if args.from_files else _stored(args)
+    advice = advise(catalogue, profile)
+    if args.json:
+        print(json.dumps(advice, ensure_ascii=False, indent=2, sort_keys=True), file=out)
+    else:
+        _render(advice, out)
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    engine = store.make_engine(_database_url(args))
+    result = sync(
+        engine,
+        args.url,
+        timeout=args.timeout,
+        retries=args.retries,
+        expected_sha256=args.sha256,
+        force=args.force,
+    )
+    if result.status == "unchanged":
+        print(f"unchanged: catalogue {result.version} is already loaded", file=out)
+    else:
+        print(f"updated: catalogue {result.previous_version or '(none)'} -> {result.version}", file=out)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    document = build_export(args.dir)
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True)
+    if args.out == "-":
+        print(text, file=out)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"exported: catalogue {document['version']} to {args.out}", file=out)
+    return 0
+
+
+def _cmd_terms(args: argparse.Namespace, out: TextIO) -> int:
+    catalogue = load_directory(args.dir) if args.from_files else _stored(args)
+    print(json.dumps(catalogue_terms(catalogue), ensure_ascii=False, indent=2), file=out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m catalogue", description="Zijwijzer catalogue and advice engine")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: ZIJWIJZER_DATABASE_URL or var/zijwijzer.db)")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--dir", type=Path, default=DATA_DIR, help="folder with the catalogue's YAML files")
+        return p
+
+    with_dir(commands.add_parser("validate", help="check the YAML files")).set_defaults(run=_cmd_validate)
+    load = with_dir(commands.add_parser("load", help="load the YAML files into the database"))
+    load.add_argument("--force", action="store_true", help="write even when unchanged")
+    load.set_defaults(run=_cmd_load)
+    show = commands.add_parser("show", help="show one loaded entry by id")
+    show.add_argument("id")
+    show.set_defaults(run=_cmd_show)
+    advise_cmd = with_dir(commands.add_parser("advise", help="advice for a profile (JSON file, - for stdin)"))
+    advise_cmd.add_argument("--profile", required=True)
+    advise_cmd.add_argument("--json", action="store_true", help="the engine's JSON output")
+    advise_cmd.add_argument("--from-files", action="store_true", help="use the YAML files, not the database")
+    advise_cmd.set_defaults(run=_cmd_advise)
+    sync_cmd = commands.add_parser("sync", help="fetch a newer catalogue export and load it")
+    sync_cmd.add_argument("--url", required=True)
+    sync_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per connect and read")
+    sync_cmd.add_argument("--retries", type=int, default=3)
+    sync_cmd.add_argument("--sha256", help="the checksum the export must have")
+    sync_cmd.add_argument("--force", action="store_true", help="load even when not newer")
+    sync_cmd.set_defaults(run=_cmd_sync)
+    export = with_dir(commands.add_parser("export", help="write the catalogue as one export file"))
+    export.add_argument("--out", required=True, help="file, or - for stdout")
+    export.set_defaults(run=_cmd_export)
+    terms = with_dir(commands.add_parser("terms", help="names and synonyms, for NLU"))
+    terms.add_argument("--json", action="store_true", help="JSON output (the only format)")
+    terms.add_argument("--from-files", action="store_true", help="use the YAML files, not the database")
+    terms.set_defaults(run=_cmd_terms)
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = out or sys.stdout
+    try:
+        return int(args.run(args, out))
+    except CatalogueInvalid as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ProfileError, SyncError, CatalogueNotLoaded, ValueError) as exc:
+        return _fail(str(exc))
+    except BrokenPipeError:
+        # The reader went away (| head): not an error of ours.
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,191 @@
+"""Reads the catalogue's YAML files and reports every problem with its file and entry."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from catalogue.compiled import Catalogue, compile_catalogue
+from catalogue.errors import CatalogueInvalid, Problem
+from catalogue.schema import (
+    CatalogueData,
+    Funding,
+    Notice,
+    Qualification,
+    Route,
+    Rule,
+    RuleDefaults,
+    Source,
+    Unit,
+)
+
+DATA_DIR: Final = Path(__file__).resolve().parent / "data"
+
+# file name -> (top-level key, model of one entry)
+LISTS: Final[dict[str, tuple[str, type[BaseModel]]]] = {
+    "sources.yaml": ("sources", Source),
+    "qualifications.yaml": ("qualifications", Qualification),
+    "units.yaml": ("units", Unit),
+    "routes.yaml": ("routes", Route),
+    "funding.yaml": ("funding", Funding),
+    "rules.yaml": ("rules", Rule),
+    "notices.yaml": ("notices", Notice),
+}
+FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml")
+# Top-level keys allowed besides the list (YAML anchors live under `defaults`).
+EXTRA_KEYS: Final[dict[str, set[str]]] = {"units.yaml": {"defaults"}, "rules.yaml": {"defaults"}}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def checksum_of(texts: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        digest.update(name.encode())
+        digest.update(b"\0")
+        digest.update(texts[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _pydantic_problems(file: str, entry: str, error: ValidationError) -> list[Problem]:
+    out = []
+    for detail in error.errors():
+        where = ".".join(str(part) for part in detail["loc"])
+        message = detail["msg"] if not where else f"{where}: {detail['msg']}"
+        out.append(Problem(file, entry, message))
+    return out
+
+
+def _entry_label(kind: str, index: int, raw: Any) -> str:
+    if isinstance(raw, Mapping) and isinstance(raw.get("id"), str):
+        return f"{kind} {raw['id']!r}"
+    return f"{kind} #{index + 1}"
+
+
+def _validate(model: type[M], file: str, entry: str, raw: Any, problems: list[Problem]) -> M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_pydantic_problems(file, entry, exc))
+        return None
+
+
+def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
+    """Parses the files' texts into CatalogueData; raises CatalogueInvalid listing all problems."""
+    problems: list[Problem] = []
+    documents: dict[str, Any] = {}
+    for name in FILE_NAMES:
+        if name not in texts:
+            problems.append(Problem(name, "", "file is missing"))
+            continue
+        try:
+            document = yaml.safe_load(texts[name])
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f"line {mark.line + 1}: " if mark is not None else ""
+            problems.append(Problem(name, "", f"{line}not valid YAML ({getattr(exc, 'problem', exc)})"))
+            continue
+        if not isinstance(document, dict):
+            problems.append(Problem(name, "", "must be a mapping at the top level"))
+            continue
+        documents[name] = document
+    for name in sorted(set(texts) - set(FILE_NAMES)):
+        problems.append(Problem(name, "", f"unexpected file (expected: {', '.join(FILE_NAMES)})"))
+
+    parsed: dict[str, list[Any]] = {}
+    for name, (key, model) in LISTS.items():
+        document = documents.get(name)
+        if document is None:
+            continue
+        unknown = set(document) - {key} - EXTRA_KEYS.get(name, set())
+        for extra in sorted(map(str, unknown)):
+            problems.append(Problem(name, "", f"unknown top-level key {extra!r}"))
+        entries = document.get(key)
+        if not isinstance(entries, list):
+            problems.append(Problem(name, "", f"needs a list under {key!r}"))
+            continue
+        kind = key.rstrip("s") if key != "funding" else "funding"
+        parsed[key] = []
+        for index, raw in enumerate(entries):
+            item = _validate(model, name, _entry_label(kind, index, raw), raw, problems)
+            if item is not None:
+                parsed[key].append(item)
+
+    rule_defaults = None
+    if "rules.yaml" in documents:
+        rule_defaults = _validate(
+            RuleDefaults, "rules.yaml", "defaults", documents["rules.yaml"].get("defaults"), problems
+        )
+
+    version = title = None
+    meta = documents.get("catalogue.yaml")
+    if meta is not None:
+        version, title = meta.get("version"), meta.get("title")
+        if not isinstance(version, str) or not version.strip():
+            problems.append(Problem("catalogue.yaml", "", "needs a version (text)"))
+        if not isinstance(title, str) or not title.strip():
+            problems.append(Problem("catalogue.yaml", "", "needs a title (text)"))
+
+    regions: dict[str, str] = {}
+    region_doc = documents.get("regions.yaml")
+    if region_doc is not None:
+        provinces = region_doc.get("provinces")
+        if not isinstance(provinces, dict):
+            problems.append(Problem("regions.yaml", "", "needs a mapping under 'provinces'"))
+        else:
+            for province, places in provinces.items():
+                if not isinstance(places, list) or not all(isinstance(p, str) for p in places):
+                    problems.append(Problem("regions.yaml", f"province {province!r}", "needs a list of names"))
+                    continue
+                for place in places:
+                    key = place.casefold()
+                    if key in {k.casefold() for k in regions}:
+                        problems.append(Problem("regions.yaml", f"province {province!r}", f"{place!r} is listed twice"))
+                    regions[place] = str(province)
+
+    if problems:
+        raise CatalogueInvalid(problems)
+    try:
+        return CatalogueData(
+            version=version,
+            title=title,
+            sources=parsed["sources"],
+            qualifications=parsed["qualifications"],
+            units=parsed["units"],
+            routes=parsed["routes"],
+            funding=parsed["funding"],
+            rule_defaults=rule_defaults,
+            rules=parsed["rules"],
+            notices=parsed["notices"],
+            regions=regions,
+        )
+    except ValidationError as exc:
+        raise CatalogueInvalid(_pydantic_problems("catalogue", "", exc)) from None
+
+
+def read_texts(directory: Path) -> dict[str, str]:
+    """The catalogue files' texts; every *.yaml file in the directory is included."""
+    if not directory.is_dir():
+        raise CatalogueInvalid([Problem(str(directory), "", "is not a directory")])
+    texts: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            texts[path.name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CatalogueInvalid([Problem(path.name, "", f"cannot be read ({exc})")]) from None
+    return texts
+
+
+def load_texts(texts: Mapping[str, str]) -> Catalogue:
+    """Parses and compiles a catalogue from its files' texts; raises CatalogueInvalid."""
+    return compile_catalogue(parse_texts(texts), checksum_of(texts))
+
+
+def load_directory(directory: Path = DATA_DIR) -> Catalogue:
+    return load_texts(read_texts(directory))

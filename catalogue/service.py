@@ -1,0 +1,124 @@
+"""The catalogue as a service for other processes (the action server, the CLI).
+
+Nothing is opened at import or construction: the first call loads the catalogue from the
+database, and later calls look every `refresh_seconds` whether a newer one was loaded (by
+`catalogue load` or `catalogue sync`), so every instance picks it up without a restart.
+The catalogue is reference data, not conversation state: caching it per process is safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from catalogue import store
+from catalogue.advice import advise
+from catalogue.compiled import Catalogue
+
+
+class CatalogueService:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        refresh_seconds: float = 60.0,
+        catalogue: Catalogue | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if database_url is None and catalogue is None:
+            raise ValueError("give a database_url or a catalogue")
+        self._database_url = database_url
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._catalogue = catalogue
+        self._engine: Engine | None = None
+        self._checked_at = clock() if catalogue is not None else float("-inf")
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_catalogue(cls, catalogue: Catalogue) -> CatalogueService:
+        """A service over an in-memory catalogue (tests, benchmarks): never touches a database."""
+        return cls(catalogue=catalogue)
+
+    def _engine_once(self) -> Engine:
+        if self._engine is None:
+            assert self._database_url is not None
+            self._engine = store.make_engine(self._database_url)
+        return self._engine
+
+    def catalogue(self) -> Catalogue:
+        """The current catalogue; raises CatalogueNotLoaded when the database holds none."""
+        if self._database_url is None:
+            assert self._catalogue is not None
+            return self._catalogue
+        now = self._clock()
+        current = self._catalogue
+        if current is not None and now - self._checked_at < self._refresh_seconds:
+            return current
+        with self._lock:
+            if self._catalogue is not None and now - self._checked_at < self._refresh_seconds:
+                return self._catalogue
+            engine = self._engine_once()
+            checksum = store.current_checksum(engine)
+            if self._catalogue is None or checksum != self._catalogue.checksum:
+                self._catalogue = store.read(engine)
+            self._checked_at = now
+            return self._catalogue
+
+    def advise(self, profile: Any) -> dict[str, Any]:
+        """Advice for a profile; raises ProfileError for values that make no sense."""
+        return advise(self.catalogue(), profile)
+
+    def terms(self) -> dict[str, list[dict[str, Any]]]:
+        """Names and synonyms of everything in the catalogue, for NLU patterns and lookups."""
+        return catalogue_terms(self.catalogue())
+
+
+def catalogue_terms(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
+    data = catalogue.data
+    return {
+        "units": [
+            {"id": u.id, "title": u.title, "title_en": u.title_en, "synonyms": list(u.synonyms)}
+            for u in data.units
+        ],
+        "qualifications": [
+            {
+                "id": q.id,
+                "title": q.title,
+                "title_en": q.title_en,
+                "level": q.level,
+                "synonyms": [q.crebo] if q.crebo else [],
+            }
+            for q in data.qualifications
+        ],
+        "routes": [
+            {"id": r.id, "title": r.title, "title_en": r.title_en, "synonyms": list(r.synonyms)}
+            for r in data.routes
+        ],
+        "funding": [
+            {"id": f.id, "title": f.title, "title_en": f.title_en, "synonyms": list(f.synonyms)}
+            for f in data.funding
+        ],
+    }
+
+
+_default: CatalogueService | None = None
+_default_lock = threading.Lock()
+
+
+def default_service() -> CatalogueService:
+    """The process-wide service on the configured database (settings read on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            from bot.settings import load_settings
+
+            settings = load_settings()
+            _default = CatalogueService(
+                settings.database_url, refresh_seconds=settings.catalogue_refresh_seconds
+            )
+        return _default
