@@ -21,7 +21,6 @@ from catalogue.profile import parse_profile
 from catalogue.rules import Undecided, Verdict, evaluate, profile_symbols
 from catalogue.schema import Funding, Route, Text, Unit
 
-FIT_RANK: Final = {"recommended": 0, "possible": 1, "not_possible": 2}
 SEVERITY_RANK: Final = {"high": 0, "warning": 1, "info": 2}
 SUMMARY_ROUTES: Final = 2
 SUMMARY_UNITS: Final = 2
@@ -33,17 +32,51 @@ def _text(text: Text) -> dict[str, str]:
     return {"nl": text.nl, "en": text.en}
 
 
+# Rule outcomes as small ints, so that the hot loop compares ints.
+_BLOCK, _CAP, _RECOMMEND, _NOTE = 0, 1, 2, 3
+_OUTCOME_CODE: Final = {
+    "not_possible": _BLOCK,
+    "possible": _CAP,
+    "recommended": _RECOMMEND,
+    "note": _NOTE,
+}
+
+
+@dataclass(frozen=True)
+class _EntryRule:
+    expression: int  # index into catalogue.expressions
+    outcome: int
+    weight: int
+    reason: dict[str, Any]
+    undecided: dict[str, Any]  # the same reason, said as a condition
+    # The conditional reason per set of open fields, built once.
+    undecided_by_fields: dict[frozenset[str], dict[str, Any]]
+
+    def undecided_reason(self, fields: frozenset[str]) -> dict[str, Any]:
+        reason = self.undecided_by_fields.get(fields)
+        if reason is None:
+            reason = self.undecided_by_fields[fields] = {
+                **self.undecided,
+                "depends_on": sorted(fields),
+            }
+        return reason
+
+
 @dataclass(frozen=True)
 class _Entry:
     """An item's profile-independent part, prepared once per catalogue."""
 
     ref: ItemRef
-    status: str
+    ended: bool
     routes: tuple[str, ...]
     default: dict[str, Any]
-    rules: tuple[tuple[CompiledRule, dict[str, Any]], ...]
+    rules: tuple[_EntryRule, ...]
     static: dict[str, Any]
+    certain: int  # 0 when verified: sorts first
     order: tuple[int, int]  # (duration in weeks or NO_DURATION, position in the data)
+    # Entries whose rules have the same expressions, outcomes and weights get the same fit for
+    # any profile and rank of their best route: it is worked out once per pattern and advice.
+    pattern: int
 
 
 @dataclass(frozen=True)
@@ -53,7 +86,13 @@ class _Prepared:
     funding: tuple[_Entry, ...]
     blocked: dict[str, Any]
     ended: dict[str, Any]
-    undecided: dict[str, str]
+    # Per expression: the symbols it reads, so that its verdict can be memoised on their values.
+    expression_symbols: tuple[tuple[str, ...], ...]
+    verdict_memo: dict[tuple[Any, ...], Verdict]
+
+
+# Memoised verdicts kept per catalogue; cleared when full (values such as age make many keys).
+VERDICT_MEMO_LIMIT: Final = 200_000
 
 
 def _source_dicts(catalogue: Catalogue, ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -85,7 +124,9 @@ def _rule_reason(compiled: CompiledRule) -> dict[str, Any]:
 
 
 def _static(catalogue: Catalogue, kind: Kind, entry: Unit | Route | Funding) -> dict[str, Any]:
-    rule_sources = [s for c in catalogue.rules_by_item.get((kind, entry.id), ()) for s in c.rule.sources]
+    rule_sources = [
+        s for c in catalogue.rules_by_item.get((kind, entry.id), ()) for s in c.rule.sources
+    ]
     item: dict[str, Any] = {
         "id": entry.id,
         "kind": kind,
@@ -134,35 +175,93 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
     if isinstance(cached, _Prepared):
         return cached
     defaults = catalogue.data.rule_defaults
+    expression_index = {e.text: i for i, e in enumerate(catalogue.expressions)}
+    undecided_text = _text(defaults.undecided)
 
-    def entries(kind: Kind, items: Sequence[Unit | Route | Funding], default: Text) -> tuple[_Entry, ...]:
+    def entry_rule(compiled: CompiledRule) -> _EntryRule:
+        reason = _rule_reason(compiled)
+        return _EntryRule(
+            expression=expression_index[compiled.expression.text],
+            outcome=_OUTCOME_CODE[compiled.rule.outcome],
+            weight=compiled.rule.weight,
+            reason=reason,
+            # The rule's own reason moves under `if`: it may hold, depending on open answers.
+            undecided={**reason, **undecided_text, "if": {"nl": reason["nl"], "en": reason["en"]}},
+            undecided_by_fields={},
+        )
+
+    patterns: dict[tuple[Any, ...], int] = {}
+
+    def entries(
+        kind: Kind, items: Sequence[Unit | Route | Funding], default: Text
+    ) -> tuple[_Entry, ...]:
         out = []
         for position, entry in enumerate(items):
             ref: ItemRef = (kind, entry.id)
             duration = getattr(entry, "duration", None)
+            rules = tuple(entry_rule(c) for c in catalogue.rules_by_item.get(ref, ()))
+            routes = tuple(getattr(entry, "routes", ())) if kind != "route" else ()
+            ended = entry.status == "ended"
+            shape = (
+                kind == "route",
+                ended,
+                bool(routes),
+                tuple((r.expression, r.outcome, r.weight) for r in rules),
+            )
             out.append(
                 _Entry(
                     ref=ref,
-                    status=entry.status,
-                    routes=tuple(getattr(entry, "routes", ())) if kind != "route" else (),
+                    ended=ended,
+                    routes=routes,
                     default={"rule": None, "outcome": "possible", **_text(default), "sources": []},
-                    rules=tuple((c, _rule_reason(c)) for c in catalogue.rules_by_item.get(ref, ())),
+                    rules=rules,
                     static=_static(catalogue, kind, entry),
+                    certain=0 if entry.status == "verified" else 1,
                     order=(duration.min_weeks if duration else NO_DURATION, position),
+                    pattern=patterns.setdefault(shape, len(patterns)),
                 )
             )
+        # In the order of their profile-independent sort keys, so that ranking per advice is a
+        # stable bucket pass instead of a sort (see _ranked).
+        out.sort(key=lambda e: (e.certain, e.order))
         return tuple(out)
 
     prepared = _Prepared(
         routes=entries("route", catalogue.data.routes, defaults.route),
         units=entries("unit", catalogue.data.units, defaults.unit),
         funding=entries("funding", catalogue.data.funding, defaults.funding),
-        blocked={"rule": None, "outcome": "not_possible", **_text(defaults.route_blocked), "sources": []},
+        blocked={
+            "rule": None,
+            "outcome": "not_possible",
+            **_text(defaults.route_blocked),
+            "sources": [],
+        },
         ended={"rule": None, "outcome": "not_possible", **_text(defaults.ended), "sources": []},
-        undecided=_text(defaults.undecided),
+        expression_symbols=tuple(tuple(sorted(e.symbols)) for e in catalogue.expressions),
+        verdict_memo={},
     )
     catalogue.cache["advice"] = prepared
     return prepared
+
+
+_FIT_NAMES: Final = ("recommended", "possible", "not_possible")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The fit of one rule pattern for one profile, as indexes into the entry's rules."""
+
+    fit: int
+    weight: int
+    route_rank: int
+    blocked_by_routes: bool
+    ended: bool
+    # (rule index, True when undecided) in the order the reasons are shown
+    reasons: tuple[tuple[int, bool], ...]
+    # No rule said anything but notes: the kind's default reason leads.
+    default: bool
+    # Expressions the answers left open, for open_questions.
+    undecided: tuple[int, ...]
 
 
 class _Run:
@@ -170,73 +269,126 @@ class _Run:
 
     def __init__(self, catalogue: Catalogue, prepared: _Prepared, symbols: dict[str, Any]) -> None:
         self.prepared = prepared
-        # Each distinct expression once, however many items its rules apply to.
-        self.verdicts: dict[str, Verdict] = {e.text: evaluate(e, symbols) for e in catalogue.expressions}
-        self.open_fields: dict[str, set[ItemRef]] = {}
+        memo = prepared.verdict_memo
+        if len(memo) > VERDICT_MEMO_LIMIT:
+            memo.clear()
+        verdicts: list[Verdict] = []
+        # Each distinct expression once, however many items its rules apply to; and a verdict
+        # seen before for the same values of the symbols it reads is not evaluated again.
+        for index, (expression, names) in enumerate(
+            zip(catalogue.expressions, prepared.expression_symbols, strict=True)
+        ):
+            key = (index, *map(symbols.get, names))  # None: not answered
+            verdict = memo.get(key)
+            if verdict is None:
+                verdict = memo[key] = evaluate(expression, symbols)
+            verdicts.append(verdict)
+        self.verdicts = verdicts
+        # Items touched by each undecided expression, turned into open questions at the end.
+        self.undecided_refs: dict[int, list[ItemRef]] = {}
+        self.route_rank: dict[str, int] = {}
+        self.outcomes: dict[tuple[int, int], _Outcome] = {}
 
-    def assess(self, entry: _Entry, route_fit: dict[str, str]) -> dict[str, Any]:
-        blocking: list[dict[str, Any]] = []
-        capping: list[dict[str, Any]] = []
-        recommending: list[dict[str, Any]] = []
-        notes: list[dict[str, Any]] = []
-        undecided: list[dict[str, Any]] = []
+    def outcome(self, entry: _Entry, route_rank: int) -> _Outcome:
+        verdicts = self.verdicts
+        blocking: list[tuple[int, bool]] = []
+        capping: list[tuple[int, bool]] = []
+        recommending: list[tuple[int, bool]] = []
+        notes: list[tuple[int, bool]] = []
+        undecided: list[int] = []
         weight = 0
-        for compiled, reason in entry.rules:
-            verdict = self.verdicts[compiled.expression.text]
-            outcome = compiled.rule.outcome
-            if isinstance(verdict, Undecided):
-                for field in verdict.fields:
-                    self.open_fields.setdefault(field, set()).add(entry.ref)
-                if outcome in ("not_possible", "possible"):
-                    # It may hold, depending on the open answers: say so conditionally (the
-                    # rule's reason goes under `if`), and recommend nothing yet.
-                    undecided.append(
-                        {
-                            **reason,
-                            **self.prepared.undecided,
-                            "if": {"nl": reason["nl"], "en": reason["en"]},
-                            "depends_on": sorted(verdict.fields),
-                        }
-                    )
-            elif verdict:
-                if outcome == "not_possible":
-                    blocking.append(reason)
-                elif outcome == "possible":
-                    capping.append(reason)
-                elif outcome == "recommended":
-                    recommending.append(reason)
-                    weight += compiled.rule.weight
+        for index, rule in enumerate(entry.rules):
+            verdict = verdicts[rule.expression]
+            if verdict is True:
+                outcome = rule.outcome
+                if outcome == _BLOCK:
+                    blocking.append((index, False))
+                elif outcome == _CAP:
+                    capping.append((index, False))
+                elif outcome == _RECOMMEND:
+                    recommending.append((index, False))
+                    weight += rule.weight
                 else:
-                    notes.append(reason)
+                    notes.append((index, False))
+            elif verdict is not False:
+                undecided.append(rule.expression)
+                if rule.outcome <= _CAP:
+                    # It may hold: said as a condition, and nothing is recommended yet.
+                    capping.append((index, True))
+        # Not possible when every route it can be followed through is not possible.
+        blocked_by_routes = bool(entry.routes) and route_rank == 2
+        ended = entry.ended and not blocking and not blocked_by_routes
+        open_ = tuple(undecided)
+        if blocking or blocked_by_routes or ended:
+            reasons = tuple(blocking + notes)
+            return _Outcome(2, 0, route_rank, blocked_by_routes, ended, reasons, False, open_)
+        if capping:
+            reasons = tuple(capping + recommending + notes)
+            return _Outcome(1, weight, route_rank, False, False, reasons, False, open_)
+        if recommending:
+            reasons = tuple(recommending + notes)
+            return _Outcome(0, weight, route_rank, False, False, reasons, False, open_)
+        return _Outcome(1, 0, route_rank, False, False, tuple(notes), True, open_)
 
-        if entry.routes and all(route_fit[r] == "not_possible" for r in entry.routes):
-            blocking.insert(0, {**self.prepared.blocked, "routes": list(entry.routes)})
-        if entry.status == "ended" and not blocking:
-            blocking.append(self.prepared.ended)
-
-        if blocking:
-            fit, reasons, weight = "not_possible", blocking + notes, 0
-        elif capping or undecided:
-            # What would make it a recommendation follows what holds it back.
-            fit, reasons = "possible", capping + undecided + recommending + notes
-        elif recommending:
-            fit, reasons = "recommended", recommending + notes
+    def reasons(self, entry: _Entry, outcome: _Outcome) -> list[dict[str, Any]]:
+        """The entry's reasons: shared, prebuilt dicts (read them, don't change them)."""
+        if outcome.blocked_by_routes:
+            reasons = [{**self.prepared.blocked, "routes": list(entry.routes)}]
+        elif outcome.ended:
+            reasons = [self.prepared.ended]
+        elif outcome.default:
+            reasons = [entry.default]
         else:
-            fit, reasons = "possible", [entry.default, *notes]
-        # Units and schemes whose best route fits better rank first.
-        route_rank = min((FIT_RANK[route_fit[r]] for r in entry.routes), default=1)
+            reasons = []
+        rules = entry.rules
+        verdicts = self.verdicts
+        for index, undecided in outcome.reasons:
+            rule = rules[index]
+            if undecided:
+                fields = verdicts[rule.expression].fields  # type: ignore[union-attr]
+                reasons.append(rule.undecided_reason(fields))
+            else:
+                reasons.append(rule.reason)
+        return reasons
+
+    def assess(self, entry: _Entry) -> tuple[tuple[int, int, int], dict[str, Any]]:
+        """The item for this profile, with its rank bucket (fit, best route, -weight)."""
+        route_rank = min([self.route_rank[r] for r in entry.routes], default=1)
+        key = (entry.pattern, route_rank)
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            outcome = self.outcomes[key] = self.outcome(entry, route_rank)
+        for expression in outcome.undecided:
+            self.undecided_refs.setdefault(expression, []).append(entry.ref)
         item = dict(entry.static)
-        item["fit"] = fit
-        item["reasons"] = reasons
-        item["_key"] = (FIT_RANK[fit], route_rank, -weight, 0 if item["certain"] else 1, *entry.order)
-        return item
+        item["fit"] = _FIT_NAMES[outcome.fit]
+        item["reasons"] = self.reasons(entry, outcome)
+        if entry.ref[0] == "route":
+            self.route_rank[entry.ref[1]] = outcome.fit
+        # Units and schemes whose best route fits better rank first.
+        return (outcome.fit, outcome.route_rank, -outcome.weight), item
+
+    def open_fields(self, catalogue: Catalogue) -> dict[str, set[ItemRef]]:
+        out: dict[str, set[ItemRef]] = {}
+        for index, refs in self.undecided_refs.items():
+            verdict = self.verdicts[index]
+            assert isinstance(verdict, Undecided)
+            for field in verdict.fields:
+                out.setdefault(field, set()).update(refs)
+        return out
 
 
-def _ranked(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    items.sort(key=lambda item: item["_key"])
-    for item in items:
-        del item["_key"]
-    return items
+def _ranked(run: _Run, entries: tuple[_Entry, ...]) -> list[dict[str, Any]]:
+    """Items best first: by rank bucket, and within a bucket by the entries' prepared order."""
+    buckets: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
+    for entry in entries:
+        bucket, item = run.assess(entry)
+        found = buckets.get(bucket)
+        if found is None:
+            buckets[bucket] = [item]
+        else:
+            found.append(item)
+    return [item for bucket in sorted(buckets) for item in buckets[bucket]]
 
 
 def _best(items: list[dict[str, Any]], limit: int, fallback: str) -> list[str]:
@@ -259,20 +411,16 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
     prepared = _prepare(catalogue)
     run = _Run(catalogue, prepared, profile_symbols(profile, catalogue.regions))
 
-    route_fit: dict[str, str] = {}
-    routes = []
-    for entry in prepared.routes:
-        item = run.assess(entry, route_fit)
-        route_fit[entry.ref[1]] = item["fit"]
-        routes.append(item)
-    units = [run.assess(entry, route_fit) for entry in prepared.units]
-    funding = [run.assess(entry, route_fit) for entry in prepared.funding]
-    routes, units, funding = _ranked(routes), _ranked(units), _ranked(funding)
+    # Routes first: a unit's or scheme's fit depends on its routes'.
+    routes = _ranked(run, prepared.routes)
+    units = _ranked(run, prepared.units)
+    funding = _ranked(run, prepared.funding)
 
-    warnings = []
+    verdict_of = {e.text: v for e, v in zip(catalogue.expressions, run.verdicts, strict=True)}
+    warnings: list[dict[str, Any]] = []
     for compiled in catalogue.notices:
         # Only what is known to hold: a notice may say something about the person.
-        if run.verdicts[compiled.expression.text] is True:
+        if verdict_of[compiled.expression.text] is True:
             notice = compiled.notice
             warnings.append(
                 {
@@ -297,7 +445,9 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
 
     open_questions = [
         {"field": field, "affects": [{"kind": k, "id": i} for k, i in sorted(refs)]}
-        for field, refs in sorted(run.open_fields.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        for field, refs in sorted(
+            run.open_fields(catalogue).items(), key=lambda kv: (-len(kv[1]), kv[0])
+        )
         if field not in profile.answered
     ]
     return {

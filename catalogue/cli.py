@@ -11,11 +11,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from catalogue import store
 from catalogue.advice import advise
-from catalogue.compiled import Catalogue
+from catalogue.compiled import Catalogue, Kind
 from catalogue.errors import CatalogueInvalid, CatalogueNotLoaded, ProfileError, SyncError
 from catalogue.reader import DATA_DIR, load_directory
 from catalogue.service import catalogue_terms
@@ -90,11 +90,13 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     catalogue = _stored(args)
     found = _find(catalogue, args.id)
     if found is None:
-        return _fail(f"no unit, route, funding, qualification, source, rule or notice has id {args.id!r}")
+        return _fail(
+            f"no unit, route, funding, qualification, source, rule or notice has id {args.id!r}"
+        )
     kind, item = found
     document = {"kind": kind, **item.model_dump(mode="json")}
     if kind in ("unit", "route", "funding"):
-        rules = catalogue.rules_by_item.get((kind, item.id), ())
+        rules = catalogue.rules_by_item.get((cast(Kind, kind), item.id), ())
         document["rules"] = [
             {"id": c.rule.id, "when": c.rule.when, "outcome": c.rule.outcome} for c in rules
         ]
@@ -129,7 +131,8 @@ def _render(advice: dict[str, Any], out: TextIO) -> None:
             for reason in item["reasons"]:
                 print(f"               - {reason[lang]}", file=out)
                 if "if" in reason:
-                    print(f"                 ({', '.join(reason['depends_on'])}: {reason['if'][lang]})", file=out)
+                    fields = ", ".join(reason["depends_on"])
+                    print(f"                 ({fields}: {reason['if'][lang]})", file=out)
     if advice["warnings"]:
         print("\nWARNINGS", file=out)
         for warning in advice["warnings"]:
@@ -163,7 +166,10 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     if result.status == "unchanged":
         print(f"unchanged: catalogue {result.version} is already loaded", file=out)
     else:
-        print(f"updated: catalogue {result.previous_version or '(none)'} -> {result.version}", file=out)
+        print(
+            f"updated: catalogue {result.previous_version or '(none)'} -> {result.version}",
+            file=out,
+        )
     return 0
 
 
@@ -185,29 +191,44 @@ def _cmd_terms(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m catalogue", description="Zijwijzer catalogue and advice engine")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: ZIJWIJZER_DATABASE_URL or var/zijwijzer.db)")
+    parser = _Parser(
+        prog="python -m catalogue", description="Zijwijzer catalogue and advice engine"
+    )
+    parser.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL (default: ZIJWIJZER_DATABASE_URL or var/zijwijzer.db)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def with_dir(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--dir", type=Path, default=DATA_DIR, help="folder with the catalogue's YAML files")
+        p.add_argument(
+            "--dir", type=Path, default=DATA_DIR, help="folder with the catalogue's YAML files"
+        )
         return p
 
-    with_dir(commands.add_parser("validate", help="check the YAML files")).set_defaults(run=_cmd_validate)
+    with_dir(commands.add_parser("validate", help="check the YAML files")).set_defaults(
+        run=_cmd_validate
+    )
     load = with_dir(commands.add_parser("load", help="load the YAML files into the database"))
     load.add_argument("--force", action="store_true", help="write even when unchanged")
     load.set_defaults(run=_cmd_load)
     show = commands.add_parser("show", help="show one loaded entry by id")
     show.add_argument("id")
     show.set_defaults(run=_cmd_show)
-    advise_cmd = with_dir(commands.add_parser("advise", help="advice for a profile (JSON file, - for stdin)"))
+    advise_cmd = with_dir(
+        commands.add_parser("advise", help="advice for a profile (JSON file, - for stdin)")
+    )
     advise_cmd.add_argument("--profile", required=True)
     advise_cmd.add_argument("--json", action="store_true", help="the engine's JSON output")
-    advise_cmd.add_argument("--from-files", action="store_true", help="use the YAML files, not the database")
+    advise_cmd.add_argument(
+        "--from-files", action="store_true", help="use the YAML files, not the database"
+    )
     advise_cmd.set_defaults(run=_cmd_advise)
     sync_cmd = commands.add_parser("sync", help="fetch a newer catalogue export and load it")
     sync_cmd.add_argument("--url", required=True)
-    sync_cmd.add_argument("--timeout", type=float, default=10.0, help="seconds per connect and read")
+    sync_cmd.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per connect and read"
+    )
     sync_cmd.add_argument("--retries", type=int, default=3)
     sync_cmd.add_argument("--sha256", help="the checksum the export must have")
     sync_cmd.add_argument("--force", action="store_true", help="load even when not newer")
@@ -217,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=_cmd_export)
     terms = with_dir(commands.add_parser("terms", help="names and synonyms, for NLU"))
     terms.add_argument("--json", action="store_true", help="JSON output (the only format)")
-    terms.add_argument("--from-files", action="store_true", help="use the YAML files, not the database")
+    terms.add_argument(
+        "--from-files", action="store_true", help="use the YAML files, not the database"
+    )
     terms.set_defaults(run=_cmd_terms)
     return parser
 

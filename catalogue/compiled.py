@@ -6,7 +6,7 @@ both paths are checked by the same code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -75,9 +75,9 @@ class Catalogue:
         self.qualification_ids = frozenset(self.qualifications)
         # Data order breaks ties between equally fitting items.
         self.position: dict[ItemRef, int] = {}
-        for kind, items in (("unit", data.units), ("route", data.routes), ("funding", data.funding)):
-            for index, item in enumerate(items):
-                self.position[(kind, item.id)] = index  # type: ignore[index]
+        for kind in KINDS:
+            for index, item in enumerate(items_of(data, kind)):
+                self.position[(kind, item.id)] = index
         # Rules by the item they apply to, and the distinct expressions to evaluate once each.
         by_item: dict[ItemRef, list[CompiledRule]] = {}
         for compiled in rules:
@@ -99,22 +99,29 @@ def _item_field(item: Unit | Route | Funding, name: str) -> str:
     return str(getattr(item, name))
 
 
+def items_of(data: CatalogueData, kind: Kind) -> Sequence[Unit | Route | Funding]:
+    if kind == "unit":
+        return data.units
+    if kind == "route":
+        return data.routes
+    return data.funding
+
+
 def resolve_selector(data: CatalogueData, selector: str) -> tuple[ItemRef, ...]:
     """`kind:*`, `kind:id` or `kind:field=value[,field=value]` to the items it names."""
-    kind, sep, rest = selector.partition(":")
-    if not sep or kind not in KINDS or not rest:
-        raise ValueError(f"selector {selector!r} must look like unit:*, route:bbl or unit:sector=vvt")
-    items: list[Unit] | list[Route] | list[Funding] = {
-        "unit": data.units,
-        "route": data.routes,
-        "funding": data.funding,
-    }[kind]
+    kind_name, sep, rest = selector.partition(":")
+    if not sep or kind_name not in KINDS or not rest:
+        raise ValueError(
+            f"selector {selector!r} must look like unit:*, route:bbl or unit:sector=vvt"
+        )
+    kind: Kind = kind_name
+    items = items_of(data, kind)
     if rest == "*":
-        return tuple((kind, item.id) for item in items)  # type: ignore[misc]
+        return tuple((kind, item.id) for item in items)
     if "=" not in rest:
         if not any(item.id == rest for item in items):
             raise ValueError(f"selector {selector!r} names no known {kind}")
-        return ((kind, rest),)  # type: ignore[return-value]
+        return ((kind, rest),)
     conditions: list[tuple[str, str]] = []
     for part in rest.split(","):
         name, eq, value = part.partition("=")
@@ -123,7 +130,7 @@ def resolve_selector(data: CatalogueData, selector: str) -> tuple[ItemRef, ...]:
             raise ValueError(f"selector {selector!r}: {kind} can be selected by {allowed}")
         conditions.append((name, value))
     return tuple(
-        (kind, item.id)  # type: ignore[misc]
+        (kind, item.id)
         for item in items
         if all(_item_field(item, name) == value for name, value in conditions)
     )
@@ -185,7 +192,9 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
         if u.price is not None:
             check_sources("unit", u.id, u.price.sources, "price: ")
         if u.qualification not in qualification_ids:
-            problem("unit", u.id, f"qualification {u.qualification!r} is not in qualifications.yaml")
+            problem(
+                "unit", u.id, f"qualification {u.qualification!r} is not in qualifications.yaml"
+            )
         check_routes("unit", u.id, u.routes)
     for r in data.routes:
         check_sources("route", r.id, r.sources)

@@ -9,7 +9,18 @@ from typing import Any, Final
 
 from catalogue.errors import ProfileError
 
-EDUCATION_LEVELS: Final = ("none", "vmbo", "havo", "vwo", "mbo1", "mbo2", "mbo3", "mbo4", "hbo", "wo")
+EDUCATION_LEVELS: Final = (
+    "none",
+    "vmbo",
+    "havo",
+    "vwo",
+    "mbo1",
+    "mbo2",
+    "mbo3",
+    "mbo4",
+    "hbo",
+    "wo",
+)
 EMPLOYERS: Final = ("none", "care", "other")
 SBB_ANSWERS: Final = ("yes", "no", "unknown")
 SECTORS: Final = ("vvt", "ghz", "either", "other")
@@ -76,12 +87,18 @@ _TOP_LEVEL: Final = (
 )
 
 
-def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
+def _choice(
+    data: Mapping[str, Any], key: str, allowed: tuple[str, ...], field: str | None = None
+) -> str | None:
+    """`field` is the profile field to name when `key` sits inside it (education.level)."""
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, str) or value not in allowed:
-        raise ProfileError(f"{key} must be one of {', '.join(allowed)}; got {value!r}", key)
+        label = f"{field}.{key}" if field else key
+        raise ProfileError(
+            f"{label} must be one of {', '.join(allowed)}; got {value!r}", field or key
+        )
     return value
 
 
@@ -101,7 +118,8 @@ def _text(value: Any, key: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise ProfileError(f"{key} must be text; got {value!r}", key)
-    value = " ".join(value.split())
+    # Control characters and runs of white space carry nothing a rule could use.
+    value = " ".join("".join(c if c.isprintable() else " " for c in value).split())
     if len(value) > MAX_TEXT:
         raise ProfileError(f"{key} is longer than {MAX_TEXT} characters", key)
     return value or None
@@ -141,8 +159,8 @@ def parse_profile(data: Any, known_qualifications: frozenset[str] | None = None)
         extra = sorted(set(education) - {"level", "field"})
         if extra:
             raise ProfileError(f"unknown education field(s): {', '.join(extra)}", "education")
-        education_level = _choice(education, "level", EDUCATION_LEVELS)
-        education_field = _text(education.get("field"), "education.field")
+        education_level = _choice(education, "level", EDUCATION_LEVELS, "education")
+        education_field = _text(education.get("field"), "education")
 
     qualifications_value = data.get("care_qualifications")
     care_qualifications: tuple[str, ...] | None = None

@@ -89,7 +89,9 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark is not None else ""
-            problems.append(Problem(name, "", f"{line}not valid YAML ({getattr(exc, 'problem', exc)})"))
+            problems.append(
+                Problem(name, "", f"{line}not valid YAML ({getattr(exc, 'problem', exc)})")
+            )
             continue
         if not isinstance(document, dict):
             problems.append(Problem(name, "", "must be a mapping at the top level"))
@@ -120,7 +122,11 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
     rule_defaults = None
     if "rules.yaml" in documents:
         rule_defaults = _validate(
-            RuleDefaults, "rules.yaml", "defaults", documents["rules.yaml"].get("defaults"), problems
+            RuleDefaults,
+            "rules.yaml",
+            "defaults",
+            documents["rules.yaml"].get("defaults"),
+            problems,
         )
 
     version = title = None
@@ -141,16 +147,26 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
         else:
             for province, places in provinces.items():
                 if not isinstance(places, list) or not all(isinstance(p, str) for p in places):
-                    problems.append(Problem("regions.yaml", f"province {province!r}", "needs a list of names"))
+                    problems.append(
+                        Problem("regions.yaml", f"province {province!r}", "needs a list of names")
+                    )
                     continue
                 for place in places:
                     key = place.casefold()
                     if key in {k.casefold() for k in regions}:
-                        problems.append(Problem("regions.yaml", f"province {province!r}", f"{place!r} is listed twice"))
+                        problems.append(
+                            Problem(
+                                "regions.yaml",
+                                f"province {province!r}",
+                                f"{place!r} is listed twice",
+                            )
+                        )
                     regions[place] = str(province)
 
     if problems:
         raise CatalogueInvalid(problems)
+    # No problems means each of these was read and checked above.
+    assert isinstance(version, str) and isinstance(title, str) and rule_defaults is not None
     try:
         return CatalogueData(
             version=version,

@@ -130,6 +130,18 @@ def _symbol(node: Any) -> str | None:
     return node.name if isinstance(node, rule_engine.ast.SymbolExpression) else None
 
 
+def _type(node: Any) -> Any:
+    return getattr(node, "result_type", rule_engine.DataType.UNDEFINED)
+
+
+def _incompatible(left: Any, right: Any) -> bool:
+    """Both types known and never equal: the comparison can never hold (age == '23')."""
+    undefined = rule_engine.DataType.UNDEFINED
+    if left == undefined or right == undefined:
+        return False
+    return not rule_engine.DataType.is_compatible(left, right)
+
+
 def compile_expression(text: str, fixed_values: Mapping[str, tuple[str, ...]]) -> Expression:
     """Parses and type-checks an expression; raises ValueError saying what is wrong."""
     try:
@@ -143,6 +155,18 @@ def compile_expression(text: str, fixed_values: Mapping[str, tuple[str, ...]]) -
         name = _symbol(node)
         if name is not None:
             symbols.add(name)
+        # rule-engine checks the types of < and >, not of ==, != and in: a mistyped literal
+        # would make a rule that silently never fires.
+        if isinstance(node, rule_engine.ast.ComparisonExpression) and _incompatible(
+            _type(node.left), _type(node.right)
+        ):
+            raise ValueError(f"compares values of different types in {text!r}")
+        if isinstance(node, rule_engine.ast.ContainsExpression):
+            container = _type(node.container)
+            # Only arrays and sets have a value_type; for a string container `in` is substring.
+            value_type = getattr(container, "value_type", None)
+            if value_type is not None and _incompatible(value_type, _type(node.member)):
+                raise ValueError(f"looks for a value of the wrong type in {text!r}")
         pairs: list[tuple[str | None, list[str]]] = []
         if isinstance(node, rule_engine.ast.ComparisonExpression):
             pairs = [(_symbol(node.left), _literals(node.right))]

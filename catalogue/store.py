@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -44,27 +44,30 @@ def create_schema(engine: Engine) -> None:
 
 
 # Children before parents, so deletes never break a foreign key.
-_DELETE_ORDER = (
-    m.notice_history_source,
-    m.NoticeHistory.__table__,
-    m.notice_source,
-    m.Notice.__table__,
-    m.rule_source,
-    m.Rule.__table__,
-    m.funding_source,
-    m.funding_route,
-    m.Funding.__table__,
-    m.unit_source,
-    m.unit_route,
-    m.Workprocess.__table__,
-    m.Unit.__table__,
-    m.route_source,
-    m.Route.__table__,
-    m.qualification_source,
-    m.Qualification.__table__,
-    m.Source.__table__,
-    m.Region.__table__,
-    m.CatalogueMeta.__table__,
+_DELETE_ORDER = tuple(
+    m.Base.metadata.tables[name]
+    for name in (
+        "notice_history_source",
+        "notice_history",
+        "notice_source",
+        "notice",
+        "rule_source",
+        "rule",
+        "funding_source",
+        "funding_route",
+        "funding",
+        "unit_source",
+        "unit_route",
+        "unit_workprocess",
+        "unit",
+        "route_source",
+        "route",
+        "qualification_source",
+        "qualification",
+        "source",
+        "region",
+        "catalogue_meta",
+    )
 )
 
 
@@ -80,20 +83,25 @@ def _links(owner: str, pairs: list[tuple[str, list[str]]], target: str) -> list[
     ]
 
 
-def current_checksum(engine: Engine) -> str | None:
+def _meta_value(engine: Engine, column: Any) -> Any:
+    """A column of the loaded catalogue's meta row; None when nothing was ever loaded.
+
+    Only a missing table reads as "nothing loaded": a database that cannot be reached raises.
+    """
     with Session(engine) as session:
-        try:
-            return session.scalar(select(m.CatalogueMeta.checksum).where(m.CatalogueMeta.key == "current"))
-        except Exception:  # noqa: BLE001 - no table yet reads as no catalogue yet
+        if not inspect(session.connection()).has_table("catalogue_meta"):
             return None
+        return session.scalar(select(column).where(m.CatalogueMeta.key == "current"))
+
+
+def current_checksum(engine: Engine) -> str | None:
+    value = _meta_value(engine, m.CatalogueMeta.checksum)
+    return None if value is None else str(value)
 
 
 def current_version(engine: Engine) -> str | None:
-    with Session(engine) as session:
-        try:
-            return session.scalar(select(m.CatalogueMeta.version).where(m.CatalogueMeta.key == "current"))
-        except Exception:  # noqa: BLE001 - no table yet reads as no catalogue yet
-            return None
+    value = _meta_value(engine, m.CatalogueMeta.version)
+    return None if value is None else str(value)
 
 
 def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
@@ -121,9 +129,18 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
         for i, q in enumerate(data.qualifications):
             session.add(
                 m.Qualification(
-                    id=q.id, position=i, title=q.title, title_en=q.title_en, level=q.level,
-                    kind=q.kind, crebo=q.crebo, sector=q.sector, note=q.note, replaced_by=None,
-                    status=q.status, checked=q.checked,
+                    id=q.id,
+                    position=i,
+                    title=q.title,
+                    title_en=q.title_en,
+                    level=q.level,
+                    kind=q.kind,
+                    crebo=q.crebo,
+                    sector=q.sector,
+                    note=q.note,
+                    replaced_by=None,
+                    status=q.status,
+                    checked=q.checked,
                 )
             )
         session.flush()
@@ -133,8 +150,15 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
                 session.get_one(m.Qualification, q.id).replaced_by = q.replaced_by
         session.add_all(
             m.Route(
-                id=r.id, position=i, title=r.title, title_en=r.title_en, synonyms=list(r.synonyms),
-                explain=_text(r.explain), cost=_text(r.cost), status=r.status, checked=r.checked,
+                id=r.id,
+                position=i,
+                title=r.title,
+                title_en=r.title_en,
+                synonyms=list(r.synonyms),
+                explain=_text(r.explain),
+                cost=_text(r.cost),
+                status=r.status,
+                checked=r.checked,
             )
             for i, r in enumerate(data.routes)
         )
@@ -142,12 +166,22 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
         for i, u in enumerate(data.units):
             session.add(
                 m.Unit(
-                    id=u.id, position=i, title=u.title, title_en=u.title_en, synonyms=list(u.synonyms),
-                    qualification_id=u.qualification, level=u.level, certificate=u.certificate,
-                    audience=u.audience, sector=u.sector, enables=_text(u.enables),
+                    id=u.id,
+                    position=i,
+                    title=u.title,
+                    title_en=u.title_en,
+                    synonyms=list(u.synonyms),
+                    qualification_id=u.qualification,
+                    level=u.level,
+                    certificate=u.certificate,
+                    audience=u.audience,
+                    sector=u.sector,
+                    enables=_text(u.enables),
                     duration=None if u.duration is None else u.duration.model_dump(mode="json"),
                     price=None if u.price is None else u.price.model_dump(mode="json"),
-                    note=u.note, status=u.status, checked=u.checked,
+                    note=u.note,
+                    status=u.status,
+                    checked=u.checked,
                     workprocesses=[
                         m.Workprocess(position=j, code=w.code, title=w.title)
                         for j, w in enumerate(u.werkprocessen)
@@ -156,24 +190,44 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
             )
         session.add_all(
             m.Funding(
-                id=f.id, position=i, title=f.title, title_en=f.title_en, synonyms=list(f.synonyms),
-                applicant=f.applicant, amount=_text(f.amount), conditions=_text(f.conditions),
-                valid_from=f.valid_from, valid_until=f.valid_until, note=f.note, status=f.status,
+                id=f.id,
+                position=i,
+                title=f.title,
+                title_en=f.title_en,
+                synonyms=list(f.synonyms),
+                applicant=f.applicant,
+                amount=_text(f.amount),
+                conditions=_text(f.conditions),
+                valid_from=f.valid_from,
+                valid_until=f.valid_until,
+                note=f.note,
+                status=f.status,
                 checked=f.checked,
             )
             for i, f in enumerate(data.funding)
         )
         session.add_all(
             m.Rule(
-                id=r.id, position=i, applies_to=list(r.applies_to), expression=r.when,
-                outcome=r.outcome, weight=r.weight, reason=_text(r.reason),
+                id=r.id,
+                position=i,
+                applies_to=list(r.applies_to),
+                expression=r.when,
+                outcome=r.outcome,
+                weight=r.weight,
+                reason=_text(r.reason),
             )
             for i, r in enumerate(data.rules)
         )
         session.add_all(
             m.Notice(
-                id=n.id, position=i, date=n.date, severity=n.severity, status=n.status,
-                about=list(n.about), expression=n.when, text=_text(n.text),
+                id=n.id,
+                position=i,
+                date=n.date,
+                severity=n.severity,
+                status=n.status,
+                about=list(n.about),
+                expression=n.when,
+                text=_text(n.text),
                 history=[
                     m.NoticeHistory(position=j, date=h.date, text=_text(h.text))
                     for j, h in enumerate(n.history)
@@ -181,17 +235,36 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
             )
             for i, n in enumerate(data.notices)
         )
-        session.add_all(m.Region(name=name, province=province) for name, province in data.regions.items())
+        session.add_all(
+            m.Region(name=name, province=province) for name, province in data.regions.items()
+        )
         session.flush()
         link_rows: list[tuple[Any, list[dict[str, Any]]]] = [
-            (m.qualification_source, _links("qualification", [(q.id, q.sources) for q in data.qualifications], "source_id")),
+            (
+                m.qualification_source,
+                _links(
+                    "qualification", [(q.id, q.sources) for q in data.qualifications], "source_id"
+                ),
+            ),
             (m.unit_source, _links("unit", [(u.id, u.sources) for u in data.units], "source_id")),
             (m.unit_route, _links("unit", [(u.id, u.routes) for u in data.units], "route_id")),
-            (m.route_source, _links("route", [(r.id, r.sources) for r in data.routes], "source_id")),
-            (m.funding_source, _links("funding", [(f.id, f.sources) for f in data.funding], "source_id")),
-            (m.funding_route, _links("funding", [(f.id, f.routes) for f in data.funding], "route_id")),
+            (
+                m.route_source,
+                _links("route", [(r.id, r.sources) for r in data.routes], "source_id"),
+            ),
+            (
+                m.funding_source,
+                _links("funding", [(f.id, f.sources) for f in data.funding], "source_id"),
+            ),
+            (
+                m.funding_route,
+                _links("funding", [(f.id, f.routes) for f in data.funding], "route_id"),
+            ),
             (m.rule_source, _links("rule", [(r.id, r.sources) for r in data.rules], "source_id")),
-            (m.notice_source, _links("notice", [(n.id, n.sources) for n in data.notices], "source_id")),
+            (
+                m.notice_source,
+                _links("notice", [(n.id, n.sources) for n in data.notices], "source_id"),
+            ),
             (
                 m.notice_history_source,
                 [
@@ -210,7 +283,9 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
 def _grouped(session: Session, table: Any, owner: str, target: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     owner_column = table.c[f"{owner}_id"]
-    for row in session.execute(select(owner_column, table.c[target]).order_by(owner_column, table.c.position)):
+    for row in session.execute(
+        select(owner_column, table.c[target]).order_by(owner_column, table.c.position)
+    ):
         out[row[0]].append(row[1])
     return out
 
@@ -218,14 +293,15 @@ def _grouped(session: Session, table: Any, owner: str, target: str) -> dict[str,
 def read(engine: Engine) -> Catalogue:
     """The stored catalogue, checked and compiled the same way as one read from files."""
     with Session(engine) as session:
-        try:
+        meta = None
+        if inspect(session.connection()).has_table("catalogue_meta"):
             meta = session.get(m.CatalogueMeta, "current")
-        except Exception as exc:  # noqa: BLE001 - a missing table means nothing was loaded
-            raise CatalogueNotLoaded("no catalogue in the database: run `python -m catalogue load`") from exc
         if meta is None:
             raise CatalogueNotLoaded("no catalogue in the database: run `python -m catalogue load`")
         sources_of = {
-            "qualification": _grouped(session, m.qualification_source, "qualification", "source_id"),
+            "qualification": _grouped(
+                session, m.qualification_source, "qualification", "source_id"
+            ),
             "unit": _grouped(session, m.unit_source, "unit", "source_id"),
             "route": _grouped(session, m.route_source, "route", "source_id"),
             "funding": _grouped(session, m.funding_source, "funding", "source_id"),
@@ -236,7 +312,9 @@ def read(engine: Engine) -> Catalogue:
         funding_routes = _grouped(session, m.funding_route, "funding", "route_id")
         history_sources: dict[tuple[str, int], list[str]] = defaultdict(list)
         t = m.notice_history_source
-        for row in session.execute(select(t).order_by(t.c.notice_id, t.c.history_position, t.c.position)):
+        for row in session.execute(
+            select(t).order_by(t.c.notice_id, t.c.history_position, t.c.position)
+        ):
             history_sources[(row.notice_id, row.history_position)].append(row.source_id)
 
         def rows(model: Any) -> list[Any]:
@@ -247,69 +325,131 @@ def read(engine: Engine) -> Catalogue:
             "title": meta.title,
             "rule_defaults": meta.rule_defaults,
             "sources": [
-                {k: getattr(s, k) for k in ("id", "title", "publisher", "file", "url", "published", "checked", "status")}
+                {
+                    k: getattr(s, k)
+                    for k in (
+                        "id",
+                        "title",
+                        "publisher",
+                        "file",
+                        "url",
+                        "published",
+                        "checked",
+                        "status",
+                    )
+                }
                 for s in rows(m.Source)
             ],
             "qualifications": [
                 {
-                    "id": q.id, "title": q.title, "title_en": q.title_en, "level": q.level,
-                    "kind": q.kind, "crebo": q.crebo, "sector": q.sector, "note": q.note,
-                    "replaced_by": q.replaced_by, "status": q.status, "checked": q.checked,
+                    "id": q.id,
+                    "title": q.title,
+                    "title_en": q.title_en,
+                    "level": q.level,
+                    "kind": q.kind,
+                    "crebo": q.crebo,
+                    "sector": q.sector,
+                    "note": q.note,
+                    "replaced_by": q.replaced_by,
+                    "status": q.status,
+                    "checked": q.checked,
                     "sources": sources_of["qualification"][q.id],
                 }
                 for q in rows(m.Qualification)
             ],
             "routes": [
                 {
-                    "id": r.id, "title": r.title, "title_en": r.title_en, "synonyms": r.synonyms,
-                    "explain": r.explain, "cost": r.cost, "status": r.status, "checked": r.checked,
+                    "id": r.id,
+                    "title": r.title,
+                    "title_en": r.title_en,
+                    "synonyms": r.synonyms,
+                    "explain": r.explain,
+                    "cost": r.cost,
+                    "status": r.status,
+                    "checked": r.checked,
                     "sources": sources_of["route"][r.id],
                 }
                 for r in rows(m.Route)
             ],
             "units": [
                 {
-                    "id": u.id, "title": u.title, "title_en": u.title_en, "synonyms": u.synonyms,
-                    "qualification": u.qualification_id, "level": u.level,
-                    "certificate": u.certificate, "audience": u.audience, "sector": u.sector,
-                    "routes": unit_routes[u.id], "enables": u.enables,
+                    "id": u.id,
+                    "title": u.title,
+                    "title_en": u.title_en,
+                    "synonyms": u.synonyms,
+                    "qualification": u.qualification_id,
+                    "level": u.level,
+                    "certificate": u.certificate,
+                    "audience": u.audience,
+                    "sector": u.sector,
+                    "routes": unit_routes[u.id],
+                    "enables": u.enables,
                     "werkprocessen": [{"code": w.code, "title": w.title} for w in u.workprocesses],
-                    "duration": u.duration, "price": u.price, "note": u.note, "status": u.status,
-                    "checked": u.checked, "sources": sources_of["unit"][u.id],
+                    "duration": u.duration,
+                    "price": u.price,
+                    "note": u.note,
+                    "status": u.status,
+                    "checked": u.checked,
+                    "sources": sources_of["unit"][u.id],
                 }
                 for u in rows(m.Unit)
             ],
             "funding": [
                 {
-                    "id": f.id, "title": f.title, "title_en": f.title_en, "synonyms": f.synonyms,
-                    "applicant": f.applicant, "routes": funding_routes[f.id], "amount": f.amount,
-                    "conditions": f.conditions, "valid_from": f.valid_from,
-                    "valid_until": f.valid_until, "note": f.note, "status": f.status,
-                    "checked": f.checked, "sources": sources_of["funding"][f.id],
+                    "id": f.id,
+                    "title": f.title,
+                    "title_en": f.title_en,
+                    "synonyms": f.synonyms,
+                    "applicant": f.applicant,
+                    "routes": funding_routes[f.id],
+                    "amount": f.amount,
+                    "conditions": f.conditions,
+                    "valid_from": f.valid_from,
+                    "valid_until": f.valid_until,
+                    "note": f.note,
+                    "status": f.status,
+                    "checked": f.checked,
+                    "sources": sources_of["funding"][f.id],
                 }
                 for f in rows(m.Funding)
             ],
             "rules": [
                 {
-                    "id": r.id, "applies_to": r.applies_to, "when": r.expression,
-                    "outcome": r.outcome, "weight": r.weight, "reason": r.reason,
+                    "id": r.id,
+                    "applies_to": r.applies_to,
+                    "when": r.expression,
+                    "outcome": r.outcome,
+                    "weight": r.weight,
+                    "reason": r.reason,
                     "sources": sources_of["rule"][r.id],
                 }
                 for r in rows(m.Rule)
             ],
             "notices": [
                 {
-                    "id": n.id, "date": n.date, "severity": n.severity, "status": n.status,
-                    "about": n.about, "when": n.expression, "text": n.text,
+                    "id": n.id,
+                    "date": n.date,
+                    "severity": n.severity,
+                    "status": n.status,
+                    "about": n.about,
+                    "when": n.expression,
+                    "text": n.text,
                     "sources": sources_of["notice"][n.id],
                     "history": [
-                        {"date": h.date, "text": h.text, "sources": history_sources[(n.id, h.position)]}
+                        {
+                            "date": h.date,
+                            "text": h.text,
+                            "sources": history_sources[(n.id, h.position)],
+                        }
                         for h in n.history
                     ],
                 }
                 for n in rows(m.Notice)
             ],
-            "regions": {r.name: r.province for r in session.scalars(select(m.Region).order_by(m.Region.name))},
+            "regions": {
+                r.name: r.province
+                for r in session.scalars(select(m.Region).order_by(m.Region.name))
+            },
         }
         checksum = meta.checksum
     return compile_catalogue(CatalogueData.model_validate(raw), checksum)

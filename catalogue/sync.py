@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from catalogue import store
 from catalogue.errors import CatalogueInvalid, SyncError
-from catalogue.reader import DATA_DIR, checksum_of, load_texts, parse_texts, read_texts
+from catalogue.reader import DATA_DIR, checksum_of, load_texts, read_texts
 
 EXPORT_FORMAT: Final = "zijwijzer-catalogue/1"
 MAX_EXPORT_BYTES: Final = 20 * 1024 * 1024
@@ -30,15 +30,22 @@ MAX_EXPORT_BYTES: Final = 20 * 1024 * 1024
 
 def build_export(directory: Path = DATA_DIR) -> dict[str, Any]:
     texts = read_texts(directory)
-    data = parse_texts(texts)  # an export of a broken catalogue is refused at the source
-    return {"format": EXPORT_FORMAT, "version": data.version, "sha256": checksum_of(texts), "files": texts}
+    data = load_texts(texts).data  # an export of a broken catalogue is refused at the source
+    return {
+        "format": EXPORT_FORMAT,
+        "version": data.version,
+        "sha256": checksum_of(texts),
+        "files": texts,
+    }
 
 
 def _version(text: str) -> Version:
     try:
         return Version(text)
     except InvalidVersion:
-        raise SyncError(f"catalogue version {text!r} is not a version number like 2026.11.23") from None
+        raise SyncError(
+            f"catalogue version {text!r} is not a version number like 2026.11.23"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -85,8 +92,9 @@ def fetch(url: str, *, timeout: float, retries: int, backoff: float = 0.5) -> by
     except requests.RequestException as exc:
         raise SyncError(f"could not fetch {url}: {exc.__class__.__name__}: {exc}") from None
     expected = response.headers.get("Content-Length")
-    if expected is not None and expected.isdigit() and int(expected) != len(body):
-        raise SyncError(f"download is incomplete: {len(body)} of {expected} bytes")
+    received = response.raw.tell()  # bytes on the wire: Content-Length counts gzip's, not len(body)
+    if expected is not None and expected.isdigit() and int(expected) != received:
+        raise SyncError(f"download is incomplete: {received} of {expected} bytes")
     return body
 
 
@@ -121,7 +129,9 @@ def sync(
     expected_sha256: str | None = None,
     force: bool = False,
 ) -> SyncResult:
-    files = parse_export(fetch(url, timeout=timeout, retries=retries, backoff=backoff), expected_sha256)
+    files = parse_export(
+        fetch(url, timeout=timeout, retries=retries, backoff=backoff), expected_sha256
+    )
     try:
         catalogue = load_texts(files)
     except CatalogueInvalid as exc:

@@ -1,0 +1,278 @@
+"""Fixtures of the catalogue tests: catalogue copies to break, databases, a local HTTP server.
+(`real_catalogue`, the compiled catalogue/data, comes from tests/conftest.py.)
+
+Database fixtures: `sqlite_engine` (a file in tmp_path), `postgres_engine` (a temporary schema
+in the database named by ZIJWIJZER_TEST_POSTGRES_URL, skipped when that is unset) and `engine`,
+parametrized over both so that most store and sync tests run on both backends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from catalogue import store
+from catalogue.compiled import Catalogue
+from catalogue.reader import DATA_DIR, load_directory
+from catalogue.sync import build_export
+
+POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
+POSTGRES_SKIP_REASON = f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped"
+
+# Profiles that between them exercise most rules: a starter, a helper with a diploma, an
+# experienced worker in disability care, a young person, and someone who answered little.
+SAMPLE_PROFILES: dict[str, dict[str, Any]] = {
+    "starter_vvt": {
+        "age": 35,
+        "sector": "vvt",
+        "goal": "tasks",
+        "care_qualifications": [],
+        "employer": "care",
+        "employer_sbb_recognised": "yes",
+        "hours_per_week": 24,
+        "region": "Almere",
+    },
+    "helpende": {
+        "age": 44,
+        "sector": "either",
+        "goal": "certificate",
+        "care_qualifications": ["helpende_zw_2"],
+        "care_experience_years": 6,
+        "employer": "care",
+        "employer_sbb_recognised": "unknown",
+        "hours_per_week": 20,
+        "language": "en",
+    },
+    "experienced_ghz": {
+        "age": 51,
+        "sector": "ghz",
+        "goal": "diploma",
+        "care_qualifications": ["begeleider_ghz_3"],
+        "care_experience_years": 12,
+        "benefit": "ww",
+        "education": {"level": "mbo3", "field": "zorg"},
+    },
+    "young": {"age": 19, "goal": "diploma", "employer": "none"},
+    "little_known": {"goal": "orientation"},
+}
+
+
+# ---- catalogue files ----------------------------------------------------------------------------
+
+
+class CatalogueFiles:
+    """A copy of the catalogue's YAML files in a folder, with helpers to break one thing."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def read(self, name: str) -> str:
+        return self.path(name).read_text(encoding="utf-8")
+
+    def write(self, name: str, content: str) -> None:
+        self.path(name).write_text(content, encoding="utf-8")
+
+    def remove(self, name: str) -> None:
+        self.path(name).unlink()
+
+    def replace_text(self, name: str, old: str, new: str) -> None:
+        """Replaces the one occurrence of `old` (which must occur exactly once)."""
+        content = self.read(name)
+        assert content.count(old) == 1, f"{old!r} occurs {content.count(old)} times in {name}"
+        self.write(name, content.replace(old, new))
+
+    def edit_yaml(self, name: str, edit: Callable[[Any], None]) -> None:
+        """Parses the file, lets `edit` change the document in place, and dumps it back.
+
+        YAML anchors (units.yaml's shared price) come back as one shared object: replace such
+        a value instead of changing it in place, or every entry sharing it changes too.
+        """
+        document = yaml.safe_load(self.read(name))
+        edit(document)
+        self.write(name, yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=1000))
+
+    def entry(self, document: Any, key: str, entry_id: str) -> dict[str, Any]:
+        """The entry with `entry_id` in the list under `key` of a parsed document."""
+        found = [item for item in document[key] if item.get("id") == entry_id]
+        assert len(found) == 1, f"{key} has {len(found)} entries with id {entry_id!r}"
+        return found[0]
+
+    def set_version(self, version: str) -> None:
+        content = self.read("catalogue.yaml")
+        changed, count = re.subn(r"(?m)^version: .*$", f'version: "{version}"', content)
+        assert count == 1
+        self.write("catalogue.yaml", changed)
+
+    def load(self) -> Catalogue:
+        return load_directory(self.directory)
+
+    def export_body(self) -> bytes:
+        return json.dumps(build_export(self.directory), ensure_ascii=False).encode("utf-8")
+
+
+@pytest.fixture
+def make_files(tmp_path: Path) -> Callable[..., CatalogueFiles]:
+    """Copies catalogue/data into tmp_path/<name> (optionally with another version)."""
+
+    def make(name: str = "data", *, version: str | None = None) -> CatalogueFiles:
+        target = tmp_path / name
+        shutil.copytree(DATA_DIR, target)
+        files = CatalogueFiles(target)
+        if version is not None:
+            files.set_version(version)
+        return files
+
+    return make
+
+
+@pytest.fixture
+def files(make_files: Callable[..., CatalogueFiles]) -> CatalogueFiles:
+    """A fresh copy of the real catalogue's files, ready to be broken."""
+    return make_files()
+
+
+@pytest.fixture
+def sample_profiles() -> dict[str, dict[str, Any]]:
+    return json.loads(json.dumps(SAMPLE_PROFILES))
+
+
+# ---- databases ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = store.make_engine(f"sqlite:///{tmp_path / 'db' / 'catalogue.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def postgres_engine() -> Iterator[Engine]:
+    """An engine whose connections only see a schema of their own, dropped afterwards."""
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    if not url:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    schema = f"zw_{secrets.token_hex(6)}"
+    admin = create_engine(url, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    # The same settings as store.make_engine gives a PostgreSQL URL, plus the search path.
+    engine = create_engine(
+        url, pool_pre_ping=True, connect_args={"options": f"-csearch_path={schema}"}
+    )
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The catalogue database, once on SQLite and once on PostgreSQL (when configured)."""
+    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
+    return engine
+
+
+# ---- a local HTTP server ------------------------------------------------------------------------
+
+Respond = Callable[["Handler"], None]
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Counts each GET and hands it to the test's `respond` function."""
+
+    server: LocalServer
+
+    def do_GET(self) -> None:
+        with self.server.lock:
+            self.server.requests += 1
+        # The client may have given up (a timeout test): then there is nothing to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.server.respond(self)
+
+    def send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        """A complete answer; headers may override Content-Length."""
+        all_headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+        all_headers.update(headers or {})
+        self.send_response(status)
+        for name, value in all_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # a handler still asleep never holds up the test's teardown
+
+    def __init__(self, respond: Respond) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.respond = respond
+        self.requests = 0
+        self.lock = threading.Lock()
+        # Set at teardown: handlers that wait for it (the slow server) wake up and finish.
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/export.json"
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_server() -> Iterator[Callable[[Respond], LocalServer]]:
+    """Starts local servers on 127.0.0.1 (port chosen by the OS); all stopped afterwards."""
+    started: list[LocalServer] = []
+
+    def start(respond: Respond) -> LocalServer:
+        server = LocalServer(respond)
+        server.thread.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def serve_bytes(
+    http_server: Callable[[Respond], LocalServer],
+) -> Callable[..., LocalServer]:
+    """A server answering every GET with `body` (status 200 unless told)."""
+
+    def start(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> LocalServer:
+        return http_server(lambda handler: handler.send(status, body, headers))
+
+    return start
