@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from catalogue.compiled import Catalogue, CompiledRule, ItemRef, Kind
 from catalogue.profile import parse_profile
@@ -62,6 +62,25 @@ class _EntryRule:
         return reason
 
 
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: outcomes are interned
+class _Outcome:
+    """The fit of one rule pattern for one profile, as indexes into the entry's rules."""
+
+    fit: int
+    weight: int
+    route_rank: int
+    blocked_by_routes: bool
+    ended: bool
+    # (rule index, True when undecided) in the order the reasons are shown
+    reasons: tuple[tuple[int, bool], ...]
+    # No rule said anything but notes: the kind's default reason leads.
+    default: bool
+    # Expressions the answers left open, for open_questions.
+    undecided: tuple[int, ...]
+    # The open fields of each undecided reason, in order.
+    fields: tuple[frozenset[str], ...]
+
+
 @dataclass(frozen=True)
 class _Entry:
     """An item's profile-independent part, prepared once per catalogue."""
@@ -77,6 +96,8 @@ class _Entry:
     # Entries whose rules have the same expressions, outcomes and weights get the same fit for
     # any profile and rank of their best route: it is worked out once per pattern and advice.
     pattern: int
+    # This entry's reasons list per (interned) outcome, built once; bounded.
+    reasons_by_outcome: dict[_Outcome, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -89,10 +110,22 @@ class _Prepared:
     # Per expression: the symbols it reads, so that its verdict can be memoised on their values.
     expression_symbols: tuple[tuple[str, ...], ...]
     verdict_memo: dict[tuple[Any, ...], Verdict]
+    # Outcomes per (pattern, best route rank, verdicts of the pattern's expressions), interned
+    # so that an entry can keep the reasons it built for one.
+    outcome_memo: dict[tuple[Any, ...], _Outcome]
+    # The items that share each pattern, for open questions.
+    pattern_members: dict[int, list[ItemRef]]
+    # Each notice's expression index and its warning as shown, in the order warnings are listed.
+    warnings: tuple[tuple[int, dict[str, Any]], ...]
+    # Position of each item in the data, to list the items an open question affects in order.
+    positions: dict[ItemRef, int]
 
 
-# Memoised verdicts kept per catalogue; cleared when full (values such as age make many keys).
+# Memoised verdicts and outcomes kept per catalogue, and reasons lists kept per entry; each is
+# cleared when full (values such as age make many keys).
 VERDICT_MEMO_LIMIT: Final = 200_000
+OUTCOME_MEMO_LIMIT: Final = 50_000
+ENTRY_REASONS_LIMIT: Final = 32
 
 
 def _source_dicts(catalogue: Catalogue, ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -170,6 +203,34 @@ def _static(catalogue: Catalogue, kind: Kind, entry: Unit | Route | Funding) -> 
     return item
 
 
+def _prepared_warnings(
+    catalogue: Catalogue, expression_index: dict[str, int]
+) -> tuple[tuple[int, dict[str, Any]], ...]:
+    warnings: list[tuple[int, dict[str, Any]]] = []
+    for compiled in catalogue.notices:
+        notice = compiled.notice
+        warning = {
+            "id": notice.id,
+            "severity": notice.severity,
+            "status": notice.status,
+            "date": notice.date.isoformat(),
+            **_text(notice.text),
+            "about": list(notice.about),
+            "sources": _source_dicts(catalogue, notice.sources),
+            "history": [
+                {
+                    "date": h.date.isoformat(),
+                    **_text(h.text),
+                    "sources": _source_dicts(catalogue, h.sources),
+                }
+                for h in notice.history
+            ],
+        }
+        warnings.append((expression_index[compiled.expression.text], warning))
+    warnings.sort(key=lambda pair: (SEVERITY_RANK[pair[1]["severity"]], pair[1]["id"]))
+    return tuple(warnings)
+
+
 def _prepare(catalogue: Catalogue) -> _Prepared:
     cached = catalogue.cache.get("advice")
     if isinstance(cached, _Prepared):
@@ -219,6 +280,7 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
                     certain=0 if entry.status == "verified" else 1,
                     order=(duration.min_weeks if duration else NO_DURATION, position),
                     pattern=patterns.setdefault(shape, len(patterns)),
+                    reasons_by_outcome={},
                 )
             )
         # In the order of their profile-independent sort keys, so that ranking per advice is a
@@ -239,29 +301,18 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
         ended={"rule": None, "outcome": "not_possible", **_text(defaults.ended), "sources": []},
         expression_symbols=tuple(tuple(sorted(e.symbols)) for e in catalogue.expressions),
         verdict_memo={},
+        outcome_memo={},
+        pattern_members={},
+        warnings=_prepared_warnings(catalogue, expression_index),
+        positions=dict(catalogue.position),
     )
+    for entry in (*prepared.routes, *prepared.units, *prepared.funding):
+        prepared.pattern_members.setdefault(entry.pattern, []).append(entry.ref)
     catalogue.cache["advice"] = prepared
     return prepared
 
 
 _FIT_NAMES: Final = ("recommended", "possible", "not_possible")
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """The fit of one rule pattern for one profile, as indexes into the entry's rules."""
-
-    fit: int
-    weight: int
-    route_rank: int
-    blocked_by_routes: bool
-    ended: bool
-    # (rule index, True when undecided) in the order the reasons are shown
-    reasons: tuple[tuple[int, bool], ...]
-    # No rule said anything but notes: the kind's default reason leads.
-    default: bool
-    # Expressions the answers left open, for open_questions.
-    undecided: tuple[int, ...]
 
 
 class _Run:
@@ -284,13 +335,26 @@ class _Run:
                 verdict = memo[key] = evaluate(expression, symbols)
             verdicts.append(verdict)
         self.verdicts = verdicts
-        # Items touched by each undecided expression, turned into open questions at the end.
-        self.undecided_refs: dict[int, list[ItemRef]] = {}
-        self.route_rank: dict[str, int] = {}
+        # Patterns met in this advice, by (pattern, best route rank).
         self.outcomes: dict[tuple[int, int], _Outcome] = {}
+        self.route_rank: dict[str, int] = {}
 
     def outcome(self, entry: _Entry, route_rank: int) -> _Outcome:
         verdicts = self.verdicts
+        signature = (
+            entry.pattern,
+            route_rank,
+            *(
+                v.fields if isinstance(v, Undecided) else v
+                for v in (verdicts[r.expression] for r in entry.rules)
+            ),
+        )
+        memo = self.prepared.outcome_memo
+        found = memo.get(signature)
+        if found is not None:
+            return found
+        if len(memo) > OUTCOME_MEMO_LIMIT:
+            memo.clear()
         blocking: list[tuple[int, bool]] = []
         capping: list[tuple[int, bool]] = []
         recommending: list[tuple[int, bool]] = []
@@ -300,12 +364,12 @@ class _Run:
         for index, rule in enumerate(entry.rules):
             verdict = verdicts[rule.expression]
             if verdict is True:
-                outcome = rule.outcome
-                if outcome == _BLOCK:
+                kind = rule.outcome
+                if kind == _BLOCK:
                     blocking.append((index, False))
-                elif outcome == _CAP:
+                elif kind == _CAP:
                     capping.append((index, False))
-                elif outcome == _RECOMMEND:
+                elif kind == _RECOMMEND:
                     recommending.append((index, False))
                     weight += rule.weight
                 else:
@@ -318,20 +382,39 @@ class _Run:
         # Not possible when every route it can be followed through is not possible.
         blocked_by_routes = bool(entry.routes) and route_rank == 2
         ended = entry.ended and not blocking and not blocked_by_routes
-        open_ = tuple(undecided)
         if blocking or blocked_by_routes or ended:
-            reasons = tuple(blocking + notes)
-            return _Outcome(2, 0, route_rank, blocked_by_routes, ended, reasons, False, open_)
-        if capping:
-            reasons = tuple(capping + recommending + notes)
-            return _Outcome(1, weight, route_rank, False, False, reasons, False, open_)
-        if recommending:
-            reasons = tuple(recommending + notes)
-            return _Outcome(0, weight, route_rank, False, False, reasons, False, open_)
-        return _Outcome(1, 0, route_rank, False, False, tuple(notes), True, open_)
+            fit, weight, shown, default = 2, 0, blocking + notes, False
+        elif capping:
+            fit, shown, default = 1, capping + recommending + notes, False
+        elif recommending:
+            fit, shown, default = 0, recommending + notes, False
+        else:
+            fit, weight, shown, default = 1, 0, notes, True
+        fields = tuple(
+            cast(Undecided, verdicts[entry.rules[index].expression]).fields
+            for index, is_open in shown
+            if is_open
+        )
+        outcome = _Outcome(
+            fit,
+            weight,
+            route_rank,
+            blocked_by_routes,
+            ended,
+            tuple(shown),
+            default,
+            tuple(undecided),
+            fields,
+        )
+        memo[signature] = outcome
+        return outcome
 
     def reasons(self, entry: _Entry, outcome: _Outcome) -> list[dict[str, Any]]:
         """The entry's reasons: shared, prebuilt dicts (read them, don't change them)."""
+        cache = entry.reasons_by_outcome
+        reasons = cache.get(outcome)
+        if reasons is not None:
+            return reasons
         if outcome.blocked_by_routes:
             reasons = [{**self.prepared.blocked, "routes": list(entry.routes)}]
         elif outcome.ended:
@@ -341,25 +424,28 @@ class _Run:
         else:
             reasons = []
         rules = entry.rules
-        verdicts = self.verdicts
-        for index, undecided in outcome.reasons:
+        fields = iter(outcome.fields)
+        for index, is_open in outcome.reasons:
             rule = rules[index]
-            if undecided:
-                fields = verdicts[rule.expression].fields  # type: ignore[union-attr]
-                reasons.append(rule.undecided_reason(fields))
-            else:
-                reasons.append(rule.reason)
+            reasons.append(rule.undecided_reason(next(fields)) if is_open else rule.reason)
+        if len(cache) >= ENTRY_REASONS_LIMIT:
+            cache.clear()
+        cache[outcome] = reasons
         return reasons
 
     def assess(self, entry: _Entry) -> tuple[tuple[int, int, int], dict[str, Any]]:
         """The item for this profile, with its rank bucket (fit, best route, -weight)."""
-        route_rank = min([self.route_rank[r] for r in entry.routes], default=1)
+        routes = entry.routes
+        if not routes:
+            route_rank = 1
+        elif len(routes) == 1:
+            route_rank = self.route_rank[routes[0]]
+        else:
+            route_rank = min([self.route_rank[r] for r in routes])
         key = (entry.pattern, route_rank)
         outcome = self.outcomes.get(key)
         if outcome is None:
             outcome = self.outcomes[key] = self.outcome(entry, route_rank)
-        for expression in outcome.undecided:
-            self.undecided_refs.setdefault(expression, []).append(entry.ref)
         item = dict(entry.static)
         item["fit"] = _FIT_NAMES[outcome.fit]
         item["reasons"] = self.reasons(entry, outcome)
@@ -368,13 +454,21 @@ class _Run:
         # Units and schemes whose best route fits better rank first.
         return (outcome.fit, outcome.route_rank, -outcome.weight), item
 
-    def open_fields(self, catalogue: Catalogue) -> dict[str, set[ItemRef]]:
+    def open_fields(self) -> dict[str, set[ItemRef]]:
+        """Per unanswered field, the items whose advice its answer could change."""
+        patterns_by_expression: dict[int, set[int]] = {}
+        for (pattern, _rank), outcome in self.outcomes.items():
+            for expression in outcome.undecided:
+                patterns_by_expression.setdefault(expression, set()).add(pattern)
         out: dict[str, set[ItemRef]] = {}
-        for index, refs in self.undecided_refs.items():
-            verdict = self.verdicts[index]
+        members = self.prepared.pattern_members
+        for expression, patterns in patterns_by_expression.items():
+            verdict = self.verdicts[expression]
             assert isinstance(verdict, Undecided)
             for field in verdict.fields:
-                out.setdefault(field, set()).update(refs)
+                refs = out.setdefault(field, set())
+                for pattern in patterns:
+                    refs.update(members[pattern])
         return out
 
 
@@ -416,38 +510,19 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
     units = _ranked(run, prepared.units)
     funding = _ranked(run, prepared.funding)
 
-    verdict_of = {e.text: v for e, v in zip(catalogue.expressions, run.verdicts, strict=True)}
-    warnings: list[dict[str, Any]] = []
-    for compiled in catalogue.notices:
-        # Only what is known to hold: a notice may say something about the person.
-        if verdict_of[compiled.expression.text] is True:
-            notice = compiled.notice
-            warnings.append(
-                {
-                    "id": notice.id,
-                    "severity": notice.severity,
-                    "status": notice.status,
-                    "date": notice.date.isoformat(),
-                    **_text(notice.text),
-                    "about": list(notice.about),
-                    "sources": _source_dicts(catalogue, notice.sources),
-                    "history": [
-                        {
-                            "date": h.date.isoformat(),
-                            **_text(h.text),
-                            "sources": _source_dicts(catalogue, h.sources),
-                        }
-                        for h in notice.history
-                    ],
-                }
-            )
-    warnings.sort(key=lambda w: (SEVERITY_RANK[w["severity"]], w["id"]))
+    # Only what is known to hold: a notice may say something about the person.
+    warnings = [warning for index, warning in prepared.warnings if run.verdicts[index] is True]
 
+    positions = prepared.positions
     open_questions = [
-        {"field": field, "affects": [{"kind": k, "id": i} for k, i in sorted(refs)]}
-        for field, refs in sorted(
-            run.open_fields(catalogue).items(), key=lambda kv: (-len(kv[1]), kv[0])
-        )
+        {
+            "field": field,
+            "affects": [
+                {"kind": kind, "id": item_id}
+                for kind, item_id in sorted(refs, key=lambda ref: (ref[0], positions[ref]))
+            ],
+        }
+        for field, refs in sorted(run.open_fields().items(), key=lambda kv: (-len(kv[1]), kv[0]))
         if field not in profile.answered
     ]
     return {
