@@ -96,6 +96,7 @@ class Qualification(Base):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(Text)
     title_en: Mapped[str] = mapped_column(Text)
+    synonyms: Mapped[list[Any]]
     level: Mapped[int]
     kind: Mapped[str] = mapped_column(String(8))
     crebo: Mapped[str | None] = mapped_column(String(5))

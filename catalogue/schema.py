@@ -74,6 +74,8 @@ class Qualification(Fact):
     id: Id
     title: NonEmpty
     title_en: NonEmpty
+    # Names people use for it ("VIG", "helpende"): the bot's entity recogniser learns them.
+    synonyms: list[NonEmpty] = []
     level: Annotated[int, Field(ge=1, le=6)]
     kind: Literal["mbo", "hbo"]
     crebo: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")] | None = None

@@ -105,7 +105,7 @@ def catalogue_terms(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
                 "title": q.title,
                 "title_en": q.title_en,
                 "level": q.level,
-                "synonyms": [q.crebo] if q.crebo else [],
+                "synonyms": [*q.synonyms, *([q.crebo] if q.crebo else [])],
             }
             for q in data.qualifications
         ],

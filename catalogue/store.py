@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,33 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    m.Base.metadata.create_all(engine)
+    """Empty catalogue tables (a load creates them by itself)."""
+    with engine.begin() as connection:
+        _ensure_schema(connection)
+
+
+def _schema_matches(connection: Connection) -> bool:
+    """Whether every catalogue table exists with exactly the columns the models have."""
+    inspector = inspect(connection)
+    for table in m.Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            return False
+        found = {column["name"] for column in inspector.get_columns(table.name)}
+        if found != {column.name for column in table.columns}:
+            return False
+    return True
+
+
+def _ensure_schema(connection: Connection) -> None:
+    """Creates the tables, or rebuilds them when an older version left another shape.
+
+    The catalogue is replaced whole on every load, so rebuilding loses nothing; it happens in
+    the load's own transaction, so a failed load leaves the old tables and data in place.
+    """
+    if _schema_matches(connection):
+        return
+    m.Base.metadata.drop_all(connection)
+    m.Base.metadata.create_all(connection)
 
 
 # Children before parents, so deletes never break a foreign key.
@@ -107,8 +133,8 @@ def current_version(engine: Engine) -> str | None:
 def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
     """Replaces the stored catalogue with `catalogue`, all or nothing."""
     data = catalogue.data
-    create_schema(engine)
     with Session(engine) as session, session.begin():
+        _ensure_schema(session.connection())
         for table in _DELETE_ORDER:
             session.execute(delete(table))
         session.add(
@@ -133,6 +159,7 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
                     position=i,
                     title=q.title,
                     title_en=q.title_en,
+                    synonyms=list(q.synonyms),
                     level=q.level,
                     kind=q.kind,
                     crebo=q.crebo,
@@ -345,6 +372,7 @@ def read(engine: Engine) -> Catalogue:
                     "id": q.id,
                     "title": q.title,
                     "title_en": q.title_en,
+                    "synonyms": q.synonyms,
                     "level": q.level,
                     "kind": q.kind,
                     "crebo": q.crebo,

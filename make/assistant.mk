@@ -22,9 +22,11 @@ if cmp -s $1.tmp $1; then rm -f $1.tmp; else mv $1.tmp $1; fi
 endef
 
 # The catalogue's terms (units, qualifications, routes, funding) for the entity ruler.
+# --from-files: from the YAML in the repository, not the database, so that the model is a
+# function of the checkout (reproducible) whatever catalogue a local database holds.
 $(NLP_DIR)/terms.json: $(VENV)/.installed FORCE
 	@mkdir -p $(@D)
-	@$(PY) -m catalogue terms --json > $@.tmp
+	@$(PY) -m catalogue terms --json --from-files > $@.tmp
 	@$(call replace_if_changed,$@)
 
 # The Dutch spaCy pipeline, packaged as a wheel and installed into .venv-rasa.
@@ -50,9 +52,12 @@ $(TRAIN_FINGERPRINT): $(NLP_STAMP) FORCE
 # training cache (it would live in ./.rasa and could reuse features of an older pipeline).
 $(MODEL): $(TRAIN_FINGERPRINT)
 	@mkdir -p $(@D)
-	$(RASA_IN) RASA_MAX_CACHE_SIZE=0 $(abspath $(RASA)) train --force \
+	@echo "Training the Rasa model, about a minute (log: build/train.log)"
+	@$(RASA_IN) RASA_MAX_CACHE_SIZE=0 $(abspath $(RASA)) train --force \
 		--fixed-model-name zijwijzer --config $(CURDIR)/config.yml \
-		--domain $(CURDIR)/domain.yml --data $(CURDIR)/data --out $(CURDIR)/$(@D)
+		--domain $(CURDIR)/domain.yml --data $(CURDIR)/data --out $(CURDIR)/$(@D) \
+		> $(CURDIR)/build/train.log 2>&1 || { tail -40 $(CURDIR)/build/train.log; exit 1; }
+	@echo "Trained $@"
 
 train: $(MODEL)
 

@@ -211,3 +211,14 @@ def test_foreign_keys_are_enforced(engine: Engine, real_catalogue: Catalogue) ->
 def test_sqlite_engine_turns_foreign_keys_on(sqlite_engine: Engine) -> None:
     with sqlite_engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_database_left_by_an_older_version_is_rebuilt_on_load(
+    sqlite_engine: Engine, real_catalogue: Catalogue
+) -> None:
+    """An older release's catalogue table without a newer column: load rebuilds it."""
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("CREATE TABLE qualification (id VARCHAR(64) PRIMARY KEY)"))
+        connection.execute(text("INSERT INTO qualification (id) VALUES ('stale')"))
+    store.save(sqlite_engine, real_catalogue, origin="test")
+    assert store.read(sqlite_engine).data == real_catalogue.data

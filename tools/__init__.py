@@ -1,0 +1,1 @@
+"""Developer tools: tools/assistant.py starts the assistant, tools/chat.py talks to it."""

@@ -1,0 +1,234 @@
+"""Starts the assistant: the action server (.venv) and the Rasa engine (.venv-rasa).
+
+`make run` runs this in the foreground; Ctrl-C stops both. The integration test uses the
+same functions, so it starts the processes exactly the way `make run` does.
+
+Settings come from bot/settings.py (environment variables with defaults); the variables
+endpoints.yml reads are set here from those settings, so no default is written twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
+    sys.path.insert(0, str(ROOT))
+
+from bot.settings import Settings, load_settings  # noqa: E402
+
+PYTHON = ROOT / ".venv" / "bin" / "python"
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = ROOT / "models" / "zijwijzer.tar.gz"
+ENGINE_WORKDIR = ROOT / "var" / "rasa"
+# Cold start of the engine is about 30 s on a 2-core machine (engineering notes).
+READY_TIMEOUT_SECONDS = 180.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    ready_url: str
+
+
+SQLITE = "sqlite:///"
+
+
+def endpoint_env(settings: Settings) -> dict[str, str]:
+    """The variables endpoints.yml reads, from the settings."""
+    return {
+        "ZIJWIJZER_ACTION_SERVER_URL": settings.action_server_url,
+        "ZIJWIJZER_TRACKER_DATABASE_URL": _absolute_sqlite(settings.tracker_database_url),
+    }
+
+
+def _absolute_sqlite(url: str) -> str:
+    # The engine runs in ENGINE_WORKDIR: a relative SQLite path means the repository root.
+    path = url.removeprefix(SQLITE)
+    if url.startswith(SQLITE) and path and not path.startswith(("/", ":")):
+        return SQLITE + str(ROOT / path)
+    return url
+
+
+def _sqlite_parent(url: str) -> None:
+    # SQLite creates the file but not its directory (var/ on a fresh checkout).
+    url = _absolute_sqlite(url)
+    if url.startswith(SQLITE) and len(url) > len(SQLITE):
+        Path(url.removeprefix(SQLITE)).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sdk_log_flags(level: str) -> list[str]:
+    # rasa-sdk takes its log level from flags only.
+    if level == "DEBUG":
+        return ["--debug"]
+    if level in ("WARNING", "ERROR", "CRITICAL"):
+        return ["--quiet"]
+    return ["--verbose"]
+
+
+def start_action_server(
+    settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
+) -> Process:
+    # `-m` with cwd=ROOT puts the project first on sys.path, so `actions` imports.
+    # Loopback only; rasa-sdk reads its interface from SANIC_HOST.
+    child_env = {**env, "SANIC_HOST": "127.0.0.1"}
+    command = [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions"]
+    command += ["--port", str(settings.action_port), *_sdk_log_flags(settings.log_level)]
+    popen = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=child_env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,  # its own process group: stopped as a whole
+    )
+    return Process("action server", popen, f"http://127.0.0.1:{settings.action_port}/health")
+
+
+def start_engine(
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    api_token: str,
+    model: Path = MODEL,
+    workdir: Path = ENGINE_WORKDIR,
+    output: IO[bytes] | None = None,
+) -> Process:
+    """Starts `rasa run` with the REST channel and the HTTP API behind `api_token`.
+
+    The API's /status answers 200 only once the model is loaded (Rasa keeps running and
+    says "up and running" when loading fails), so it is the readiness check.
+    """
+    _sqlite_parent(settings.tracker_database_url)
+    # The project's `catalogue` package would hide spaCy's `catalogue`: no PYTHONPATH, and
+    # a working directory without it (rasa puts its working directory on sys.path).
+    workdir.mkdir(parents=True, exist_ok=True)
+    child_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    child_env.update(endpoint_env(settings))
+    child_env["LOG_LEVEL"] = settings.log_level  # Rasa's own variable
+    # Also when started outside make: no telemetry, no error reports sent to Sentry.
+    child_env["RASA_TELEMETRY_ENABLED"] = "false"
+    command = [
+        str(RASA),
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(ROOT / "endpoints.yml"),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(settings.rasa_port),
+        "--enable-api",
+        "--auth-token",
+        api_token,
+    ]
+    popen = subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=child_env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,
+    )
+    status = f"http://127.0.0.1:{settings.rasa_port}/status?token={api_token}"
+    return Process("Rasa engine", popen, status)
+
+
+def wait_ready(processes: Sequence[Process], timeout: float = READY_TIMEOUT_SECONDS) -> None:
+    """Returns when every process answers its readiness URL; raises when one dies or on timeout."""
+    deadline = time.monotonic() + timeout
+    waiting = list(processes)
+    while waiting:
+        for process in list(waiting):
+            code = process.popen.poll()
+            if code is not None:
+                raise RuntimeError(f"the {process.name} stopped while starting (exit code {code})")
+            try:
+                with urllib.request.urlopen(process.ready_url, timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        waiting.remove(process)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+        if waiting and time.monotonic() > deadline:
+            names = ", ".join(p.name for p in waiting)
+            raise TimeoutError(f"not ready after {timeout:.0f} s: {names}")
+        if waiting:
+            time.sleep(0.5)
+
+
+def stop(processes: Sequence[Process], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """Stops each process group: SIGTERM, then SIGKILL for what is left after `timeout`."""
+    for process in processes:
+        if process.popen.poll() is None:
+            _signal_group(process.popen, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+        # Also the group: the SDK runs a worker next to its main process.
+        _signal_group(process.popen, signal.SIGKILL)
+        process.popen.wait()
+
+
+def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(popen.pid, sig)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (e.g. from a process manager) ends the same way as Ctrl-C.
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    settings = load_settings()
+    if not MODEL.exists():
+        print(f"No trained model at {MODEL.relative_to(ROOT)}: run `make train` first.")
+        return 1
+    env = dict(os.environ)
+    # Only this process knows the token: the API (loopback only) serves the readiness check.
+    token = secrets.token_urlsafe(24)
+    processes = [
+        start_action_server(settings, env),
+        start_engine(settings, env, api_token=token),
+    ]
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (nohup, &)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        wait_ready(processes)
+        print(
+            f"Zijwijzer is running. Chat with `make chat`, or POST "
+            f'{{"sender": "me", "message": "hoi"}} to '
+            f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook. Stop with Ctrl-C.",
+            flush=True,
+        )
+        while all(p.popen.poll() is None for p in processes):
+            time.sleep(0.5)
+        dead = next(p for p in processes if p.popen.poll() is not None)
+        print(f"The {dead.name} stopped (exit code {dead.popen.returncode}); stopping the rest.")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
