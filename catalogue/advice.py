@@ -113,19 +113,17 @@ class _Prepared:
     # Outcomes per (pattern, best route rank, verdicts of the pattern's expressions), interned
     # so that an entry can keep the reasons it built for one.
     outcome_memo: dict[tuple[Any, ...], _Outcome]
-    # The items that share each pattern, for open questions.
-    pattern_members: dict[int, list[ItemRef]]
+    # The ids of the items that share each pattern, per section, for open questions.
+    pattern_members: dict[int, dict[str, list[str]]]
     # Each notice's expression index and its warning as shown, in the order warnings are listed.
     warnings: tuple[tuple[int, dict[str, Any]], ...]
-    # Position of each item in the data, to list the items an open question affects in order.
-    positions: dict[ItemRef, int]
 
 
 # Memoised verdicts and outcomes kept per catalogue, and reasons lists kept per entry; each is
 # cleared when full (values such as age make many keys).
 VERDICT_MEMO_LIMIT: Final = 200_000
 OUTCOME_MEMO_LIMIT: Final = 50_000
-ENTRY_REASONS_LIMIT: Final = 32
+ENTRY_REASONS_LIMIT: Final = 256
 
 
 def _source_dicts(catalogue: Catalogue, ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -304,10 +302,12 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
         outcome_memo={},
         pattern_members={},
         warnings=_prepared_warnings(catalogue, expression_index),
-        positions=dict(catalogue.position),
     )
+    sections = {"unit": "units", "route": "routes", "funding": "funding"}
     for entry in (*prepared.routes, *prepared.units, *prepared.funding):
-        prepared.pattern_members.setdefault(entry.pattern, []).append(entry.ref)
+        kind, item_id = entry.ref
+        by_section = prepared.pattern_members.setdefault(entry.pattern, {})
+        by_section.setdefault(sections[kind], []).append(item_id)
     catalogue.cache["advice"] = prepared
     return prepared
 
@@ -454,22 +454,31 @@ class _Run:
         # Units and schemes whose best route fits better rank first.
         return (outcome.fit, outcome.route_rank, -outcome.weight), item
 
-    def open_fields(self) -> dict[str, set[ItemRef]]:
-        """Per unanswered field, the items whose advice its answer could change."""
-        patterns_by_expression: dict[int, set[int]] = {}
+    def open_questions(self, answered: frozenset[str]) -> list[dict[str, Any]]:
+        """The unanswered fields that could change this advice, most items affected first.
+
+        `affects` lists the ids per kind; items are collected per rule pattern (the members of a
+        pattern are prepared in data order), so no per-item work is done here.
+        """
+        patterns_by_field: dict[str, set[int]] = {}
         for (pattern, _rank), outcome in self.outcomes.items():
             for expression in outcome.undecided:
-                patterns_by_expression.setdefault(expression, set()).add(pattern)
-        out: dict[str, set[ItemRef]] = {}
+                verdict = self.verdicts[expression]
+                assert isinstance(verdict, Undecided)
+                for field in verdict.fields:
+                    if field not in answered:
+                        patterns_by_field.setdefault(field, set()).add(pattern)
         members = self.prepared.pattern_members
-        for expression, patterns in patterns_by_expression.items():
-            verdict = self.verdicts[expression]
-            assert isinstance(verdict, Undecided)
-            for field in verdict.fields:
-                refs = out.setdefault(field, set())
-                for pattern in patterns:
-                    refs.update(members[pattern])
-        return out
+        questions = []
+        for field, patterns in patterns_by_field.items():
+            affects: dict[str, list[str]] = {"units": [], "routes": [], "funding": []}
+            for pattern in sorted(patterns):
+                for section, ids in members[pattern].items():
+                    affects[section].extend(ids)
+            count = sum(len(ids) for ids in affects.values())
+            questions.append((-count, field, {"field": field, "affects": affects}))
+        questions.sort(key=lambda q: (q[0], q[1]))
+        return [question for _, _, question in questions]
 
 
 def _ranked(run: _Run, entries: tuple[_Entry, ...]) -> list[dict[str, Any]]:
@@ -513,18 +522,7 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
     # Only what is known to hold: a notice may say something about the person.
     warnings = [warning for index, warning in prepared.warnings if run.verdicts[index] is True]
 
-    positions = prepared.positions
-    open_questions = [
-        {
-            "field": field,
-            "affects": [
-                {"kind": kind, "id": item_id}
-                for kind, item_id in sorted(refs, key=lambda ref: (ref[0], positions[ref]))
-            ],
-        }
-        for field, refs in sorted(run.open_fields().items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        if field not in profile.answered
-    ]
+    open_questions = run.open_questions(profile.answered)
     return {
         "profile": profile.as_dict(),
         "summary": {

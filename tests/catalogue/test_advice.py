@@ -320,7 +320,7 @@ def test_missing_age_caps_units_and_is_asked(real_catalogue: Catalogue) -> None:
     assert all(u["fit"] != "recommended" for u in advice["units"])
     open_fields = {q["field"]: q for q in advice["open_questions"]}
     assert "age" in open_fields
-    assert {"kind": "unit", "id": "adl"} in open_fields["age"]["affects"]
+    assert "adl" in open_fields["age"]["affects"]["units"]
     # The undecided rule is said as a condition, never as a fact about the person.
     (reason,) = [
         r for r in item(advice, "unit", "adl")["reasons"] if r["rule"] == "unit_single_from_23"
