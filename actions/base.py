@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.numberwords import parse_number
+from catalogue.numberwords import parse_number
 from catalogue.service import default_service
 
 

@@ -30,7 +30,7 @@ $(NLP_DIR)/terms.json: $(VENV)/.installed FORCE
 	@$(call replace_if_changed,$@)
 
 # The Dutch spaCy pipeline, packaged as a wheel and installed into .venv-rasa.
-$(NLP_STAMP): $(NLP_DIR)/terms.json bot/nlp/build_pipeline.py actions/numberwords.py \
+$(NLP_STAMP): $(NLP_DIR)/terms.json bot/nlp/build_pipeline.py catalogue/numberwords.py \
 		$(VENV_RASA)/.installed
 	@echo "Building the spaCy pipeline nl_zijwijzer (log: $(NLP_DIR)/build.log)"
 	@$(RASA_ENV) $(PY_RASA) bot/nlp/build_pipeline.py --terms $< --out $(NLP_DIR) \
@@ -44,7 +44,7 @@ $(NLP_STAMP): $(NLP_DIR)/terms.json bot/nlp/build_pipeline.py actions/numberword
 # keeps its name, so make decides when to train.
 $(TRAIN_FINGERPRINT): $(NLP_STAMP) FORCE
 	@sha256sum config.yml domain.yml $$(find data -type f -name '*.yml' | LC_ALL=C sort) \
-		$(NLP_DIR)/terms.json bot/nlp/build_pipeline.py actions/numberwords.py \
+		$(NLP_DIR)/terms.json bot/nlp/build_pipeline.py catalogue/numberwords.py \
 		requirements/rasa.lock | sha256sum > $@.tmp
 	@$(call replace_if_changed,$@)
 

@@ -8,7 +8,7 @@ package would hide spaCy's dependency of the same name):
 There is no downloadable Dutch spaCy model here (engineering notes), so the pipeline is
 `spacy.blank("nl")` + the lookup lemmatizer (tables from spacy-lookups-data, stored in the
 package) + an entity ruler whose patterns come from `python -m catalogue terms --json` and
-from the number words of actions/numberwords.py. It is packaged as a wheel so that
+from the number words of catalogue/numberwords.py. It is packaged as a wheel so that
 `model: nl_zijwijzer` works from any directory; `make train` installs it into .venv-rasa.
 """
 
@@ -38,7 +38,7 @@ DIGITS_PATTERN: list[dict[str, Any]] = [{"TEXT": {"REGEX": r"^\d{1,3}([.,]\d+)?$
 
 def _load_numberwords() -> ModuleType:
     # Loaded by path: importing `actions` would need the project on sys.path (see above).
-    path = ROOT / "actions" / "numberwords.py"
+    path = ROOT / "catalogue" / "numberwords.py"
     spec = importlib.util.spec_from_file_location("zijwijzer_numberwords", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")

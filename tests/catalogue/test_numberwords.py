@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.numberwords import DUTCH_WORDS, ENGLISH_WORDS, MAX_WORD_NUMBER, parse_number
+from catalogue.numberwords import DUTCH_WORDS, ENGLISH_WORDS, MAX_WORD_NUMBER, parse_number
 
 
 @pytest.mark.parametrize(
