@@ -537,3 +537,51 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
         "open_questions": open_questions,
         "catalogue_version": catalogue.version_label,
     }
+
+
+def lookup(catalogue: Catalogue, kind: str, item_id: str) -> dict[str, Any] | None:
+    """The profile-independent facts on one item (unit, route, funding, qualification, term)."""
+    entry: Unit | Route | Funding | None = None
+    if kind == "unit":
+        entry = catalogue.units.get(item_id)
+    elif kind == "route":
+        entry = catalogue.routes.get(item_id)
+    elif kind == "funding":
+        entry = catalogue.funding.get(item_id)
+    if entry is not None:
+        return _static(catalogue, cast(Kind, kind), entry)
+    if kind == "qualification":
+        q = catalogue.qualifications.get(item_id)
+        if q is None:
+            return None
+        return {
+            "id": q.id,
+            "kind": kind,
+            "title": q.title,
+            "title_en": q.title_en,
+            "level": q.level,
+            "crebo": q.crebo,
+            "sector": q.sector,
+            "note": q.note,
+            "status": q.status,
+            "certain": q.status == "verified",
+            "checked": q.checked.isoformat(),
+            "units": [u.id for u in catalogue.data.units if u.qualification == q.id],
+            "sources": _source_dicts(catalogue, q.sources),
+        }
+    if kind == "term":
+        t = catalogue.glossary.get(item_id)
+        if t is None:
+            return None
+        return {
+            "id": t.id,
+            "kind": kind,
+            "title": t.title,
+            "title_en": t.title_en,
+            "text": _text(t.text),
+            "status": t.status,
+            "certain": t.status == "verified",
+            "checked": t.checked.isoformat(),
+            "sources": _source_dicts(catalogue, t.sources),
+        }
+    return None

@@ -17,6 +17,7 @@ from catalogue import store
 from catalogue.advice import advise
 from catalogue.compiled import Catalogue, Kind
 from catalogue.errors import CatalogueInvalid, CatalogueNotLoaded, ProfileError, SyncError
+from catalogue.interpret import interpret
 from catalogue.reader import DATA_DIR, load_directory
 from catalogue.service import catalogue_terms
 from catalogue.sync import build_export, sync
@@ -79,6 +80,7 @@ def _find(catalogue: Catalogue, item_id: str) -> tuple[str, Any] | None:
         ("source", data.sources),
         ("rule", data.rules),
         ("notice", data.notices),
+        ("term", data.glossary),
     ):
         for item in items:
             if item.id == item_id:
@@ -184,6 +186,13 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_interpret(args: argparse.Namespace, out: TextIO) -> int:
+    catalogue = load_directory(args.dir) if args.from_files else _stored(args)
+    result = interpret(args.text, catalogue, args.asked)
+    print(json.dumps(result, ensure_ascii=False, indent=2), file=out)
+    return 0
+
+
 def _cmd_terms(args: argparse.Namespace, out: TextIO) -> int:
     catalogue = load_directory(args.dir) if args.from_files else _stored(args)
     print(json.dumps(catalogue_terms(catalogue), ensure_ascii=False, indent=2), file=out)
@@ -236,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = with_dir(commands.add_parser("export", help="write the catalogue as one export file"))
     export.add_argument("--out", required=True, help="file, or - for stdout")
     export.set_defaults(run=_cmd_export)
+    interpret_cmd = with_dir(
+        commands.add_parser("interpret", help="profile values in a free-text answer")
+    )
+    interpret_cmd.add_argument("text")
+    interpret_cmd.add_argument("--asked", help="the profile field the bot asked")
+    interpret_cmd.add_argument("--from-files", action="store_true", help="use the YAML files")
+    interpret_cmd.set_defaults(run=_cmd_interpret)
     terms = with_dir(commands.add_parser("terms", help="names and synonyms, for NLU"))
     terms.add_argument("--json", action="store_true", help="JSON output (the only format)")
     terms.add_argument(

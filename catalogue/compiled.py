@@ -34,6 +34,7 @@ FILES: Final[dict[str, str]] = {
     "funding": "funding.yaml",
     "rule": "rules.yaml",
     "notice": "notices.yaml",
+    "term": "glossary.yaml",
     "region": "regions.yaml",
 }
 
@@ -71,6 +72,7 @@ class Catalogue:
         self.units: dict[str, Unit] = {u.id: u for u in data.units}
         self.routes: dict[str, Route] = {r.id: r for r in data.routes}
         self.funding: dict[str, Funding] = {f.id: f for f in data.funding}
+        self.glossary = {t.id: t for t in data.glossary}
         self.regions = {name.casefold(): province for name, province in data.regions.items()}
         self.qualification_ids = frozenset(self.qualifications)
         # Data order breaks ties between equally fitting items.
@@ -162,6 +164,7 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
         ("funding", [f.id for f in data.funding]),
         ("rule", [r.id for r in data.rules]),
         ("notice", [n.id for n in data.notices]),
+        ("term", [t.id for t in data.glossary]),
     ]
     for kind, ids in groups:
         for dupe in _duplicates(ids):
@@ -198,6 +201,8 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
         check_routes("unit", u.id, u.routes)
     for r in data.routes:
         check_sources("route", r.id, r.sources)
+    for t in data.glossary:
+        check_sources("term", t.id, t.sources)
     for f in data.funding:
         check_sources("funding", f.id, f.sources)
         check_routes("funding", f.id, f.routes)

@@ -47,6 +47,7 @@ route_source = _source_link("route", "route.id")
 funding_source = _source_link("funding", "funding.id")
 rule_source = _source_link("rule", "rule.id")
 notice_source = _source_link("notice", "notice.id")
+glossary_term_source = _source_link("glossary_term", "glossary_term.id")
 
 unit_route = Table(
     "unit_route",
@@ -247,6 +248,18 @@ class NoticeHistory(Base):
     position: Mapped[int] = mapped_column(primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date)
     text: Mapped[dict[str, Any]]
+
+
+class GlossaryTerm(Base):
+    __tablename__ = "glossary_term"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    synonyms: Mapped[list[Any]]
+    text: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    checked: Mapped[dt.date] = mapped_column(Date)
 
 
 class Region(Base):

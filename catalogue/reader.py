@@ -15,6 +15,7 @@ from catalogue.errors import CatalogueInvalid, Problem
 from catalogue.schema import (
     CatalogueData,
     Funding,
+    GlossaryTerm,
     Notice,
     Qualification,
     Route,
@@ -35,6 +36,7 @@ LISTS: Final[dict[str, tuple[str, type[BaseModel]]]] = {
     "funding.yaml": ("funding", Funding),
     "rules.yaml": ("rules", Rule),
     "notices.yaml": ("notices", Notice),
+    "glossary.yaml": ("terms", GlossaryTerm),
 }
 FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml")
 # Top-level keys allowed besides the list (YAML anchors live under `defaults`).
@@ -112,7 +114,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
         if not isinstance(entries, list):
             problems.append(Problem(name, "", f"needs a list under {key!r}"))
             continue
-        kind = key.rstrip("s") if key != "funding" else "funding"
+        kind = {"funding": "funding", "terms": "term"}.get(key, key.rstrip("s"))
         parsed[key] = []
         for index, raw in enumerate(entries):
             item = _validate(model, name, _entry_label(kind, index, raw), raw, problems)
@@ -179,6 +181,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             rule_defaults=rule_defaults,
             rules=parsed["rules"],
             notices=parsed["notices"],
+            glossary=parsed["terms"],
             regions=regions,
         )
     except ValidationError as exc:

@@ -158,6 +158,16 @@ class Funding(Fact):
     note: str | None = None
 
 
+class GlossaryTerm(Fact):
+    """A word people ask about ("wat is een leereenheid?"), explained in plain words."""
+
+    id: Id
+    title: NonEmpty
+    title_en: NonEmpty
+    synonyms: list[NonEmpty] = []
+    text: Text
+
+
 class Rule(Strict):
     id: Id
     applies_to: Annotated[list[NonEmpty], Field(min_length=1)]
@@ -212,5 +222,6 @@ class CatalogueData(Strict):
     rule_defaults: RuleDefaults
     rules: list[Rule]
     notices: list[Notice]
+    glossary: list[GlossaryTerm]
     # municipality -> province
     regions: dict[str, str]

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from catalogue import store
-from catalogue.advice import advise
+from catalogue.advice import advise, lookup
 from catalogue.compiled import Catalogue
+from catalogue.interpret import interpret
 
 
 class CatalogueService:
@@ -80,6 +81,19 @@ class CatalogueService:
         """Names and synonyms of everything in the catalogue, for NLU patterns and lookups."""
         return catalogue_terms(self.catalogue())
 
+    def interpret(self, text: str, asked: str | None = None) -> dict[str, Any]:
+        """Profile values, problems and catalogue mentions in a free-text message."""
+        return interpret(text, self.catalogue(), asked)
+
+    def lookup(self, kind: str, item_id: str) -> dict[str, Any] | None:
+        """The catalogue's facts on one item, to answer a question about it; None if unknown."""
+        return lookup(self.catalogue(), kind, item_id)
+
+    def glossary(self) -> list[dict[str, Any]]:
+        """The words people ask about, explained, with their sources."""
+        catalogue = self.catalogue()
+        return [item for t in catalogue.data.glossary if (item := lookup(catalogue, "term", t.id))]
+
 
 def settle_long_lived() -> None:
     """Moves what is alive now (the catalogue above all) out of the garbage collector's sight.
@@ -116,6 +130,10 @@ def catalogue_terms(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
         "funding": [
             {"id": f.id, "title": f.title, "title_en": f.title_en, "synonyms": list(f.synonyms)}
             for f in data.funding
+        ],
+        "terms": [
+            {"id": t.id, "title": t.title, "title_en": t.title_en, "synonyms": list(t.synonyms)}
+            for t in data.glossary
         ],
     }
 

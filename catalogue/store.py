@@ -73,6 +73,8 @@ def _ensure_schema(connection: Connection) -> None:
 _DELETE_ORDER = tuple(
     m.Base.metadata.tables[name]
     for name in (
+        "glossary_term_source",
+        "glossary_term",
         "notice_history_source",
         "notice_history",
         "notice_source",
@@ -263,6 +265,19 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
             for i, n in enumerate(data.notices)
         )
         session.add_all(
+            m.GlossaryTerm(
+                id=t.id,
+                position=i,
+                title=t.title,
+                title_en=t.title_en,
+                synonyms=list(t.synonyms),
+                text=_text(t.text),
+                status=t.status,
+                checked=t.checked,
+            )
+            for i, t in enumerate(data.glossary)
+        )
+        session.add_all(
             m.Region(name=name, province=province) for name, province in data.regions.items()
         )
         session.flush()
@@ -291,6 +306,10 @@ def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:
             (
                 m.notice_source,
                 _links("notice", [(n.id, n.sources) for n in data.notices], "source_id"),
+            ),
+            (
+                m.glossary_term_source,
+                _links("glossary_term", [(t.id, t.sources) for t in data.glossary], "source_id"),
             ),
             (
                 m.notice_history_source,
@@ -334,6 +353,9 @@ def read(engine: Engine) -> Catalogue:
             "funding": _grouped(session, m.funding_source, "funding", "source_id"),
             "rule": _grouped(session, m.rule_source, "rule", "source_id"),
             "notice": _grouped(session, m.notice_source, "notice", "source_id"),
+            "glossary_term": _grouped(
+                session, m.glossary_term_source, "glossary_term", "source_id"
+            ),
         }
         unit_routes = _grouped(session, m.unit_route, "unit", "route_id")
         funding_routes = _grouped(session, m.funding_route, "funding", "route_id")
@@ -473,6 +495,19 @@ def read(engine: Engine) -> Catalogue:
                     ],
                 }
                 for n in rows(m.Notice)
+            ],
+            "glossary": [
+                {
+                    "id": t.id,
+                    "title": t.title,
+                    "title_en": t.title_en,
+                    "synonyms": t.synonyms,
+                    "text": t.text,
+                    "status": t.status,
+                    "checked": t.checked,
+                    "sources": sources_of["glossary_term"][t.id],
+                }
+                for t in rows(m.GlossaryTerm)
             ],
             "regions": {
                 r.name: r.province

@@ -1,0 +1,191 @@
+"""Free-text answers as people write them, to profile values (catalogue.interpret)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalogue.compiled import Catalogue
+from catalogue.interpret import interpret
+from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE, parse_profile
+from catalogue.reader import load_directory
+from catalogue.service import CatalogueService
+
+CATALOGUE = load_directory()
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "expected"),
+    [
+        ("38", "age", {"age": 38}),
+        ("achtendertig", "age", {"age": 38}),
+        ("ik ben net 40 geworden", None, {"age": 40}),
+        ("ik ben vierenvijftig", None, {"age": 54}),
+        ("38 jaar", None, {"age": 38}),
+        ("ik ben 40 jaar oud", None, {"age": 40}),
+        ("I am 29 years old and want to work in elderly care", None, {"age": 29, "sector": "vvt"}),
+        ("24 uur", "hours_per_week", {"hours_per_week": 24}),
+        ("twintig uur", "hours_per_week", {"hours_per_week": 20}),
+        ("fulltime", "hours_per_week", {"hours_per_week": 36}),
+        ("ik werk 32 uur per week", None, {"hours_per_week": 32}),
+        (
+            "mbo 2 helpende",
+            "education",
+            {
+                "education": {"level": "mbo2", "field": "helpende"},
+                "care_qualifications": ["helpende_zw_2"],
+            },
+        ),
+        ("hbo accountancy", "education", {"education": {"level": "hbo", "field": "accountancy"}}),
+        ("havo", "education", {"education": {"level": "havo"}}),
+        ("geen diploma", "education", {"education": {"level": "none"}}),
+        ("ik heb mijn diploma verzorgende ig", None, {"care_qualifications": ["vig_3"]}),
+        ("geen", "care_qualifications", {"care_qualifications": []}),
+        (
+            "ik werk al 7 jaar als begeleider",
+            None,
+            {"care_experience_years": 7, "employer": "care"},
+        ),
+        ("ik heb 12 jaar ervaring", None, {"care_experience_years": 12}),
+        ("3 jaar", "care_experience_years", {"care_experience_years": 3}),
+        (
+            "ik ben 44 en werk al 3 jaar in de thuiszorg",
+            None,
+            {"age": 44, "care_experience_years": 3, "employer": "care", "sector": "vvt"},
+        ),
+        ("nee nog geen werkgever", "employer", {"employer": "none"}),
+        ("nee", "employer", {"employer": "none"}),
+        ("ik werk in een verpleeghuis", "employer", {"employer": "care", "sector": "vvt"}),
+        ("ik ben 38 jaar en werk als kok", None, {"age": 38, "employer": "other"}),
+        ("weet ik niet", "employer_sbb_recognised", {"employer_sbb_recognised": "unknown"}),
+        ("ja", "employer_sbb_recognised", {"employer_sbb_recognised": "yes"}),
+        ("ouderenzorg", "sector", {"sector": "vvt"}),
+        ("thuiszorg", "sector", {"sector": "vvt"}),
+        ("gehandicaptenzorg", "sector", {"sector": "ghz"}),
+        ("maakt niet uit", "sector", {"sector": "either"}),
+        ("ik wil snel aan het werk", None, {"goal": "tasks"}),
+        ("een heel diploma", "goal", {"goal": "diploma"}),
+        ("ik wil naar het hbo", None, {"goal": "hbo"}),
+        ("eerst kijken of het wat voor me is", "goal", {"goal": "orientation"}),
+        ("ik zit in de ww", None, {"benefit": "ww"}),
+        ("bijstand", "benefit", {"benefit": "bijstand"}),
+        ("nee", "benefit", {"benefit": "none"}),
+        ("ik woon in Almere", None, {"region": "Almere"}),
+        ("Zwolle", "region", {"region": "Zwolle"}),
+        ("in Epe", "region", {"region": "Epe"}),
+        ("I only speak a little Dutch", None, {"language": "en"}),
+        ("kan het in het Engels?", None, {"language": "en"}),
+    ],
+)
+def test_answers_as_people_write_them(
+    text: str, asked: str | None, expected: dict[str, Any]
+) -> None:
+    values = interpret(text, CATALOGUE, asked)["values"]
+    for field, value in expected.items():
+        assert values.get(field) == value, (text, field, values)
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "field"),
+    [
+        ("7", "age", "age"),
+        ("ik ben 140", None, "age"),
+        ("200 uur", None, "hours_per_week"),
+        ("ja", "employer", "employer"),  # yes, but where: asked again
+        ("weet ik niet", "age", "age"),
+    ],
+)
+def test_values_that_make_no_sense_are_problems_not_values(
+    text: str, asked: str | None, field: str
+) -> None:
+    result = interpret(text, CATALOGUE, asked)
+    assert field in result["problems"]
+    assert field not in result["values"]
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("ik wil verzorgende worden", "care_qualifications"),  # a wish, not a diploma
+        ("ik wil naar het hbo", "education"),
+        ("wat is een certificaat?", "goal"),  # a question, no goal said
+        ("ik werk 32 uur per week", "employer"),  # works, but nothing says where
+        ("nee, ik ben 40", "sector"),  # a correction of the age, asked about sector
+    ],
+)
+def test_words_out_of_their_context_fill_nothing(text: str, absent: str) -> None:
+    asked = "sector" if text.startswith("nee,") else None
+    assert absent not in interpret(text, CATALOGUE, asked)["values"]
+
+
+def test_a_correction_fills_the_corrected_field() -> None:
+    assert interpret("nee, ik ben 40", CATALOGUE, "sector")["values"]["age"] == 40
+
+
+def test_several_answers_in_one_message() -> None:
+    text = "Ik ben 52, heb havo en werk bij een verpleeghuis 20 uur per week"
+    values = interpret(text, CATALOGUE)["values"]
+    assert values["age"] == 52
+    assert values["education"] == {"level": "havo"}
+    assert values["employer"] == "care"
+    assert values["sector"] == "vvt"
+    assert values["hours_per_week"] == 20
+
+
+def test_mentions_name_catalogue_items_from_their_synonyms() -> None:
+    found = interpret("wat kost de ADL leereenheid en kan dat via bbl?", CATALOGUE)["mentions"]
+    assert {"kind": "unit", "id": "adl"} in found
+    assert {"kind": "term", "id": "leereenheid"} in found
+    assert {"kind": "route", "id": "bbl"} in found
+
+
+def test_a_new_unit_in_the_catalogue_is_recognised_without_code_changes(
+    real_catalogue: Catalogue,
+) -> None:
+    from catalogue.compiled import compile_catalogue
+
+    data = real_catalogue.data
+    unit = data.units[0].model_copy(
+        update={"id": "wondzorg_basis", "title": "Basis wondzorg", "synonyms": ["wondzorg"]}
+    )
+    bigger = compile_catalogue(data.model_copy(update={"units": [*data.units, unit]}), "test")
+    assert {"kind": "unit", "id": "wondzorg_basis"} in interpret(
+        "ik wil iets met wondzorg", bigger
+    )["mentions"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(max_size=200),
+    st.sampled_from([None, "age", "hours_per_week", "education", "employer", "sector", "goal"]),
+)
+def test_any_text_gives_values_the_profile_accepts(text: str, asked: str | None) -> None:
+    result = interpret(text, CATALOGUE, asked)
+    values = result["values"]
+    if "age" in values:
+        assert MIN_AGE <= values["age"] <= MAX_AGE
+    if "hours_per_week" in values:
+        assert 0 < values["hours_per_week"] <= MAX_HOURS
+    checkable = {k: v for k, v in values.items() if k != "care_experience_years"}
+    parse_profile(checkable, CATALOGUE.qualification_ids)  # never a value the engine refuses
+    assert not set(values) & set(result["problems"])
+
+
+def test_the_service_looks_up_items_and_explains_terms() -> None:
+    service = CatalogueService.from_catalogue(CATALOGUE)
+    unit = service.lookup("unit", "adl")
+    assert unit is not None and unit["price"]["min_eur"] == 600 and unit["sources"]
+    route = service.lookup("route", "evc")
+    assert route is not None and "2026" in route["explain"]["nl"]
+    term = service.lookup("term", "leereenheid")
+    assert term is not None and term["text"]["nl"] and term["sources"]
+    assert service.lookup("unit", "nope") is None
+    assert {t["id"] for t in service.glossary()} >= {
+        "leereenheid",
+        "mbo_certificaat",
+        "sbb_leerbedrijf",
+    }
+    assert service.interpret("38", "age")["values"] == {"age": 38}
