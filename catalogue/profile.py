@@ -71,7 +71,8 @@ class Profile:
         return out
 
 
-_TOP_LEVEL: Final = (
+# Every field of a profile, in the order the intake asks them (language is set, not asked).
+PROFILE_FIELDS: Final = (
     "age",
     "education",
     "care_qualifications",
@@ -132,7 +133,7 @@ def parse_profile(data: Any, known_qualifications: frozenset[str] | None = None)
     """
     if not isinstance(data, Mapping):
         raise ProfileError("a profile must be a JSON object")
-    unknown = sorted(set(data) - set(_TOP_LEVEL))
+    unknown = sorted(set(data) - set(PROFILE_FIELDS))
     if unknown:
         raise ProfileError(f"unknown field(s): {', '.join(map(str, unknown))}", str(unknown[0]))
 
@@ -199,5 +200,5 @@ def parse_profile(data: Any, known_qualifications: frozenset[str] | None = None)
         benefit=_choice(data, "benefit", BENEFITS),
         region=_text(data.get("region"), "region"),
         language=language,
-        answered=frozenset(k for k in _TOP_LEVEL if data.get(k) is not None),
+        answered=frozenset(k for k in PROFILE_FIELDS if data.get(k) is not None),
     )
