@@ -286,6 +286,7 @@ EDUCATION_PHRASES: Final[tuple[tuple[str, str], ...]] = (
     ("master", "wo"),
     ("msc", "wo"),
     ("phd", "wo"),
+    ("degree", "hbo"),
 )
 # A bare "niveau 2" or "level 3" means mbo in this context.
 LEVEL_ONLY: Final = re.compile(r"\b(?:niveau|level)\s*([1-4])\b")
@@ -413,7 +414,10 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     plain = plain.replace("’", "'")
-    return " " + " ".join(re.sub(r"[^\w'&+-]+", " ", plain).split()) + " "
+    # A comma or full stop that ends a clause stays, as ",", so that what follows it is not
+    # read as part of the answer before it ("havo, nog geen werkgever"); decimal commas stay.
+    plain = re.sub(r"[,;.!?:]+(?=\s|$)", " , ", plain)
+    return " " + " ".join(re.sub(r"[^\w'&+,-]+", " ", plain).split()) + " "
 
 
 def _has(text: str, phrases: Iterable[str]) -> bool:
@@ -530,6 +534,9 @@ class _Reading:
 
 
 _HOURS_AFTER: Final = re.compile(r"^\S+ (?:uur|uren|u|hours|hrs|hour)\b")
+# "3 dagen" (per week) is read as working days of 8 hours, the usual shift in care.
+_DAYS_AFTER: Final = re.compile(r"^\S+ (?:dag|dagen|days|day)\b")
+HOURS_PER_DAY: Final = 8
 _YEARS_AFTER: Final = re.compile(r"^\S+ (?:jaar|jr|years|year|yrs)\b( oud| old)?")
 _AGE_BEFORE: Final = re.compile(
     r"(?:\bben|\bi am|\bi'm|\bleeftijd|\bage|\baged|\bgeworden)\s*(?:net|bijna|nu|now|just)?\s*$"
@@ -549,6 +556,8 @@ def _read_numbers(r: _Reading) -> None:
         before, after = r.text[max(0, position - 24) : position], r.text[position:]
         if _HOURS_AFTER.match(after) or (r.asked == "hours_per_week" and r.bare):
             _check("hours_per_week", value, r)
+        elif _DAYS_AFTER.match(after) and value <= 7:
+            _check("hours_per_week", value * HOURS_PER_DAY, r)
         elif _AGE_BEFORE.search(before):
             _check("age", value, r)
         elif years := _YEARS_AFTER.match(after):
@@ -588,6 +597,10 @@ def _read_education(r: _Reading, catalogue: Catalogue) -> None:
     level = None
     end = -1
     for phrase, candidate in EDUCATION_PHRASES:
+        # "geen diploma in de zorg", answering the care-diploma question, says nothing of
+        # schooling in general.
+        if candidate == "none" and r.asked == "care_qualifications":
+            continue
         at = text.find(f" {phrase} ")
         if at >= 0:
             # "hbo" as a wish is a goal, not a diploma ("ik wil naar het hbo").
@@ -642,26 +655,7 @@ _FIELD_FILLERS: Final = frozenset(
     ]
 )
 _FIELD_ENDS: Final = frozenset(
-    [
-        "en",
-        "and",
-        "maar",
-        "but",
-        "ik",
-        "i",
-        "werk",
-        "work",
-        "ben",
-        "am",
-        "heb",
-        "have",
-        "wil",
-        "want",
-        "jaar",
-        "years",
-        "uur",
-        "hours",
-    ]
+    ", en and maar but ik i werk work ben am heb have wil want jaar years uur hours".split()  # noqa: SIM905 - a word list reads best as text
 )
 POSSESSION: Final = (
     "diploma",

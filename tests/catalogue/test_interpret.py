@@ -189,3 +189,44 @@ def test_the_service_looks_up_items_and_explains_terms() -> None:
         "sbb_leerbedrijf",
     }
     assert service.interpret("38", "age")["values"] == {"age": 38}
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "expected", "absent"),
+    [
+        (
+            "havo, nog geen werkgever, ik ben 33",
+            None,
+            {"education": {"level": "havo"}, "employer": "none", "age": 33},
+            (),
+        ),
+        (
+            "nee, geen diploma in de zorg",
+            "care_qualifications",
+            {"care_qualifications": []},
+            ("education",),
+        ),
+        ("ik kan 3 dagen werken", None, {"hours_per_week": 24}, ()),
+        (
+            "I have a degree in accounting",
+            None,
+            {"education": {"level": "hbo", "field": "accounting"}},
+            (),
+        ),
+        ("12,5 uur", None, {"hours_per_week": 12.5}, ()),
+        (
+            "mbo 4 ICT. Ik werk als monteur",
+            None,
+            {"education": {"level": "mbo4", "field": "ict"}, "employer": "other"},
+            (),
+        ),
+    ],
+)
+def test_phrasings_found_in_real_conversations(
+    text: str, asked: str | None, expected: dict[str, Any], absent: tuple[str, ...]
+) -> None:
+    values = interpret(text, CATALOGUE, asked)["values"]
+    for field, value in expected.items():
+        assert values.get(field) == value, (text, values)
+    for field in absent:
+        assert field not in values, (text, values)
