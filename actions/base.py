@@ -20,7 +20,11 @@ from catalogue.service import default_service
 
 
 class AdviceSource(Protocol):
-    """What the actions need from the catalogue: `CatalogueService` in production."""
+    """What the actions need from the catalogue: `CatalogueService` in production.
+
+    `interpret`, `lookup` and `glossary` are optional at run time (looked up with getattr),
+    so an older catalogue without them still gives advice.
+    """
 
     def advise(self, profile: dict[str, Any]) -> dict[str, Any]: ...
 

@@ -107,6 +107,7 @@ def start_engine(
     model: Path = MODEL,
     workdir: Path = ENGINE_WORKDIR,
     output: IO[bytes] | None = None,
+    endpoints: Path = ROOT / "endpoints.yml",
 ) -> Process:
     """Starts `rasa run` with the REST channel and the HTTP API behind `api_token`.
 
@@ -128,7 +129,7 @@ def start_engine(
         "--model",
         str(model),
         "--endpoints",
-        str(ROOT / "endpoints.yml"),
+        str(endpoints),
         "--credentials",
         str(ROOT / "credentials.yml"),
         "--interface",

@@ -30,7 +30,9 @@ PACKAGE = f"{LANG}_{NAME}"
 # The content changes with the catalogue, not the version: make reinstalls the wheel
 # whenever it is rebuilt.
 VERSION = "1.0.0"
-NUMBER_LABEL = "NUMBER"
+# Lower case: Rasa's SpacyEntityExtractor reports the label as the entity name, and the
+# NLU data (hand-written annotations, generated synonyms and lookups) uses lower case.
+NUMBER_LABEL = "number"
 # Up to three digits, with an optional decimal comma or point ("38", "20,5"): ages and
 # hours. Longer numbers are codes, such as a qualification's crebo (a QUALIFICATION).
 DIGITS_PATTERN: list[dict[str, Any]] = [{"TEXT": {"REGEX": r"^\d{1,3}([.,]\d+)?$"}}]
@@ -48,8 +50,8 @@ def _load_numberwords() -> ModuleType:
 
 
 def label_for(section: str) -> str:
-    """Entity label of a terms section: "units" -> "UNIT", "funding" -> "FUNDING"."""
-    return section.removesuffix("s").upper()
+    """Entity label of a terms section: "units" -> "unit", "funding" -> "funding"."""
+    return section.removesuffix("s").lower()
 
 
 def patterns_from_terms(terms: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""action_give_advice: profile from the slots, summary response, full advice as JSON, slots."""
+"""action_give_advice and action_advice_details: summary, warnings, JSON payload, reasons."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import actions.base
-from actions.advice import ActionGiveAdvice
+from actions.advice import ActionAdviceDetails, ActionGiveAdvice
 from catalogue.errors import ProfileError
-from tests.actions.support import FakeCatalogue, make_tracker, sample_advice
+from tests.actions.support import EVC_WARNING, FakeCatalogue, make_tracker, sample_advice
 
 PROFILE_SLOTS = {"age": 38, "sector": "vvt", "hours_per_week": 20.5}
 
 
 async def give_advice(
-    catalogue: FakeCatalogue,
-    domain: dict[str, Any],
-    slots: dict[str, Any] | None = None,
+    catalogue: FakeCatalogue, domain: dict[str, Any], slots: dict[str, Any] | None = None
 ) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(PROFILE_SLOTS if slots is None else slots)
@@ -28,103 +25,164 @@ async def give_advice(
     return dispatcher, events
 
 
-def test_name() -> None:
+def test_names() -> None:
     assert ActionGiveAdvice(FakeCatalogue()).name() == "action_give_advice"
+    assert ActionAdviceDetails(FakeCatalogue()).name() == "action_advice_details"
 
 
 @pytest.mark.parametrize(
-    ("language", "title"), [("nl", "BBL: werken en leren"), ("en", "BBL: work-based learning")]
+    ("language", "route", "units"),
+    [
+        ("nl", "BBL: werken en leren", "ADL, Helpende Plus"),
+        ("en", "BBL: work-based learning", "Activities of daily living, Helpende Plus"),
+    ],
 )
-async def test_summary_json_and_slots(language: str, title: str, domain: dict[str, Any]) -> None:
+async def test_summary_json_and_slots(
+    language: str, route: str, units: str, domain: dict[str, Any]
+) -> None:
     advice = sample_advice(["bbl"])
     catalogue = FakeCatalogue(advice)
-
     dispatcher, events = await give_advice(
         catalogue, domain, {**PROFILE_SLOTS, "language": language}
     )
 
     assert catalogue.profiles == [{**PROFILE_SLOTS, "language": language}]
+    assert catalogue.threads[0] != threading.get_ident()  # off the event loop
     summary, payload = dispatcher.messages
     assert summary["response"] == "utter_advice_summary"
     assert summary["text"] is None  # the sentence is in domain.yml, chosen by `language`
-    assert (summary["route_title"], summary["route_count"], summary["funding_count"]) == (
-        title,
-        1,
-        2,
-    )
+    assert (
+        summary["route_title"],
+        summary["units"],
+        summary["route_count"],
+        summary["funding_count"],
+    ) == (route, units, 1, 2)
     assert payload["custom"] == {"type": "advice", "advice": advice}
-    assert payload["response"] is None
-    assert events == [SlotSet("advice_given", True), SlotSet("recommended_route", "bbl")]
+    assert events == [
+        SlotSet("advice_given", True),
+        SlotSet("recommended_route", "bbl"),
+        SlotSet("advised_units", ["adl", "helpende_plus"]),
+    ]
 
 
-async def test_profile_has_only_answered_slots(domain: dict[str, Any]) -> None:
-    catalogue = FakeCatalogue(sample_advice(["bbl"]))
-    await give_advice(catalogue, domain, {"age": 40, "sector": None, "advice_given": False})
-    # Slots that are not profile fields (advice_given, requested_slot) stay out.
-    assert catalogue.profiles == [{"age": 40, "language": "nl"}]
-
-
-async def test_no_route_still_sends_the_advice(domain: dict[str, Any]) -> None:
-    advice = sample_advice([])
-
-    dispatcher, events = await give_advice(FakeCatalogue(advice), domain)
-
-    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_no_route", None]
-    assert dispatcher.messages[1]["custom"] == {"type": "advice", "advice": advice}
-    assert events == [SlotSet("advice_given", True), SlotSet("recommended_route", None)]
-
-
-async def test_rejected_form_answer_is_asked_again(domain: dict[str, Any]) -> None:
-    error = ProfileError("age must be between 16 and 80; got 7", field="age")
-
-    dispatcher, events = await give_advice(FakeCatalogue(error=error), domain)
-
-    assert [m["response"] for m in dispatcher.messages] == ["utter_profile_invalid"]
-    assert events == [SlotSet("age", None), FollowupAction("profile_form")]
-
-
-async def test_rejected_value_outside_the_form(domain: dict[str, Any]) -> None:
-    error = ProfileError("language must be one of nl, en", field="language")
-
-    dispatcher, events = await give_advice(FakeCatalogue(error=error), domain)
-
-    assert [m["response"] for m in dispatcher.messages] == ["utter_profile_invalid"]
-    assert events == [SlotSet("advice_given", False)]
-
-
-async def test_catalogue_failure_is_told_not_raised(domain: dict[str, Any]) -> None:
-    catalogue = FakeCatalogue(error=RuntimeError("database is locked"))
-
-    dispatcher, events = await give_advice(catalogue, domain)
-
-    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_unavailable"]
-    assert events == [SlotSet("advice_given", False)]
-
-
-async def test_advise_runs_off_the_event_loop(domain: dict[str, Any]) -> None:
-    catalogue = FakeCatalogue(sample_advice(["bbl"]))
-    await give_advice(catalogue, domain)
-    # The first advise reads the database: it must not run on the loop's thread.
-    assert catalogue.threads
-    assert catalogue.threads[0] != threading.get_ident()
-
-
-async def test_default_catalogue_is_taken_on_first_use(
-    monkeypatch: pytest.MonkeyPatch, domain: dict[str, Any]
+@pytest.mark.parametrize(
+    ("language", "text"), [("nl", EVC_WARNING["nl"]), ("en", EVC_WARNING["en"])]
+)
+async def test_warnings_follow_the_summary(
+    language: str, text: str, domain: dict[str, Any]
 ) -> None:
-    service = FakeCatalogue(sample_advice(["bbl"]))
-    calls: list[int] = []
+    catalogue = FakeCatalogue(sample_advice(["bbl"], warnings=[EVC_WARNING]))
+    dispatcher, _ = await give_advice(catalogue, domain, {**PROFILE_SLOTS, "language": language})
+    responses = [m["response"] for m in dispatcher.messages]
+    assert responses == ["utter_advice_summary", "utter_advice_warning", None]
+    assert dispatcher.messages[1]["warning"] == text
 
-    def fake_default_service() -> FakeCatalogue:
-        calls.append(1)
-        return service
 
-    monkeypatch.setattr(actions.base, "default_service", fake_default_service)
-    action = ActionGiveAdvice()  # as the SDK constructs it
-    assert calls == []  # constructing opens nothing
+async def test_recruiter_gets_a_summary_to_forward(domain: dict[str, Any]) -> None:
+    catalogue = FakeCatalogue(sample_advice(["bbl"]))
+    dispatcher, _ = await give_advice(catalogue, domain, {**PROFILE_SLOTS, "recruiter": True})
+    forward = dispatcher.messages[-1]
+    assert forward["response"] == "utter_advice_forward"
+    assert (forward["route_title"], forward["version"]) == (
+        "BBL: werken en leren",
+        "2026.11.23+test",
+    )
 
-    for _ in range(2):
-        await action.run(CollectingDispatcher(), make_tracker(PROFILE_SLOTS), domain)
 
-    assert calls == [1]
-    assert len(service.profiles) == 2
+async def test_no_route(domain: dict[str, Any]) -> None:
+    dispatcher, events = await give_advice(FakeCatalogue(sample_advice([])), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_no_route", None]
+    assert SlotSet("recommended_route", None) in events
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("age", [SlotSet("age", None), FollowupAction("profile_form")]),
+        ("language", [SlotSet("advice_given", False)]),
+    ],
+)
+async def test_profile_rejected_by_the_catalogue(
+    field: str, expected: list[Any], domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(error=ProfileError("bad", field=field))
+    dispatcher, events = await give_advice(catalogue, domain)
+    assert events == expected
+    assert [m["response"] for m in dispatcher.messages] == ["utter_profile_invalid"]
+
+
+async def test_catalogue_down(domain: dict[str, Any]) -> None:
+    dispatcher, events = await give_advice(FakeCatalogue(error=RuntimeError("db down")), domain)
+    assert events == [SlotSet("advice_given", False)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_unavailable"]
+
+
+@pytest.mark.parametrize(
+    ("entities", "titles"),
+    [
+        (
+            [],
+            [
+                "ADL",
+                "Helpende Plus",
+                "BBL: werken en leren",
+                "Subsidie praktijkleren",
+                "SLIM-regeling",
+            ],
+        ),
+        ([{"entity": "detail", "value": "unit"}], ["ADL", "Helpende Plus"]),
+        ([{"entity": "term", "value": "leereenheid"}], ["ADL", "Helpende Plus"]),
+        ([{"entity": "detail", "value": "route"}], ["BBL: werken en leren"]),
+        ([{"entity": "term", "value": "subsidie"}], ["Subsidie praktijkleren", "SLIM-regeling"]),
+        ([{"entity": "route", "value": "evc"}], ["EVC-traject"]),
+        ([{"entity": "unit", "value": "adl"}], ["ADL"]),
+    ],
+)
+async def test_details_with_reason_and_source(
+    entities: list[dict[str, Any]],
+    titles: list[str],
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    catalogue = FakeCatalogue(sample_advice(["bbl"]))
+    tracker = make_tracker(
+        {**PROFILE_SLOTS, "advice_given": True},
+        text="meer",
+        intent="ask_details",
+        entities=entities,
+    )
+    assert await ActionAdviceDetails(catalogue).run(dispatcher, tracker, domain) == []
+    assert [m["title"] for m in dispatcher.messages] == titles
+    assert {m["response"] for m in dispatcher.messages} == {"utter_advice_reason"}
+    assert {m["reason"] for m in dispatcher.messages} == {"Omdat het kan."}
+    assert {m["source"] for m in dispatcher.messages} == {"Domeinfeiten 2026"}
+
+
+async def test_details_of_something_not_in_the_advice(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(sample_advice(["bbl"]))
+    tracker = make_tracker(
+        {"advice_given": True}, intent="ask_details", entities=[{"entity": "unit", "value": "nope"}]
+    )
+    await ActionAdviceDetails(catalogue).run(dispatcher, tracker, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_term_unknown"]
+
+
+async def test_details_before_the_advice(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    await ActionAdviceDetails(FakeCatalogue()).run(
+        dispatcher, make_tracker(intent="ask_details"), domain
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_not_yet"]
+
+
+async def test_details_catalogue_down(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(error=RuntimeError("down"))
+    await ActionAdviceDetails(catalogue).run(
+        dispatcher, make_tracker({"advice_given": True}, intent="ask_details"), domain
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_unavailable"]

@@ -45,19 +45,63 @@ def _placeholders(text: str) -> set[str]:
     return set(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", text))
 
 
+EN = {"type": "slot", "name": "language", "value": "en"}
+
+
 def test_every_response_is_dutch_by_default_with_an_english_variant(
     domain: dict[str, Any],
 ) -> None:
+    """One Dutch default; English variants for every condition; variants never overlap."""
     for response, variants in domain["responses"].items():
         dutch = [v for v in variants if "condition" not in v]
-        english = [
-            v
+        english = [v for v in variants if EN in v.get("condition", [])]
+        assert len(dutch) == 1 and english, response
+        conditions = [
+            tuple(sorted((c["name"], str(c["value"])) for c in v["condition"]))
             for v in variants
-            if v.get("condition") == [{"type": "slot", "name": "language", "value": "en"}]
+            if "condition" in v
         ]
-        assert len(dutch) == 1 and len(english) == 1, response
-        assert _placeholders(dutch[0]["text"]) == _placeholders(english[0]["text"]), response
-        assert len(dutch[0].get("buttons", [])) == len(english[0].get("buttons", [])), response
+        assert len(conditions) == len(set(conditions)), response
+        for variant in variants:
+            assert _placeholders(variant["text"]) == _placeholders(dutch[0]["text"]), response
+            assert len(variant.get("buttons", [])) == len(dutch[0].get("buttons", [])), response
+
+
+def test_recruiter_variants_speak_of_the_candidate(domain: dict[str, Any]) -> None:
+    recruiter = {"type": "slot", "name": "recruiter", "value": True}
+    for slot in domain["forms"][FORM]["required_slots"]:
+        variants = domain["responses"][f"utter_ask_{slot}"]
+        dutch = [v for v in variants if v.get("condition") == [{**EN, "value": "nl"}, recruiter]]
+        english = [v for v in variants if v.get("condition") == [EN, recruiter]]
+        assert "kandidaat" in dutch[0]["text"], slot
+        assert "candidate" in english[0]["text"], slot
+
+
+def test_every_custom_action_is_in_the_domain(domain: dict[str, Any]) -> None:
+    import actions.advice
+    import actions.handoff
+    import actions.intake
+    import actions.questions
+    import actions.session
+    from actions.base import CatalogueAction, SlotValidation
+
+    classes = [
+        cls
+        for module in (
+            actions.advice,
+            actions.handoff,
+            actions.intake,
+            actions.questions,
+            actions.session,
+        )
+        for cls in vars(module).values()
+        if isinstance(cls, type)
+        and issubclass(cls, CatalogueAction | SlotValidation)
+        and not getattr(cls, "__abstractmethods__", None)
+        and cls.__module__ == module.__name__
+    ]
+    names = {cls().name() for cls in classes}
+    assert names == set(domain["actions"])
 
 
 def test_answer_limits_agree_with_the_catalogue(domain: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""validate_profile_form: answers become profile values, or the user is asked again."""
+"""The intake: action_extract_profile, validate_profile_form and the side paths."""
 
 from __future__ import annotations
 
@@ -8,131 +8,481 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.intake import ValidateProfileForm
-from tests.actions.support import make_tracker
+from actions.intake import (
+    ActionExplain,
+    ActionExtractProfile,
+    ActionShowProfile,
+    ActionSkipQuestion,
+    ActionStartOver,
+    ValidateProfileForm,
+)
+from actions.profile import PROFILE_SLOTS, profile_from_slots, questions_left
+from tests.actions.support import (
+    FakeCatalogue,
+    OldCatalogue,
+    make_tracker,
+    sample_advice,
+)
 
 FORM = "profile_form"
 
 
-def validate(
-    slot: str, value: Any, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+def reading(
+    values: dict[str, Any] | None = None, problems: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    action = ValidateProfileForm()
-    method = getattr(action, f"validate_{slot}")
-    result: dict[str, Any] = method(value, dispatcher, make_tracker(text=str(value)), domain)
-    return result
+    return {"values": values or {}, "problems": problems or {}, "mentions": []}
 
 
-def test_name_and_every_form_slot_has_a_validator(domain: dict[str, Any]) -> None:
+# ---- action_extract_profile ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("ik ben 38 en wil in de ouderenzorg", {"age": 38, "sector": "vvt"}),
+        (
+            "mbo 2 helpende",
+            {"education": {"level": "mbo2"}, "care_qualifications": ["helpende_zw_2"]},
+        ),
+        ("ik werk al 7 jaar als begeleider", {"care_experience_years": 7}),
+        ("nee nog geen werkgever", {"employer": "none"}),
+        ("ik werk in een verpleeghuis", {"employer": "care", "sector": "vvt"}),
+        (
+            "38, havo, 24 uur, bijstand, Utrecht",
+            {"age": 38, "hours_per_week": 24, "benefit": "bijstand", "region": "Utrecht"},
+        ),
+    ],
+)
+async def test_extract_fills_every_field_found(
+    text: str, values: dict[str, Any], dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    asked = next(iter(values))
+    catalogue = FakeCatalogue(readings={text: reading(values)})
+    tracker = make_tracker({"requested_slot": asked}, text=text, active_loop=FORM)
+    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert events == [SlotSet(field, value) for field, value in values.items()]
+    assert dispatcher.messages == []
+    assert catalogue.interpreted == [(text, asked)]
+
+
+@pytest.mark.parametrize(
+    ("intent", "active_loop", "asked"),
+    [
+        ("inform", FORM, "hours_per_week"),
+        ("deny", FORM, "hours_per_week"),
+        ("skip_question", FORM, "hours_per_week"),
+        ("ask_costs", FORM, None),  # a question is not an answer to the question asked
+        ("inform", None, None),  # outside the intake nothing was asked
+    ],
+)
+async def test_extract_passes_the_asked_field_only_for_answers(
+    intent: str,
+    active_loop: str | None,
+    asked: str | None,
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    catalogue = FakeCatalogue()
+    tracker = make_tracker(
+        {"requested_slot": "hours_per_week"}, text="24", intent=intent, active_loop=active_loop
+    )
+    await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert catalogue.interpreted == [("24", asked)]
+
+
+@pytest.mark.parametrize(
+    ("field", "kind", "limits"),
+    [
+        ("age", "out_of_range", (16, 80)),
+        ("hours_per_week", "out_of_range", (0, 60)),
+        ("goal", "unclear", (None, None)),
+    ],
+)
+async def test_extract_reasks_nonsense_without_storing_it(
+    field: str,
+    kind: str,
+    limits: tuple[Any, Any],
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    catalogue = FakeCatalogue(readings={"onzin": reading(problems={field: kind})})
+    tracker = make_tracker({"requested_slot": field}, text="onzin", active_loop=FORM)
+    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert events == [SlotSet("profile_problem", field)]
+    assert dispatcher.messages == []  # Rasa drops messages of slot extraction actions
+    # The form's validation says the re-ask, with the slot's limits from domain.yml.
+    form = make_tracker(
+        {"profile_problem": field, "requested_slot": field},
+        text="onzin",
+        events=[{"event": "slot", "name": "profile_problem", "value": field}],
+        active_loop=FORM,
+    )
+    events = await ValidateProfileForm().run(dispatcher, form, domain)
+    assert SlotSet("profile_problem", None) in events
+    [message] = dispatcher.messages
+    assert message["response"] == f"utter_invalid_{field}"
+    assert (message["min"], message["max"]) == limits
+    assert message["text"] is None
+
+
+async def test_extract_ignores_unclear_for_other_fields_and_skips(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(
+        readings={"weet ik niet": reading(problems={"goal": "unclear", "age": "unclear"})}
+    )
+    skip = make_tracker(
+        {"requested_slot": "goal"}, text="weet ik niet", intent="skip_question", active_loop=FORM
+    )
+    assert await ActionExtractProfile(catalogue).run(dispatcher, skip, domain) == []
+    assert dispatcher.messages == []
+
+
+async def test_extract_takes_button_entities_and_not_the_payload_text(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue()
+    tracker = make_tracker(
+        {"requested_slot": "sector"},
+        text='/inform{"sector": "vvt"}',
+        entities=[{"entity": "sector", "value": "vvt"}, {"entity": "term", "value": "bbl"}],
+        active_loop=FORM,
+    )
+    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert events == [SlotSet("sector", "vvt")]
+    assert catalogue.interpreted == []
+
+
+@pytest.mark.parametrize(
+    ("earlier", "expected"), [([], [SlotSet("language", "en")]), (["greet"], [])]
+)
+async def test_extract_language_only_from_the_first_message(
+    earlier: list[str],
+    expected: list[Any],
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    catalogue = FakeCatalogue(readings={"I am 38": reading({"language": "en"})})
+    tracker = make_tracker(text="I am 38", earlier_intents=earlier)
+    assert await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "reask"),
+    [
+        ("achtendertig", [SlotSet("age", 38)], []),
+        ("7", [SlotSet("profile_problem", "age")], []),
+    ],
+)
+async def test_extract_without_interpret_reads_numbers(
+    text: str,
+    expected: list[Any],
+    reask: list[str],
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    tracker = make_tracker({"requested_slot": "age"}, text=text, active_loop=FORM)
+    assert await ActionExtractProfile(OldCatalogue()).run(dispatcher, tracker, domain) == expected  # type: ignore[arg-type]
+    assert [m["response"] for m in dispatcher.messages] == reask
+
+
+async def test_extract_survives_a_failing_catalogue(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    class Broken(FakeCatalogue):
+        def interpret(self, text: str, asked: str | None = None) -> dict[str, Any]:
+            raise RuntimeError("boom")
+
+    tracker = make_tracker(text="38")
+    assert await ActionExtractProfile(Broken()).run(dispatcher, tracker, domain) == []
+
+
+def test_extract_name() -> None:
+    assert ActionExtractProfile(FakeCatalogue()).name() == "action_extract_profile"
+
+
+# ---- validate_profile_form -----------------------------------------------------------
+
+
+def test_form_name_and_every_form_slot_has_a_validator(domain: dict[str, Any]) -> None:
     action = ValidateProfileForm()
     assert action.name() == f"validate_{FORM}"
-    for slot in domain["forms"][FORM]["required_slots"]:
+    assert tuple(domain["forms"][FORM]["required_slots"]) == PROFILE_SLOTS
+    for slot in PROFILE_SLOTS:
         assert callable(getattr(action, f"validate_{slot}", None)), slot
 
 
 @pytest.mark.parametrize(
-    ("answer", "age"),
+    ("slots", "left"),
     [
-        ("38", 38),
-        ("achtendertig", 38),
-        ("ik ben 40", 40),
-        ("Ik ben 52 jaar oud", 52),
-        ("tweeëntwintig", 22),
-        ("I am thirty-eight", 38),
-        ("16", 16),
-        ("80", 80),
-        ("38.0", 38),
-        (45, 45),
+        ({}, [s for s in PROFILE_SLOTS if s != "employer_sbb_recognised"]),
+        ({"employer": "care"}, [s for s in PROFILE_SLOTS if s != "employer"]),
+        (
+            {"employer": "none", "age": 38, "skipped": ["goal", "region"]},
+            [
+                "education",
+                "care_qualifications",
+                "care_experience_years",
+                "hours_per_week",
+                "sector",
+                "benefit",
+            ],
+        ),
+        ({s: 1 for s in PROFILE_SLOTS}, []),
     ],
 )
-def test_age_accepted(
-    answer: Any, age: int, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+async def test_required_slots_are_the_unknown_applicable_unskipped_ones(
+    slots: dict[str, Any], left: list[str], dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    result = validate("age", answer, dispatcher, domain)
-    assert result == {"age": age}
-    assert isinstance(result["age"], int)
-    assert dispatcher.messages == []
-
-
-@pytest.mark.parametrize("answer", ["7", "140", "abc", "", "15", "81", "38,5", "honderdveertig"])
-def test_age_rejected_with_friendly_reask(
-    answer: str, dispatcher: CollectingDispatcher, domain: dict[str, Any]
-) -> None:
-    assert validate("age", answer, dispatcher, domain) == {"age": None}
-    [message] = dispatcher.messages
-    assert message["response"] == "utter_invalid_age"
-    # The limits in the sentence are the slot's, from domain.yml.
-    assert (message["min"], message["max"]) == (16, 80)
-    assert message["text"] is None  # the sentence itself lives in domain.yml
-
-
-@pytest.mark.parametrize(
-    ("answer", "hours"),
-    [("24", 24), ("20,5 uur", 20.5), ("twintig uur per week", 20), ("0", 0), ("60", 60)],
-)
-def test_hours_accepted(
-    answer: str, hours: float, dispatcher: CollectingDispatcher, domain: dict[str, Any]
-) -> None:
-    assert validate("hours_per_week", answer, dispatcher, domain) == {"hours_per_week": hours}
-    assert dispatcher.messages == []
-
-
-@pytest.mark.parametrize("answer", ["61", "honderd", "veel", "fulltime"])
-def test_hours_rejected(
-    answer: str, dispatcher: CollectingDispatcher, domain: dict[str, Any]
-) -> None:
-    assert validate("hours_per_week", answer, dispatcher, domain) == {"hours_per_week": None}
-    [message] = dispatcher.messages
-    assert (message["response"], message["min"], message["max"]) == (
-        "utter_invalid_hours_per_week",
-        0,
-        60,
+    tracker = make_tracker(slots)
+    assert questions_left(tracker) == left
+    required = await ValidateProfileForm().required_slots(
+        list(PROFILE_SLOTS), dispatcher, tracker, domain
     )
+    assert required == left
 
 
-@pytest.mark.parametrize(
-    ("answer", "sector"), [("vvt", "vvt"), ("GHZ ", "ghz"), ("either", "either")]
-)
-def test_sector_accepted(
-    answer: str, sector: str, dispatcher: CollectingDispatcher, domain: dict[str, Any]
-) -> None:
-    assert validate("sector", answer, dispatcher, domain) == {"sector": sector}
-    assert dispatcher.messages == []
-
-
-# Free text reaches validation only when NLU found no sector entity (the from_text mapping).
-@pytest.mark.parametrize("answer", ["ziekenhuis", "weet niet", "", 3])
-def test_sector_rejected(
-    answer: Any, dispatcher: CollectingDispatcher, domain: dict[str, Any]
-) -> None:
-    assert validate("sector", answer, dispatcher, domain) == {"sector": None}
-    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_sector"]
-
-
-async def test_run_rejects_then_next_turn_accepts(
+async def test_form_asks_the_next_unknown_question(
     dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    """The whole action as the engine calls it, with the extracted value in the events."""
-    action = ValidateProfileForm()
+    tracker = make_tracker(
+        {"age": 38, "sector": "vvt", "requested_slot": "age"},
+        text="ik ben 38 en wil in de ouderenzorg",
+        events=[
+            {"event": "slot", "name": "age", "value": 38},
+            {"event": "slot", "name": "sector", "value": "vvt"},
+        ],
+        active_loop=FORM,
+    )
+    events = await ValidateProfileForm().run(dispatcher, tracker, domain)
+    assert SlotSet("age", 38) in events and SlotSet("sector", "vvt") in events
+    assert events[-1] == SlotSet("requested_slot", "education")
 
-    rejected = make_tracker(
-        {"age": "7", "requested_slot": "age"},
+
+async def test_form_with_a_bad_answer_asks_again_instead_of_rejecting(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    tracker = make_tracker(
+        {"profile_problem": "age", "requested_slot": "age"},
         text="7",
-        events=[{"event": "slot", "name": "age", "value": "7"}],
+        events=[{"event": "slot", "name": "profile_problem", "value": "age"}],
         active_loop=FORM,
     )
-    events = await action.run(dispatcher, rejected, domain)
-    # The engine's form then asks the still-empty slot again (utter_ask_age).
-    assert events == [SlotSet("age", None)]
-    assert [m["response"] for m in dispatcher.messages] == ["utter_invalid_age"]
+    events = await ValidateProfileForm().run(dispatcher, tracker, domain)
+    assert SlotSet("profile_problem", None) in events  # a validated slot: the form goes on
+    assert events[-1] == SlotSet("requested_slot", "age")
+    [message] = dispatcher.messages
+    assert (message["response"], message["min"], message["max"]) == ("utter_invalid_age", 16, 80)
 
-    accepted = make_tracker(
-        {"age": "achtendertig", "requested_slot": "age"},
-        text="achtendertig",
-        events=[{"event": "slot", "name": "age", "value": "achtendertig"}],
+
+async def test_form_done_when_everything_is_known(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    slots = dict.fromkeys(PROFILE_SLOTS, "x") | {
+        "age": 38,
+        "hours_per_week": 24,
+        "employer": "none",
+        "requested_slot": "region",
+    }
+    tracker = make_tracker(
+        slots,
+        text="Utrecht",
+        events=[{"event": "slot", "name": "region", "value": "Utrecht"}],
         active_loop=FORM,
     )
-    second = CollectingDispatcher()
-    events = await action.run(second, accepted, domain)
-    assert events == [SlotSet("age", 38)]
-    assert second.messages == []
+    events = await ValidateProfileForm().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("region", "Utrecht"), SlotSet("requested_slot", None)]
+
+
+@pytest.mark.parametrize(
+    ("slot", "value", "expected", "reask"),
+    [
+        ("age", 38, 38, False),
+        ("age", "achtendertig", 38, False),
+        ("age", 7, None, True),
+        ("age", 38.5, None, True),
+        ("hours_per_week", 20.5, 20.5, False),
+        ("hours_per_week", 200, None, True),
+        ("care_experience_years", 7, 7, False),
+        ("care_experience_years", 99, None, True),
+        ("sector", "vvt", "vvt", False),
+        ("sector", "ziekenhuis", None, True),
+        (
+            "education",
+            {"level": "hbo", "field": "accountancy"},
+            {"level": "hbo", "field": "accountancy"},
+            False,
+        ),
+        ("employer", "none", "none", False),
+        ("goal", "tasks", "tasks", False),
+        ("benefit", "ww", "ww", False),
+        ("region", "Utrecht", "Utrecht", False),
+        ("employer_sbb_recognised", "unknown", "unknown", False),
+    ],
+)
+def test_validate_each_slot(
+    slot: str,
+    value: Any,
+    expected: Any,
+    reask: bool,
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    method = getattr(ValidateProfileForm(), f"validate_{slot}")
+    assert method(value, dispatcher, make_tracker(), domain) == {slot: expected}
+    assert [m["response"] for m in dispatcher.messages] == (
+        [f"utter_invalid_{slot}"] if reask else []
+    )
+
+
+def test_validate_care_qualifications_always_a_list(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    action = ValidateProfileForm()
+    assert action.validate_care_qualifications("vig_3", dispatcher, make_tracker(), domain) == {
+        "care_qualifications": ["vig_3"]
+    }
+    assert action.validate_care_qualifications([], dispatcher, make_tracker(), domain) == {
+        "care_qualifications": []
+    }
+
+
+# ---- profile -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slots", "profile"),
+    [
+        (
+            {"age": 38, "employer": "none", "employer_sbb_recognised": "yes"},
+            {"age": 38, "employer": "none", "language": "nl"},
+        ),
+        (
+            {"employer": "care", "employer_sbb_recognised": "yes"},
+            {"employer": "care", "employer_sbb_recognised": "yes", "language": "nl"},
+        ),
+        ({"language": "en"}, {"language": "en"}),
+    ],
+)
+def test_profile_from_slots(slots: dict[str, Any], profile: dict[str, Any]) -> None:
+    assert profile_from_slots(make_tracker(slots)) == profile
+
+
+# ---- side paths ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("skipped", "expected"),
+    [([], ["goal"]), (["region"], ["region", "goal"]), (["goal"], ["goal"])],
+)
+async def test_skip_question(
+    skipped: list[str],
+    expected: list[str],
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+) -> None:
+    tracker = make_tracker(
+        {"requested_slot": "goal", "skipped": skipped},
+        text="sla over",
+        intent="skip_question",
+        active_loop=FORM,
+    )
+    events = await ActionSkipQuestion(FakeCatalogue()).run(dispatcher, tracker, domain)
+    assert events == [SlotSet("skipped", expected)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_skipped"]
+
+
+async def test_skip_outside_the_intake_does_nothing(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    action = ActionSkipQuestion(FakeCatalogue())
+    assert action.name() == "action_skip_question"
+    assert await action.run(dispatcher, make_tracker(text="sla over"), domain) == []
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("slot", PROFILE_SLOTS)
+async def test_explain_the_question_asked(
+    slot: str, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    tracker = make_tracker(
+        {"requested_slot": slot}, text="waarom?", intent="ask_why", active_loop=FORM
+    )
+    assert await ActionExplain(FakeCatalogue()).run(dispatcher, tracker, domain) == []
+    assert [m["response"] for m in dispatcher.messages] == [f"utter_why_{slot}"]
+    assert f"utter_why_{slot}" in domain["responses"]
+
+
+async def test_explain_after_the_advice_gives_reasons_with_sources(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(sample_advice(["bbl"]))
+    tracker = make_tracker({"advice_given": True, "age": 38}, text="waarom?", intent="ask_why")
+    action = ActionExplain(catalogue)
+    assert action.name() == "action_explain"
+    await action.run(dispatcher, tracker, domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_advice_reason"] * 5
+    assert dispatcher.messages[0]["title"] == "ADL"
+    assert dispatcher.messages[0]["source"] == "Domeinfeiten 2026"
+
+
+async def test_explain_before_anything(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    await ActionExplain(FakeCatalogue()).run(
+        dispatcher, make_tracker(text="waarom?", intent="ask_why"), domain
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_why_general"]
+
+
+async def test_show_profile(dispatcher: CollectingDispatcher, domain: dict[str, Any]) -> None:
+    slots = {
+        "age": 38.0,
+        "education": {"level": "hbo", "field": "accountancy"},
+        "care_qualifications": ["vig_3"],
+        "employer": "none",
+    }
+    action = ActionShowProfile(FakeCatalogue())
+    assert action.name() == "action_show_profile"
+    assert await action.run(dispatcher, make_tracker(slots), domain) == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_profile_summary"
+    assert (
+        message["age"],
+        message["education"],
+        message["care_qualifications"],
+        message["goal"],
+    ) == ("38", "hbo accountancy", "vig_3", "?")
+    assert message["employer_sbb_recognised"] == "?"  # not asked: no employer in care
+
+
+async def test_start_over_forgets_the_profile_not_the_language(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    action = ActionStartOver(FakeCatalogue())
+    assert action.name() == "action_start_over"
+    events = await action.run(dispatcher, make_tracker({"age": 38, "language": "en"}), domain)
+    assert SlotSet("age", None) in events and SlotSet("advice_given", False) in events
+    assert {e["name"] for e in events} >= set(PROFILE_SLOTS)
+    assert "language" not in {e["name"] for e in events}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_restarted"]
+
+
+async def test_extract_reasks_an_answer_that_fills_nothing_asked(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(readings={"asdf": reading({"region": "x"})})
+    tracker = make_tracker({"requested_slot": "goal"}, text="asdf", active_loop=FORM)
+    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert events == [SlotSet("region", "x"), SlotSet("profile_problem", "goal")]
+
+
+async def test_extract_language_when_asked_to_switch(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(readings={"my Dutch is not good": reading({"language": "en"})})
+    tracker = make_tracker(
+        text="my Dutch is not good", intent="choose_language", earlier_intents=["greet"]
+    )
+    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert events == [SlotSet("language", "en")]

@@ -24,21 +24,21 @@ TERMS: dict[str, list[dict[str, Any]]] = {
 
 
 def test_labels() -> None:
-    assert [label_for(s) for s in TERMS] == ["UNIT", "QUALIFICATION", "ROUTE", "FUNDING"]
+    assert [label_for(s) for s in TERMS] == ["unit", "qualification", "route", "funding"]
 
 
 def test_patterns_from_terms() -> None:
     patterns = patterns_from_terms(TERMS)
     found = {(p["label"], p["pattern"], p["id"]) for p in patterns}
     assert found == {
-        ("UNIT", "ADL", "adl"),  # "adl" is the same phrase in lower case: once
-        ("UNIT", "Daily living", "adl"),
-        ("UNIT", "wassen", "adl"),
-        ("QUALIFICATION", "Verzorgende-IG", "vig_3"),
-        ("QUALIFICATION", "25656", "vig_3"),
-        ("ROUTE", "BBL", "bbl"),
-        ("ROUTE", "werken en leren", "bbl"),  # whitespace normalised
-        ("FUNDING", "SLIM", "slim"),
+        ("unit", "ADL", "adl"),  # "adl" is the same phrase in lower case: once
+        ("unit", "Daily living", "adl"),
+        ("unit", "wassen", "adl"),
+        ("qualification", "Verzorgende-IG", "vig_3"),
+        ("qualification", "25656", "vig_3"),
+        ("route", "BBL", "bbl"),
+        ("route", "werken en leren", "bbl"),  # whitespace normalised
+        ("funding", "SLIM", "slim"),
     }
     assert len(patterns) == len(found)
 
@@ -49,7 +49,7 @@ def test_number_patterns() -> None:
     assert words["achtendertig"] == "38"
     assert words["thirty-eight"] == "38"
     assert "een" not in words  # the article
-    assert {"label": "NUMBER", "pattern": DIGITS_PATTERN} in patterns
+    assert {"label": "number", "pattern": DIGITS_PATTERN} in patterns
 
 
 def test_ambiguous_phrase_keeps_the_first_id_and_says_so(
@@ -66,7 +66,9 @@ def test_real_catalogue_terms_give_unambiguous_patterns(
     terms = catalogue_terms(real_catalogue)
     patterns = patterns_from_terms(terms)
     assert capsys.readouterr().err == ""  # no phrase names two entries
-    assert {p["label"] for p in patterns} == {"UNIT", "QUALIFICATION", "ROUTE", "FUNDING"}
+    # Every section gives a label; the glossary's `terms` section, when present, gives "term".
+    assert {p["label"] for p in patterns} == {label_for(section) for section in terms}
+    assert {"unit", "qualification", "route", "funding"} <= {p["label"] for p in patterns}
     keys = [(p["label"], p["pattern"].lower()) for p in patterns]
     assert len(keys) == len(set(keys))
     ids = {p["id"] for p in patterns}

@@ -1,0 +1,63 @@
+"""bench/chat.py's pure parts: percentiles, throughput, ratios (the load itself: `make bench`)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+PATH = Path(__file__).resolve().parents[2] / "bench" / "chat.py"
+
+
+@pytest.fixture(scope="module")
+def chat() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_chat", PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_chat"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_phase_figures(chat: ModuleType) -> None:
+    phase = chat.Phase("x", 1, latencies=[0.01 * i for i in range(1, 101)], seconds=4.0)
+    assert phase.messages == 100
+    assert phase.percentile(50) == pytest.approx(0.505)
+    assert phase.percentile(95) == pytest.approx(0.9505)
+    assert phase.throughput == 25.0
+    assert chat.Phase("y", 1).throughput == 0.0
+
+
+def test_ratios_and_goals(chat: ModuleType) -> None:
+    ours = [
+        chat.Phase("zijwijzer", 1, latencies=[0.04, 0.04, 0.04], seconds=1.0),
+        chat.Phase("zijwijzer", 50, latencies=[0.1] * 90, seconds=10.0),
+    ]
+    plain = [
+        chat.Phase("plain", 1, latencies=[0.02, 0.02, 0.02], seconds=1.0),
+        chat.Phase("plain", 50, latencies=[0.1] * 100, seconds=10.0),
+    ]
+    lines = chat.ratios(ours, plain)
+    assert lines[0].startswith("  1 users: p50 2.00x")
+    assert "throughput 0.90x" in lines[1]
+    assert lines[2] == "goal p50 at 1 user <= 1.5x: 2.00x, NOT met"
+    assert lines[3] == "goal throughput at 50 users >= 0.8x: 0.90x, met"
+    table = chat.format_results(ours + plain)
+    assert table.splitlines()[1].split()[:4] == ["zijwijzer", "1", "3", "40.0"]
+
+
+def test_scripts_are_short_and_loopback_only(chat: ModuleType) -> None:
+    assert chat.HOST == "127.0.0.1"
+    assert 0 < len(chat.ZIJWIJZER_CONVERSATION) <= 20
+    assert 0 < len(chat.PLAIN_CONVERSATION) <= 20
+    assert max(chat.CONVERSATIONS_PER_USER) <= 100
+
+
+def test_group_cpu_seconds_counts_this_process_group(chat: ModuleType) -> None:
+    import os
+
+    assert chat.group_cpu_seconds(os.getpgid(0)) > 0
+    assert chat.group_cpu_seconds(2**22 + 12345) == 0  # no such group
