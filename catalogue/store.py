@@ -69,34 +69,8 @@ def _ensure_schema(connection: Connection) -> None:
     m.Base.metadata.create_all(connection)
 
 
-# Children before parents, so deletes never break a foreign key.
-_DELETE_ORDER = tuple(
-    m.Base.metadata.tables[name]
-    for name in (
-        "glossary_term_source",
-        "glossary_term",
-        "notice_history_source",
-        "notice_history",
-        "notice_source",
-        "notice",
-        "rule_source",
-        "rule",
-        "funding_source",
-        "funding_route",
-        "funding",
-        "unit_source",
-        "unit_route",
-        "unit_workprocess",
-        "unit",
-        "route_source",
-        "route",
-        "qualification_source",
-        "qualification",
-        "source",
-        "region",
-        "catalogue_meta",
-    )
-)
+# Children before parents, so deletes never break a foreign key (derived from the models).
+_DELETE_ORDER = tuple(reversed(m.Base.metadata.sorted_tables))
 
 
 def _text(text: Text) -> dict[str, str]:

@@ -29,46 +29,10 @@ from catalogue import store
 from catalogue.compiled import Catalogue
 from catalogue.reader import DATA_DIR, load_directory
 from catalogue.sync import build_export
+from tests.catalogue.samples import SAMPLE_PROFILES
 
 POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
 POSTGRES_SKIP_REASON = f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped"
-
-# Profiles that between them exercise most rules: a starter, a helper with a diploma, an
-# experienced worker in disability care, a young person, and someone who answered little.
-SAMPLE_PROFILES: dict[str, dict[str, Any]] = {
-    "starter_vvt": {
-        "age": 35,
-        "sector": "vvt",
-        "goal": "tasks",
-        "care_qualifications": [],
-        "employer": "care",
-        "employer_sbb_recognised": "yes",
-        "hours_per_week": 24,
-        "region": "Almere",
-    },
-    "helpende": {
-        "age": 44,
-        "sector": "either",
-        "goal": "certificate",
-        "care_qualifications": ["helpende_zw_2"],
-        "care_experience_years": 6,
-        "employer": "care",
-        "employer_sbb_recognised": "unknown",
-        "hours_per_week": 20,
-        "language": "en",
-    },
-    "experienced_ghz": {
-        "age": 51,
-        "sector": "ghz",
-        "goal": "diploma",
-        "care_qualifications": ["begeleider_ghz_3"],
-        "care_experience_years": 12,
-        "benefit": "ww",
-        "education": {"level": "mbo3", "field": "zorg"},
-    },
-    "young": {"age": 19, "goal": "diploma", "employer": "none"},
-    "little_known": {"goal": "orientation"},
-}
 
 
 # ---- catalogue files ----------------------------------------------------------------------------

@@ -22,18 +22,10 @@ from catalogue.cli import main
 from catalogue.compiled import Catalogue
 from catalogue.errors import CatalogueInvalid
 from catalogue.reader import DATA_DIR
+from tests.catalogue.samples import SAMPLE_PROFILES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-GOOD_PROFILE = {
-    "age": 35,
-    "sector": "vvt",
-    "goal": "tasks",
-    "care_qualifications": [],
-    "employer": "care",
-    "employer_sbb_recognised": "yes",
-    "hours_per_week": 24,
-    "region": "Almere",
-}
+GOOD_PROFILE = SAMPLE_PROFILES["starter_vvt"]
 
 
 class Cli:

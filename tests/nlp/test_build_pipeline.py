@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.nlp.build_pipeline import DIGITS_PATTERN, label_for, number_patterns, patterns_from_terms
 from catalogue.compiled import Catalogue
 from catalogue.service import catalogue_terms
-
-# The shape of `python -m catalogue terms --json`, by hand.
-TERMS: dict[str, list[dict[str, Any]]] = {
-    "units": [
-        {"id": "adl", "title": "ADL", "title_en": "Daily living", "synonyms": ["adl", "wassen"]},
-    ],
-    "qualifications": [
-        {"id": "vig_3", "title": "Verzorgende-IG", "title_en": None, "synonyms": ["25656"]},
-    ],
-    "routes": [{"id": "bbl", "title": "BBL", "synonyms": ["werken  en\tleren"]}],
-    "funding": [{"id": "slim", "title": "SLIM", "synonyms": []}],
-}
+from tests.sample_terms import TERMS
 
 
 def test_labels() -> None:

@@ -7,26 +7,15 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from catalogue.reader import load_directory
 from catalogue.service import catalogue_terms
+from tests.sample_terms import TERMS
 from tools import generate_nlu
 
 ROOT = Path(__file__).resolve().parents[2]
-
-TERMS: dict[str, list[dict[str, Any]]] = {
-    "units": [
-        {"id": "adl", "title": "ADL", "title_en": "Daily living", "synonyms": ["adl", "wassen"]},
-    ],
-    "qualifications": [
-        {"id": "vig_3", "title": "Verzorgende-IG", "title_en": None, "synonyms": ["25656"]},
-    ],
-    "routes": [{"id": "bbl", "title": "BBL", "synonyms": ["werken  en\tleren"]}],
-    "funding": [{"id": "slim", "title": "SLIM", "synonyms": []}],
-}
 
 
 def _parse(text: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
