@@ -17,7 +17,7 @@ PY_RASA   := $(VENV_RASA)/bin/python
 RASA      := $(VENV_RASA)/bin/rasa
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: help setup run test lint format typecheck validate pytest train bench catalogue clean
+.PHONY: help setup run test lint format typecheck validate pytest train bench catalogue clean browser
 
 help:
 	@echo "make run    - set up on first use, load the catalogue, train when needed, start the bot (SQLite)"
@@ -62,8 +62,16 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.installed $(VENV_RASA)/.installed
+pytest: $(VENV)/.installed $(VENV_RASA)/.installed browser
 	$(PY) -m pytest
+
+# Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
+# Installed with apt on first use when missing and we may (root); otherwise say how.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@[ -x $(CHROMIUM) ] || { [ "$$(id -u)" = 0 ] && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; } || \
+	  { echo "Browser tests need Debian's Chromium: apt-get install chromium chromium-driver"; exit 1; }
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
 # (figures in docs/quality.md).

@@ -7,6 +7,7 @@ else in .venv) read the same names with the same defaults.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,38 @@ def _str(name: str, default: str) -> str:
     return default if raw is None or raw.strip() == "" else raw.strip()
 
 
+def _list(name: str, default: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _str(name, default).split(",") if part.strip())
+
+
+SECRET_FILE = VAR_DIR / "secret.key"
+
+
+def _secret_key() -> str:
+    """ZIJWIJZER_SECRET_KEY, or for a local `make run` a random key kept in var/secret.key.
+
+    Both runtimes read the same file, so the engine's channels and the web app agree.
+    Production sets the variable (a Secret); the file is only a development convenience.
+    """
+    raw = os.environ.get("ZIJWIJZER_SECRET_KEY", "").strip()
+    if raw:
+        return raw
+    try:
+        return SECRET_FILE.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: when two processes start at once, one writes and the other reads its key.
+    try:
+        fd = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return SECRET_FILE.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key)
+    return key
+
+
 @dataclass(frozen=True)
 class Settings:
     # The catalogue's database (SQLAlchemy URL). SQLite file by default.
@@ -51,20 +84,47 @@ class Settings:
     log_level: str
     # How often a running process looks for a newer catalogue version, in seconds.
     catalogue_refresh_seconds: float
+    # The web app (widget assets and demo page, advice pages, staff console) on loopback.
+    web_port: int
+    # Where browsers reach the web app and the engine's channels (links in messages, widget).
+    public_url: str
+    chat_url: str
+    # Sites allowed to embed the widget and call the chat channel (CORS, frame-ancestors).
+    allowed_origins: tuple[str, ...]
+    # Signs widget conversation tokens, console sessions and CSRF tokens (HMAC).
+    secret_key: str
+    # Handoff requests are delivered here (POST, JSON); empty: they wait in the outbox.
+    handoff_webhook_url: str
+    # Conversations older than this are purged by `python -m bot.retention purge`.
+    retention_days: int
+    # How long a "bewaar mijn advies" link works.
+    advice_link_days: int
 
 
 def load_settings() -> Settings:
     action_port = _int("ZIJWIJZER_ACTION_PORT", 5055)
+    rasa_port = _int("ZIJWIJZER_RASA_PORT", 5005)
+    web_port = _int("ZIJWIJZER_WEB_PORT", 8000)
     return Settings(
         database_url=_str("ZIJWIJZER_DATABASE_URL", f"sqlite:///{VAR_DIR / 'zijwijzer.db'}"),
         tracker_database_url=_str(
             "ZIJWIJZER_TRACKER_DATABASE_URL", f"sqlite:///{VAR_DIR / 'trackers.db'}"
         ),
-        rasa_port=_int("ZIJWIJZER_RASA_PORT", 5005),
+        rasa_port=rasa_port,
         action_port=action_port,
         action_server_url=_str(
             "ZIJWIJZER_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook"
         ),
         log_level=_str("ZIJWIJZER_LOG_LEVEL", "INFO").upper(),
         catalogue_refresh_seconds=_float("ZIJWIJZER_CATALOGUE_REFRESH_SECONDS", 60.0),
+        web_port=web_port,
+        public_url=_str("ZIJWIJZER_PUBLIC_URL", f"http://127.0.0.1:{web_port}").rstrip("/"),
+        chat_url=_str("ZIJWIJZER_CHAT_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+        allowed_origins=_list(
+            "ZIJWIJZER_ALLOWED_ORIGINS", f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
+        ),
+        secret_key=_secret_key(),
+        handoff_webhook_url=_str("ZIJWIJZER_HANDOFF_WEBHOOK_URL", ""),
+        retention_days=_int("ZIJWIJZER_RETENTION_DAYS", 180),
+        advice_link_days=_int("ZIJWIJZER_ADVICE_LINK_DAYS", 30),
     )

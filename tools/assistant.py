@@ -33,6 +33,10 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = ROOT / "models" / "zijwijzer.tar.gz"
 ENGINE_WORKDIR = ROOT / "var" / "rasa"
+# Our Rasa plugins (channels, tracker store) live in bot/; the engine sees them through a
+# folder that holds only a link to bot/, never the project root, whose `catalogue` package
+# would hide spaCy's dependency of the same name.
+PLUGIN_PATH = ROOT / "build" / "rasa-plugins"
 # Cold start of the engine is about 30 s on a 2-core machine (engineering notes).
 READY_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -115,10 +119,13 @@ def start_engine(
     says "up and running" when loading fails), so it is the readiness check.
     """
     _sqlite_parent(settings.tracker_database_url)
-    # The project's `catalogue` package would hide spaCy's `catalogue`: no PYTHONPATH, and
-    # a working directory without it (rasa puts its working directory on sys.path).
+    # The project's `catalogue` package would hide spaCy's `catalogue`: only the plugin
+    # folder on PYTHONPATH, and a working directory without the project (rasa puts its
+    # working directory on sys.path).
     workdir.mkdir(parents=True, exist_ok=True)
     child_env = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    child_env["PYTHONPATH"] = str(plugin_path())
+    child_env["ZIJWIJZER_SECRET_KEY"] = settings.secret_key
     child_env.update(endpoint_env(settings))
     child_env["LOG_LEVEL"] = settings.log_level  # Rasa's own variable
     # Also when started outside make: no telemetry, no error reports sent to Sentry.
@@ -139,6 +146,8 @@ def start_engine(
         "--enable-api",
         "--auth-token",
         api_token,
+        "--cors",
+        *settings.allowed_origins,
     ]
     popen = subprocess.Popen(
         command,
@@ -150,6 +159,31 @@ def start_engine(
     )
     status = f"http://127.0.0.1:{settings.rasa_port}/status?token={api_token}"
     return Process("Rasa engine", popen, status)
+
+
+def plugin_path() -> Path:
+    """The folder the engine gets as PYTHONPATH: a link to bot/ and nothing else."""
+    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
+    link = PLUGIN_PATH / "bot"
+    if not link.is_symlink():
+        link.symlink_to(ROOT / "bot", target_is_directory=True)
+    return PLUGIN_PATH
+
+
+def start_web(
+    settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
+) -> Process:
+    """The web app (widget, advice pages, staff console) on loopback."""
+    child_env = {**env, "PYTHONPATH": str(ROOT), "ZIJWIJZER_SECRET_KEY": settings.secret_key}
+    popen = subprocess.Popen(
+        [str(PYTHON), "-m", "bot.web"],
+        cwd=ROOT,
+        env=child_env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,
+    )
+    return Process("web app", popen, f"http://127.0.0.1:{settings.web_port}/ready")
 
 
 def wait_ready(processes: Sequence[Process], timeout: float = READY_TIMEOUT_SECONDS) -> None:
@@ -209,15 +243,16 @@ def main() -> int:
     processes = [
         start_action_server(settings, env),
         start_engine(settings, env, api_token=token),
+        start_web(settings, env),
     ]
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (nohup, &)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         wait_ready(processes)
         print(
-            f"Zijwijzer is running. Chat with `make chat`, or POST "
-            f'{{"sender": "me", "message": "hoi"}} to '
-            f"http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook. Stop with Ctrl-C.",
+            f"Zijwijzer is running. Demo page with the widget: {settings.public_url}/ ; "
+            f"staff console: {settings.public_url}/console ; chat in the terminal with "
+            f"`make chat`. Stop with Ctrl-C.",
             flush=True,
         )
         while all(p.popen.poll() is None for p in processes):

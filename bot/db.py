@@ -1,0 +1,57 @@
+"""The application's own tables (handoffs and their outbox, saved advice, staff accounts,
+audit log, review notes) in the database of ZIJWIJZER_DATABASE_URL, next to the catalogue.
+
+Every module that owns tables declares them on `Base`; `Database.create_all()` makes what is
+missing. Nothing connects at import time: the engine is made on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from catalogue.store import make_engine
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Database:
+    """One engine per process and URL, made lazily; one session per unit of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(self.url)
+                self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+            return self._engine
+
+    def create_all(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits at the end of the block, or rolls back."""
+        self.engine  # noqa: B018 - makes the sessionmaker
+        assert self._sessions is not None
+        with self._sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine = None
+            self._sessions = None

@@ -1,0 +1,1 @@
+"""Handoff to a human advisor: stored requests and their delivery through an outbox."""

@@ -1,0 +1,26 @@
+"""The web app served next to the bot (`make run` starts it on loopback).
+
+One FastAPI application; each part owns its router module. The app keeps no conversation
+state in memory: everything it shows comes from the database per request.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bot.db import Database
+from bot.settings import Settings, load_settings
+from bot.web import advice_page, console, health, widget
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    database = database or Database(settings.database_url)
+    app = FastAPI(title="Zijwijzer web", docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.database = database
+    app.include_router(health.router)
+    app.include_router(widget.router)
+    app.include_router(advice_page.router)
+    app.include_router(console.router)
+    return app
