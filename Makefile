@@ -17,7 +17,7 @@ PY_RASA   := $(VENV_RASA)/bin/python
 RASA      := $(VENV_RASA)/bin/rasa
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: help setup run test lint format typecheck validate pytest train bench catalogue clean browser
+.PHONY: help setup run test lint format typecheck validate pytest train bench bench-console catalogue clean browser
 
 help:
 	@echo "make run    - set up on first use, load the catalogue, train when needed, start the bot (SQLite)"
@@ -25,6 +25,7 @@ help:
 	@echo "make train  - train the Rasa model when data or config changed"
 	@echo "make bench  - benchmarks, a few minutes (figures in docs/performance.md)"
 	@echo "make nlu-eval - NLU on a held-out split, 2-4 minutes (figures in docs/quality.md)"
+	@echo "make purge  - delete conversations older than the retention period (DAYS=N to override)"
 
 # ---- the two runtimes -------------------------------------------------------------------
 $(VENV)/.installed: requirements/app.lock
@@ -46,6 +47,13 @@ setup: $(VENV)/.installed $(VENV_RASA)/.installed
 catalogue: $(VENV)/.installed
 	@mkdir -p var
 	$(PY) -m catalogue load
+
+# ---- retention (for cron) -------------------------------------------------------------------
+# Deletes conversations whose last event is older than ZIJWIJZER_RETENTION_DAYS (180), or
+# DAYS=N; erasing one: `$(PY) -m bot.retention erase CONVERSATION_ID`.
+.PHONY: purge
+purge: $(VENV)/.installed
+	$(PY) -m bot.retention purge $(if $(DAYS),--older-than-days $(DAYS))
 
 # ---- assistant (engine + action server) -----------------------------------------------------
 include make/assistant.mk
@@ -84,6 +92,12 @@ bench: $(VENV)/.installed $(VENV_RASA)/.installed catalogue train
 	$(PY) bench/advice.py
 	@echo "Chat benchmark: Zijwijzer against a plain rasa init assistant, about 4 minutes"
 	$(PY) bench/chat.py
+	$(MAKE) bench-console
+
+# Staff console list pages at 100,000 conversations (SQLite; PostgreSQL too when
+# ZIJWIJZER_BENCH_POSTGRES_URL is set): a few minutes.
+bench-console: $(VENV)/.installed
+	$(PY) bench/console.py
 
 clean:
 	rm -rf var models build test-output data/nlu/generated

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import AdviceSource, CatalogueAction
+from actions.advice_payload import FACT_LABELS, advice_payload
+from actions.base import AdviceSource, CatalogueAction, response_variant
 from actions.profile import INTAKE_FORM, profile_from_slots
+from bot.advice_store import AdviceStore, SavedLink
+from bot.db import Database
+from bot.settings import load_settings
 from catalogue.errors import ProfileError
 
 logger = logging.getLogger(__name__)
@@ -53,6 +58,34 @@ def _titles(advice: dict[str, Any], kind: str, ids: list[str], language: str) ->
 def _source(item: dict[str, Any]) -> str:
     sources = (item.get("sources") or [])[:MAX_SOURCES]
     return ", ".join(str(s.get("title") or s.get("id")) for s in sources) or "-"
+
+
+class AdviceSaver(Protocol):
+    """Saves an advice behind a link: `AdviceStore` in production (blocking; run in a thread)."""
+
+    def save(self, advice: dict[str, Any], language: str) -> SavedLink: ...
+
+
+def default_advice_store() -> AdviceStore:
+    settings = load_settings()
+    return AdviceStore(
+        Database(settings.database_url), settings.advice_link_days, settings.public_url
+    )
+
+
+# Channels that draw the advice payload's cards and link themselves (bot/web/static/widget.js).
+CARD_CHANNELS = frozenset({"widget"})
+
+# Words for the card facts: a table in domain.yml (like the utter_labels_* of the intake).
+FACT_LABELS_RESPONSE = "utter_labels_advice_facts"
+
+
+def fact_labels(domain: DomainDict, language: str) -> dict[str, str]:
+    """The card facts' labels in `language`, from domain.yml."""
+    table = response_variant(domain, FACT_LABELS_RESPONSE, {"language": language}).get("custom")
+    if not isinstance(table, Mapping):
+        return {}
+    return {name: str(table[name]) for name in FACT_LABELS if table.get(name)}
 
 
 async def get_advice(catalogue: AdviceSource, tracker: Tracker) -> dict[str, Any]:
@@ -113,10 +146,34 @@ async def explain_advice(
 
 
 class ActionGiveAdvice(CatalogueAction):
-    """Short summary, warnings, the whole advice as JSON; for a recruiter a summary to forward."""
+    """Short summary, warnings, the advice as cards (compact JSON) and a link to the whole
+    advice, saved for `advice_link_days`; for a recruiter a summary to forward."""
+
+    def __init__(
+        self, catalogue: AdviceSource | None = None, advice_store: AdviceSaver | None = None
+    ) -> None:
+        super().__init__(catalogue)
+        self._advice_store = advice_store
+
+    @property
+    def advice_store(self) -> AdviceSaver:
+        if self._advice_store is None:
+            self._advice_store = default_advice_store()
+        return self._advice_store
 
     def name(self) -> str:
         return "action_give_advice"
+
+    async def save(self, advice: dict[str, Any], language: str) -> SavedLink | None:
+        """The saved advice's link; None when it could not be saved (the advice still goes)."""
+        try:
+            return await asyncio.to_thread(self.advice_store.save, advice, language)
+        except Exception as error:
+            # Only the error's type: a database error's text can hold the advice (the profile).
+            logger.warning(
+                "the advice could not be saved, no link given (%s)", type(error).__name__
+            )
+            return None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -148,7 +205,20 @@ class ActionGiveAdvice(CatalogueAction):
                 response="utter_advice_warning",
                 warning=_localised(warning, language, language) or str(warning.get("nl", "")),
             )
-        dispatcher.utter_message(json_message={"type": "advice", "advice": advice})
+        saved = await self.save(advice, language)
+        payload = advice_payload(
+            advice,
+            language,
+            labels=fact_labels(domain, language),
+            link=saved.url if saved else None,
+            link_expires=saved.expires_at.date().isoformat() if saved else None,
+        )
+        dispatcher.utter_message(json_message=payload)
+        if saved is not None and tracker.get_latest_input_channel() not in CARD_CHANNELS:
+            # Channels without cards (Telegram, Slack, REST) get the link as text.
+            dispatcher.utter_message(
+                response="utter_advice_saved", link=saved.url, days=saved.valid_days
+            )
         if tracker.get_slot("recruiter"):
             dispatcher.utter_message(response="utter_advice_forward", **values)
         return [

@@ -22,8 +22,8 @@ from catalogue.service import default_service
 class AdviceSource(Protocol):
     """What the actions need from the catalogue: `CatalogueService` in production.
 
-    `interpret`, `lookup` and `glossary` are optional at run time (looked up with getattr),
-    so an older catalogue without them still gives advice.
+    `interpret`, `lookup`, `glossary` and `province` are optional at run time (looked up with
+    getattr), so an older catalogue without them still gives advice.
     """
 
     def advise(self, profile: dict[str, Any]) -> dict[str, Any]: ...
@@ -105,6 +105,23 @@ class SlotValidation(FormValidationAction, ABC):  # type: ignore[misc]
             return {slot: value.strip().lower()}
         dispatcher.utter_message(response=f"utter_invalid_{slot}")
         return {slot: None}
+
+
+def response_variant(domain: DomainDict, name: str, slots: dict[str, Any]) -> dict[str, Any]:
+    """The variant of a domain response that Rasa would pick for these slot values.
+
+    Used for responses that are data rather than messages (the utter_labels_* tables): a
+    conditional variant whose conditions all hold, else the one without a condition.
+    """
+    variants: list[dict[str, Any]] = (domain.get("responses") or {}).get(name) or []
+    default: dict[str, Any] = {}
+    for variant in variants:
+        conditions = variant.get("condition")
+        if not conditions:
+            default = variant
+        elif all(slots.get(c.get("name")) == c.get("value") for c in conditions):
+            return variant
+    return default
 
 
 def _as_number(value: Any) -> int | float | None:

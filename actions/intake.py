@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import CatalogueAction, SlotValidation
+from actions.base import AdviceSource, CatalogueAction, SlotValidation, response_variant
 from actions.profile import (
     ANSWER_INTENTS,
     INTAKE_FORM,
@@ -20,7 +20,10 @@ from actions.profile import (
     profile_from_slots,
     questions_left,
 )
+from actions.questions import title_of
 from catalogue.numberwords import parse_number
+from catalogue.profile import BENEFITS, EMPLOYERS, GOALS, SBB_ANSWERS
+from catalogue.service import default_service
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +58,72 @@ def _number_fallback(text: str, asked: str | None, domain: DomainDict) -> dict[s
     return result
 
 
-class ActionExtractProfile(CatalogueAction):
-    """Runs after every user message (custom slot mapping): fills every profile field found.
+async def extract_profile(
+    catalogue: AdviceSource, tracker: Tracker, domain: DomainDict
+) -> list[EventType]:
+    """SlotSet events for every profile field the latest message gives, and `profile_problem`.
 
     The catalogue's `interpret` reads the text; button payloads arrive as entities named
     after the slots. Answers that make no sense are not stored: `profile_problem` names the
     field, and the form's validation says a friendly re-ask (`utter_invalid_<field>`).
+    """
+    text = str(tracker.latest_message.get("text") or "")
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    asked = asked_field(tracker)
+    found: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    if text and not text.startswith("/"):
+        result = await _interpret(catalogue, text, asked, domain)
+        found.update(result.get("values") or {})
+        problems.update(result.get("problems") or {})
+    if text.startswith("/"):
+        # Button payloads carry the answer as entities named after the slots. Entities the
+        # NLU finds in typed text ("aan het werk" as a goal) are no answers: `interpret` is.
+        for entity in tracker.latest_message.get("entities") or []:
+            if entity.get("entity") in PROFILE_SLOTS and entity.get("value") is not None:
+                found[entity["entity"]] = entity["value"]
+
+    if asked is not None and intent == "inform" and asked not in found:
+        # An answer that fills nothing of the question asked: ask it again, kindly.
+        problems.setdefault(asked, "unclear")
+    events: list[EventType] = []
+    for field, value in found.items():
+        if field in PROFILE_SLOTS:
+            events.append(SlotSet(field, value))
+        elif field == "language" and (_is_first_message(tracker) or intent == "choose_language"):
+            events.append(SlotSet("language", value))
+    for field, kind in problems.items():
+        if field not in PROFILE_SLOTS or field in found:
+            continue
+        # "Weet ik niet" / "sla over" move on (action_skip_question), no re-ask.
+        if intent == "skip_question" or (kind == "unclear" and field != asked):
+            continue
+        events.append(SlotSet(PROBLEM_SLOT, field))
+        break
+    return events
+
+
+async def _interpret(
+    catalogue: AdviceSource, text: str, asked: str | None, domain: DomainDict
+) -> dict[str, Any]:
+    interpret = getattr(catalogue, "interpret", None)
+    if interpret is None:
+        return _number_fallback(text, asked, domain)
+    try:
+        result: dict[str, Any] = await asyncio.to_thread(interpret, text, asked)
+    except Exception:
+        logger.exception("the catalogue could not interpret a message")
+        return {}
+    return result
+
+
+class ActionExtractProfile(CatalogueAction):
+    """Slot mapping of `language` outside the intake (domain.yml: only for messages that
+    do not start or answer the form): the language of a first message, and whatever
+    profile field such a message gives.
+
+    During the intake the form's validation reads the answers itself (`extract_profile`),
+    so a form turn costs the engine one call to the action server, not two.
     """
 
     def name(self) -> str:
@@ -69,52 +132,23 @@ class ActionExtractProfile(CatalogueAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = str(tracker.latest_message.get("text") or "")
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        asked = asked_field(tracker)
-        found: dict[str, Any] = {}
-        problems: dict[str, str] = {}
-        if text and not text.startswith("/"):
-            result = await self._interpret(text, asked, domain)
-            found.update(result.get("values") or {})
-            problems.update(result.get("problems") or {})
-        for entity in tracker.latest_message.get("entities") or []:
-            if entity.get("entity") in PROFILE_SLOTS and entity.get("value") is not None:
-                found[entity["entity"]] = entity["value"]
+        events = await extract_profile(self.catalogue, tracker, domain)
+        # Outside the form nobody says the re-ask: no problem is kept.
+        return [e for e in events if e.get("name") != PROBLEM_SLOT]
 
-        if asked is not None and intent == "inform" and asked not in found:
-            # An answer that fills nothing of the question asked: ask it again, kindly.
-            problems.setdefault(asked, "unclear")
-        events: list[EventType] = []
-        for field, value in found.items():
-            if field in PROFILE_SLOTS:
-                events.append(SlotSet(field, value))
-            elif field == "language" and (
-                _is_first_message(tracker) or intent == "choose_language"
-            ):
-                events.append(SlotSet("language", value))
-        for field, kind in problems.items():
-            if field not in PROFILE_SLOTS or field in found:
-                continue
-            # "Weet ik niet" / "sla over" move on (action_skip_question), no re-ask.
-            if intent == "skip_question" or (kind == "unclear" and field != asked):
-                continue
-            # Rasa keeps only the slots of a slot-extraction action, not its messages: the
-            # form's validation (validate_profile_form) says the re-ask.
-            events.append(SlotSet(PROBLEM_SLOT, field))
-            break
-        return events
 
-    async def _interpret(self, text: str, asked: str | None, domain: DomainDict) -> dict[str, Any]:
-        interpret = getattr(self.catalogue, "interpret", None)
-        if interpret is None:
-            return _number_fallback(text, asked, domain)
-        try:
-            result: dict[str, Any] = await asyncio.to_thread(interpret, text, asked)
-        except Exception:
-            logger.exception("the catalogue could not interpret %r", text)
-            return {}
-        return result
+def _right_after_user_message(tracker: Tracker) -> bool:
+    """Whether no other action ran since the user's latest message (the engine itself adds
+    `ActionExecuted(<form>)` to the tracker it sends to the validation)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") not in (
+            INTAKE_FORM,
+            "action_listen",
+        ):
+            return False
+    return True
 
 
 def _is_first_message(tracker: Tracker) -> bool:
@@ -129,8 +163,30 @@ class ValidateProfileForm(SlotValidation):
     being rejected; other messages (questions) reject it so a rule can answer first.
     """
 
+    def __init__(self, catalogue: AdviceSource | None = None) -> None:
+        super().__init__()
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> AdviceSource:
+        if self._catalogue is None:
+            self._catalogue = default_service()
+        return self._catalogue
+
     def name(self) -> str:
         return "validate_profile_form"
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Every profile field the latest answer gives (not only the one asked).
+
+        Only right after a user message: when the form comes back after a side path
+        ("waarom?"), the latest message was already handled.
+        """
+        if not _right_after_user_message(tracker):
+            return []
+        return await extract_profile(self.catalogue, tracker, domain)
 
     async def required_slots(
         self,
@@ -157,6 +213,10 @@ class ValidateProfileForm(SlotValidation):
                 max=slot.get("max_value"),
             )
             events.append(SlotSet(PROBLEM_SLOT, None))
+        # The language of a first message is no form slot, but is kept too.
+        language = tracker.slots_to_validate().get("language")
+        if language is not None:
+            events.append(SlotSet("language", language))
         return events
 
     def validate_age(
@@ -180,7 +240,7 @@ class ValidateProfileForm(SlotValidation):
         return self.one_of_values("sector", value, dispatcher, domain)
 
     # The other answers were read by the catalogue's `interpret` (or came from a button):
-    # they are kept as they are, the advice engine checks the whole profile again.
+    # choices must be one of the catalogue's values; the advice engine checks the rest.
     def validate_education(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -194,27 +254,37 @@ class ValidateProfileForm(SlotValidation):
     def validate_employer(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return {"employer": value}
+        return self._choice("employer", value, EMPLOYERS, dispatcher)
 
     def validate_employer_sbb_recognised(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return {"employer_sbb_recognised": value}
+        return self._choice("employer_sbb_recognised", value, SBB_ANSWERS, dispatcher)
 
     def validate_goal(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return {"goal": value}
+        return self._choice("goal", value, GOALS, dispatcher)
 
     def validate_benefit(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return {"benefit": value}
+        return self._choice("benefit", value, BENEFITS, dispatcher)
 
     def validate_region(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         return {"region": value}
+
+    @staticmethod
+    def _choice(
+        slot: str, value: Any, allowed: tuple[str, ...], dispatcher: CollectingDispatcher
+    ) -> dict[str, Any]:
+        """{slot: value} for one of the catalogue's values for that field, else re-ask."""
+        if value in allowed:
+            return {slot: value}
+        dispatcher.utter_message(response=f"utter_invalid_{slot}")
+        return {slot: None}
 
 
 class IntakeAction(CatalogueAction):
@@ -263,7 +333,7 @@ class ActionExplain(IntakeAction):
 
 
 class ActionShowProfile(IntakeAction):
-    """What the bot knows so far, with "?" for what is not known."""
+    """What the bot knows so far, in words: labels from domain.yml, titles from the catalogue."""
 
     def name(self) -> str:
         return "action_show_profile"
@@ -271,21 +341,73 @@ class ActionShowProfile(IntakeAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        language = str(tracker.get_slot("language") or "nl")
+        slots = {"language": language, "recruiter": bool(tracker.get_slot("recruiter"))}
+
+        def labels(table: str) -> dict[str, str]:
+            custom = response_variant(domain, f"{LABELS_PREFIX}{table}", slots).get("custom")
+            return {str(k): str(v) for k, v in (custom or {}).items()}
+
+        common = labels("common")
         profile = profile_from_slots(tracker)
-        shown = {slot: _shown(profile.get(slot)) for slot in PROFILE_SLOTS}
+        skipped = set(tracker.get_slot("skipped") or [])
+        names = await asyncio.to_thread(self._catalogue_names, profile, language)
+        shown: dict[str, str] = {}
+        for slot in PROFILE_SLOTS:
+            value = profile.get(slot)
+            if value is None:
+                shown[slot] = common.get("skipped" if slot in skipped else "unknown", "?")
+            elif slot == "education" and isinstance(value, dict):
+                level = labels(slot).get(str(value.get("level")), str(value.get("level") or ""))
+                shown[slot] = " ".join(part for part in (level, value.get("field")) if part)
+            elif slot in names:
+                shown[slot] = names[slot] or common.get("none", "-")
+            elif slot in LABELLED_SLOTS:
+                shown[slot] = labels(slot).get(str(value), str(value))
+            else:
+                shown[slot] = _number(value)
         dispatcher.utter_message(response="utter_profile_summary", **shown)
         return []
 
+    def _catalogue_names(self, profile: dict[str, Any], language: str) -> dict[str, str]:
+        """Qualification titles and the region's province, as the catalogue names them.
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "?"
+        A catalogue that cannot answer leaves the ids and the place as they are.
+        """
+        names: dict[str, str] = {}
+        if "care_qualifications" in profile:
+            ids = profile["care_qualifications"]
+            ids = ids if isinstance(ids, list) else [ids]
+            lookup = getattr(self.catalogue, "lookup", None)
+            titles = []
+            for item_id in ids:
+                facts = _safely(lookup, "qualification", str(item_id)) if lookup else None
+                titles.append(title_of(facts, language) if facts else str(item_id))
+            names["care_qualifications"] = ", ".join(titles)
+        region = profile.get("region")
+        if region is not None:
+            province = getattr(self.catalogue, "province", None)
+            found = _safely(province, str(region)) if province else None
+            names["region"] = f"{region} ({found})" if found and found != region else str(region)
+        return names
+
+
+# Profile slots whose values have words in the utter_labels_<slot> tables of domain.yml.
+LABELS_PREFIX = "utter_labels_"
+LABELLED_SLOTS = frozenset({"employer", "employer_sbb_recognised", "sector", "goal", "benefit"})
+
+
+def _safely(function: Any, *args: str) -> Any:
+    try:
+        return function(*args)
+    except Exception:
+        logger.exception("the catalogue could not name a profile value")
+        return None
+
+
+def _number(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    if isinstance(value, dict):
-        return " ".join(str(v) for v in value.values() if v)
     return str(value)
 
 

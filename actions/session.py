@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import CatalogueAction
+from bot.redaction import ERASE_ACTION
+from bot.retention import forget_elsewhere
 
 FALLBACK_INTENT = "nlu_fallback"
+logger = logging.getLogger(__name__)
 
 
 class ActionFallback(CatalogueAction):
@@ -31,3 +37,32 @@ class ActionFallback(CatalogueAction):
         else:
             dispatcher.utter_message(response="utter_default")
         return []
+
+
+class ActionEraseConversation(CatalogueAction):
+    """Erases the conversation the user asked to erase (and confirmed).
+
+    The engine's rows are deleted by the tracker store when it saves this turn: its
+    ActionExecuted event is the marker (bot/tracker_store.py ERASE_ACTION). Deleting them
+    here would not work, since the engine writes the tracker back after the action. Here: the
+    staff console's index forgets the conversation (bot.retention.forget_elsewhere), the user
+    gets the confirmation, and an active form stops, so nothing is asked after it.
+    """
+
+    def name(self) -> str:
+        return ERASE_ACTION
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            await asyncio.to_thread(forget_elsewhere, [tracker.sender_id])
+        except Exception:
+            # The conversation itself is still erased by the tracker store (the user asked for
+            # that); only the index entry is left for staff. No conversation id in the log.
+            logger.exception("Forgetting an erased conversation outside the tracker store failed")
+        dispatcher.utter_message(response="utter_conversation_erased")
+        events: list[EventType] = [ActiveLoop(None)]
+        if tracker.active_loop.get("name"):
+            events.append(SlotSet("requested_slot", None))
+        return events

@@ -1,19 +1,29 @@
 """Personal data out of text before it is stored: e-mail, phone, BSN, IBAN, address, birth date.
 
 Standard library only: the Rasa engine's runtime (Python 3.10, .venv-rasa) loads this through
-its tracker-store plugin, and everything else imports it from .venv. One function, `redact`,
-is the single place every channel's text passes through before storage.
+its tracker-store plugin (bot/tracker_store.py), and everything else imports it from .venv.
+`redact` cleans one text; `redact_event` cleans one serialised Rasa event (user text, parse data,
+slot values, bot texts and payloads) and is what the tracker store applies to every event.
 
 Checks keep ordinary text intact where a pattern alone would not: a BSN is only a BSN when it
 passes the 11-test, an IBAN only when its mod-97 check holds, a postcode only with a house
-number or written as a postcode (capital letters), so that "ik ben 38", "24 uur" or a 9-digit
-order number stay as they are.
+number or written as a postcode (capital letters), and a date only counts as a birth date when
+it says so ("geboren op ...") or its year lies at least ten years back, so that "ik ben 38",
+"24 uur", a 9-digit order number or "ik kan starten op 01-09-2027" stay as they are.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+# The action after which the tracker store erases the conversation instead of saving it
+# (bot/tracker_store.py; the action is in actions/session.py). Here, so that both runtimes
+# read the one name.
+ERASE_ACTION = "action_erase_conversation"
 
 PLACEHOLDERS = {
     "email": "[e-mail]",
@@ -24,28 +34,60 @@ PLACEHOLDERS = {
     "birth_date": "[geboortedatum]",
 }
 
+# People born less than this many years ago are not our users: a more recent date is a start
+# date or a deadline, not a birth date (unless the text says "geboren").
+_MIN_AGE_YEARS = 10
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){10,30}\b", re.IGNORECASE)
-# Nine digits, optionally grouped by dots, spaces or dashes (123.456.782, 123 45 6782).
-_BSN = re.compile(r"(?<![\d.,-])\d(?:[ .-]?\d){8}(?![\d.,]\d)")
+# Nine digits, optionally grouped by dots, spaces or dashes (123.456.782, 123 45 6782); not part
+# of a longer number (a tenth digit, or a decimal part), but a full stop after it is fine.
+_BSN = re.compile(r"(?<![\d.,-])\d(?:[ .-]?\d){8}(?!\d)(?![.,]\d)")
+# Between digit groups people write a space, a dot, a dash or a slash, sometimes with spaces
+# around it ("06 - 123 456 78").
+_SEP_REQUIRED = r"(?:\s?[./-]\s?|\s)"
+_SEP = _SEP_REQUIRED + "?"
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
-    r"(?:\+|00)\d{1,3}[ .-]?(?:\(0\))?[ .-]?\d(?:[ .-]?\d){6,12}"  # international
-    r"|0\d(?:[ .-]?\d){8}"  # Dutch: 06-12345678, 020 123 4567, 0612345678
+    rf"(?:\+|00)\d{{1,3}}{_SEP}(?:\(0\))?{_SEP}\d(?:{_SEP}\d){{6,12}}"  # +31 6 12345678
+    rf"|0\d(?:{_SEP}\d){{8}}"  # 06-12345678, 020 123 4567, 0612345678, 06 - 123 456 78
+    rf"|\(0\d{{1,3}}\)\s?\d(?:{_SEP}\d){{5,7}}"  # (020) 123 45 67, (06) 12345678
     r")(?!\d)"
 )
 _MONTHS = (
     "januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december|"
-    "jan|feb|mrt|apr|jun|jul|aug|sep|sept|okt|nov|dec|"
-    "january|february|march|may|june|july|august|october"
+    "jan|feb|mrt|maa|apr|jun|jul|aug|sep|sept|okt|nov|dec|"
+    "january|february|march|may|june|july|august|october|mar|oct"
 )
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_ORDINAL = r"(?:e|ste|de|st|nd|rd|th)?"
+_YEAR = r"(?:(?:19|20)\d{2}|'?\d{2})"
 _DATE = re.compile(
-    r"\b(?:"
-    r"(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)?\d{2}"  # 12-03-1985, 1/3/85
-    r"|(?:19|20)\d{2}-(?:0?[1-9]|1[0-2])-(?:0?[1-9]|[12]\d|3[01])"  # 1985-03-12
-    # 12 maart 1985, 3e mei 1990
-    rf"|(?:0?[1-9]|[12]\d|3[01])(?:e|ste|de)?\s+(?:{_MONTHS})\.?\s+(?:19|20)\d{{2}}"
-    r")\b",
+    r"(?<![\w/.-])(?:"
+    rf"{_DAY}(?P<sep>[-/.])\s?{_MONTH}(?P=sep)\s?{_YEAR}"  # 12-03-1985, 1/3/85, 12.03.1985
+    rf"|{_DAY}\s{_MONTH}\s(?:19|20)\d{{2}}"  # 12 3 1985
+    rf"|(?:19|20)\d{{2}}-{_MONTH}-{_DAY}"  # 1985-03-12
+    # 12 maart 1985, 3e mei '90, 12-mrt-1985, 12th of March 1985
+    rf"|{_DAY}{_ORDINAL}(?:\s(?:of\s)?|-)(?:{_MONTHS})\.?(?:\s|-|,\s?){_YEAR}"
+    # March 12, 1985 / maart 12 1985
+    rf"|(?:{_MONTHS})\.?\s{_DAY}{_ORDINAL},?\s{_YEAR}"
+    r")(?![\w/-])(?![.,]\d)",
+    re.IGNORECASE,
+)
+_FULL_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# After "geboren (op)", "geboortedatum", "born (on)", "date of birth", "dob": any way of writing
+# a date, including 12031985 or 12 3 85; the words themselves stay.
+_BIRTH_WORDS = (
+    r"(?:geboren|geboortedatum|geb\.|born|birth\s?date|date\sof\sbirth|birthday|d\.?o\.?b\.?)"
+)
+_BIRTH_CONTEXT = re.compile(
+    # Bounded runs of spaces: unbounded ones in a row would make long texts slow.
+    rf"(?P<lead>\b{_BIRTH_WORDS}\s{{0,3}}:?\s{{0,3}}(?:(?:is|op|on|in)\s{{1,3}})?)"
+    rf"(?P<date>\d{{1,2}}{_SEP_REQUIRED}\d{{1,2}}{_SEP_REQUIRED}\d{{2,4}}|\d{{6,8}}"
+    rf"|{_DAY}{_ORDINAL}\s(?:of\s)?(?:{_MONTHS})\.?\s?(?:'?\d{{2,4}})?"
+    rf"|(?:{_MONTHS})\.?\s{_DAY}{_ORDINAL}(?:,?\s'?\d{{2,4}})?)"
+    r"(?!\d)",
     re.IGNORECASE,
 )
 # Dutch postcode: "1234 AB" or "1234ab" (lower case only when written together, so that
@@ -54,8 +96,12 @@ _POSTCODE_PART = r"[1-9]\d{3}(?:\s?[A-Z]{2}|[a-z]{2})"
 _POSTCODE_HOUSE = re.compile(
     rf"\b{_POSTCODE_PART}\b[ ,]*\d{{1,5}}(?:\s?[A-Za-z](?![A-Za-z]))?(?:[-/]\d{{1,4}})?"
 )
+# Street, house number, postcode: the street is up to four words, none of them the words around
+# an address ("ik woon op Dorpsstraat 12, ..." keeps "ik woon op").
+_NOT_STREET = r"(?!(?i:ik|woon|woont|wonen|op|mijn|adres|is|i|live|at|my|address)\b)"
 _HOUSE_POSTCODE = re.compile(
-    r"\b[A-Za-z][\w'.-]+(?:\s[A-Za-z][\w'.-]+){0,3}\s\d{1,5}[A-Za-z]?,?\s+[1-9]\d{3}\s?[A-Z]{2}\b"
+    rf"\b{_NOT_STREET}[A-Za-z][\w'.-]+(?:\s{_NOT_STREET}[A-Za-z][\w'.-]+){{0,3}}"
+    r"\s\d{1,5}[A-Za-z]?,?\s+[1-9]\d{3}\s?[A-Z]{2}\b"
 )
 _POSTCODE = re.compile(r"\b[1-9]\d{3}\s?[A-Z]{2}\b")
 
@@ -79,6 +125,12 @@ def iban_valid(text: str) -> bool:
     return int(number) % 97 == 1
 
 
+def _could_be_born(match: re.Match[str]) -> bool:
+    # Two-digit years ('85, 1/3/85) are ambiguous: treated as birth dates, to be safe.
+    year = _FULL_YEAR.search(match.group())
+    return year is None or int(year.group()) <= datetime.date.today().year - _MIN_AGE_YEARS
+
+
 @dataclass(frozen=True)
 class Redaction:
     text: str
@@ -96,7 +148,8 @@ def redact(text: str) -> Redaction:
 
     out = _EMAIL.sub(lambda m: replace("email"), text)
     out = _IBAN.sub(lambda m: replace("iban") if iban_valid(m.group()) else m.group(), out)
-    out = _DATE.sub(lambda m: replace("birth_date"), out)
+    out = _BIRTH_CONTEXT.sub(lambda m: m.group("lead") + replace("birth_date"), out)
+    out = _DATE.sub(lambda m: replace("birth_date") if _could_be_born(m) else m.group(), out)
     out = _HOUSE_POSTCODE.sub(lambda m: replace("address"), out)
     out = _POSTCODE_HOUSE.sub(lambda m: replace("address"), out)
     out = _POSTCODE.sub(lambda m: replace("address"), out)
@@ -105,3 +158,54 @@ def redact(text: str) -> Redaction:
     )
     out = _PHONE.sub(lambda m: replace("phone"), out)
     return Redaction(out, tuple(kind for kind in PLACEHOLDERS if kind in found))
+
+
+# Keys of a serialised Rasa event whose values are names the engine needs as they are (event
+# type, action, slot, intent and entity names, the channel): never free text, never redacted.
+# Everything else that is a string, at any depth, is.
+IDENTIFIER_KEYS = frozenset(
+    {
+        "event",
+        "name",
+        "policy",
+        "intent",
+        "intent_ranking",
+        "entity",
+        "extractor",
+        "role",
+        "group",
+        "processors",
+        "input_channel",
+        "message_id",
+        "utter_action",
+        "template_name",
+        "intent_response_key",
+        "model_id",
+        "assistant_id",
+    }
+)
+
+
+def redact_value(value: Any) -> Any:
+    """Strings redacted at any depth of lists and dicts (identifier keys left alone)."""
+    if isinstance(value, str):
+        return redact(value).text
+    if isinstance(value, Mapping):
+        return {
+            key: item if key in IDENTIFIER_KEYS else redact_value(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
+
+
+def redact_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a serialised Rasa event (`Event.as_dict()`) fit to be stored.
+
+    User text, parse data (its text, entity values, metadata), slot values, bot texts and their
+    data (buttons, custom payloads) lose their personal data; event type, timestamps, names and
+    numbers stay, so the engine rebuilds the same dialogue state from the stored events.
+    """
+    redacted: dict[str, Any] = redact_value(event)
+    return redacted

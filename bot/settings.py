@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.webhook_auth import derive_secret
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -91,14 +93,34 @@ class Settings:
     chat_url: str
     # Sites allowed to embed the widget and call the chat channel (CORS, frame-ancestors).
     allowed_origins: tuple[str, ...]
+    # Recruiter channels (bot/channels/): each is off while its token is empty.
+    telegram_token: str
+    # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; derived from secret_key by default.
+    telegram_webhook_secret: str
+    # Registered with Telegram (setWebhook) at start; by default under chat_url.
+    telegram_webhook_url: str
+    # The Bot API server (a self-hosted one, or a test's fake).
+    telegram_api_url: str
+    slack_token: str
+    slack_signing_secret: str
+    # The Web API's base URL (a test's fake, or a gateway).
+    slack_api_url: str
     # Signs widget conversation tokens, console sessions and CSRF tokens (HMAC).
     secret_key: str
     # Handoff requests are delivered here (POST, JSON); empty: they wait in the outbox.
     handoff_webhook_url: str
+    # Working days within which an advisor usually answers a handoff; 0: not promised.
+    handoff_response_days: int
     # Conversations older than this are purged by `python -m bot.retention purge`.
     retention_days: int
     # How long a "bewaar mijn advies" link works.
     advice_link_days: int
+    # How long a widget conversation token works (the browser keeps it in localStorage).
+    widget_token_days: int
+    # Longer widget messages are refused before they reach the conversation.
+    widget_max_message_chars: int
+    # How long a staff console login lasts (server-side session), in hours.
+    console_session_hours: int
 
 
 def load_settings() -> Settings:
@@ -123,8 +145,24 @@ def load_settings() -> Settings:
         allowed_origins=_list(
             "ZIJWIJZER_ALLOWED_ORIGINS", f"http://127.0.0.1:{web_port},http://localhost:{web_port}"
         ),
+        telegram_token=_str("ZIJWIJZER_TELEGRAM_TOKEN", ""),
+        telegram_webhook_secret=_str("ZIJWIJZER_TELEGRAM_WEBHOOK_SECRET", "")
+        or derive_secret(_secret_key(), "telegram-webhook"),
+        telegram_webhook_url=_str(
+            "ZIJWIJZER_TELEGRAM_WEBHOOK_URL",
+            _str("ZIJWIJZER_CHAT_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/")
+            + "/webhooks/telegram/webhook",
+        ),
+        telegram_api_url=_str("ZIJWIJZER_TELEGRAM_API_URL", "https://api.telegram.org"),
+        slack_token=_str("ZIJWIJZER_SLACK_TOKEN", ""),
+        slack_signing_secret=_str("ZIJWIJZER_SLACK_SIGNING_SECRET", ""),
+        slack_api_url=_str("ZIJWIJZER_SLACK_API_URL", "https://slack.com/api/"),
         secret_key=_secret_key(),
         handoff_webhook_url=_str("ZIJWIJZER_HANDOFF_WEBHOOK_URL", ""),
+        handoff_response_days=_int("ZIJWIJZER_HANDOFF_RESPONSE_DAYS", 0),
         retention_days=_int("ZIJWIJZER_RETENTION_DAYS", 180),
         advice_link_days=_int("ZIJWIJZER_ADVICE_LINK_DAYS", 30),
+        widget_token_days=_int("ZIJWIJZER_WIDGET_TOKEN_DAYS", 30),
+        widget_max_message_chars=_int("ZIJWIJZER_WIDGET_MAX_MESSAGE_CHARS", 1000),
+        console_session_hours=_int("ZIJWIJZER_CONSOLE_SESSION_HOURS", 8),
     )

@@ -74,6 +74,9 @@ class Catalogue:
         self.funding: dict[str, Funding] = {f.id: f for f in data.funding}
         self.glossary = {t.id: t for t in data.glossary}
         self.regions = {name.casefold(): province for name, province in data.regions.items()}
+        # A province named as the answer is in that province ("Flevoland", not only "Almere").
+        for province in set(data.regions.values()):
+            self.regions.setdefault(province.casefold(), province)
         self.qualification_ids = frozenset(self.qualifications)
         # Data order breaks ties between equally fitting items.
         self.position: dict[ItemRef, int] = {}

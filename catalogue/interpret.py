@@ -26,7 +26,6 @@ from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE
 
 FULL_TIME_HOURS: Final = 36
 MAX_EXPERIENCE_YEARS: Final = 60
-MAX_REGION_TEXT: Final = 60
 
 # Phrases are matched on whole words of the lower-cased text without accents.
 SECTOR_PHRASES: Final[dict[str, tuple[str, ...]]] = {
@@ -739,29 +738,98 @@ def _read_choices(r: _Reading) -> None:
             r.problem("benefit", "unclear")
 
 
-def _read_region(r: _Reading, catalogue: Catalogue) -> None:
-    for place in sorted(catalogue.regions, key=len, reverse=True):
-        if f" {normalise(place).strip()} " in r.text:
-            r.put("region", _display_place(catalogue, place))
-            return
-    if r.asked == "region" and not (r.no or r.dont_know):
-        cleaned = " ".join(r.raw.split())[:MAX_REGION_TEXT].strip(" .,!?")
-        words = cleaned.split()
-        # "in Zwolle", "ik woon in Epe": keep the place, not the sentence around it.
-        for marker in ("in", "uit", "bij", "near", "from"):
-            if marker in [w.casefold() for w in words[:-1]]:
-                index = [w.casefold() for w in words].index(marker)
-                cleaned = " ".join(words[index + 1 :])
-                break
-        if cleaned:
-            r.put("region", cleaned)
+# Other ways people write a province or place than regions.yaml does ("Brabant", "Fryslân",
+# "'s-Hertogenbosch" without its apostrophe). Keys and names as `_place_key` reads them.
+REGION_ALIASES: Final[dict[str, str]] = {
+    "brabant": "Noord-Brabant",
+    "north brabant": "Noord-Brabant",
+    "fryslan": "Friesland",
+    "frisia": "Friesland",
+    "friesland": "Friesland",
+    "north holland": "Noord-Holland",
+    "south holland": "Zuid-Holland",
+    "zeeuws vlaanderen": "Zeeland",
+    "s gravenhage": "Den Haag",
+    "the hague": "Den Haag",
+    "hertogenbosch": "'s-Hertogenbosch",
+    "s hertogenbosch": "'s-Hertogenbosch",
+    "den bosch": "'s-Hertogenbosch",
+}
 
 
-def _display_place(catalogue: Catalogue, place_casefold: str) -> str:
-    for name in catalogue.data.regions:
-        if name.casefold() == place_casefold:
+def _place_key(text: str) -> str:
+    """A place name as compared: accents, case, hyphens and apostrophes do not count."""
+    return " " + " ".join(re.sub(r"[-'\s]+", " ", normalise(text)).split()) + " "
+
+
+def _region_names(catalogue: Catalogue) -> list[tuple[str, str]]:
+    """(key, name as the catalogue writes it) of every place, province and alias, longest first.
+
+    Built once per catalogue (the catalogue is immutable; `cache` is meant for such views).
+    """
+    cached = catalogue.cache.get("region_names")
+    if cached is None:
+        names: dict[str, str] = {}
+        for place, province in catalogue.data.regions.items():
+            names.setdefault(_place_key(province), province)
+            names[_place_key(place)] = place
+        known = set(names.values())
+        for alias, name in REGION_ALIASES.items():
+            if name in known:
+                names.setdefault(_place_key(alias), name)
+        cached = sorted(names.items(), key=lambda item: len(item[0]), reverse=True)
+        catalogue.cache["region_names"] = cached
+    found: list[tuple[str, str]] = cached
+    return found
+
+
+# Words before a place that make it one ("ik woon in Goes"); without them, "it goes well" or
+# "het best" would name a place.
+PLACE_MARKERS: Final = (
+    "in",
+    "uit",
+    "bij",
+    "rond",
+    "regio",
+    "provincie",
+    "omgeving",
+    "from",
+    "near",
+)
+
+
+def find_region(text: str, catalogue: Catalogue, *, anywhere: bool = True) -> str | None:
+    """The place or province of regions.yaml named in `text`, as the catalogue writes it.
+
+    With `anywhere` false, only a name after a marker word ("in Zwolle", "uit Brabant").
+    """
+    key = _place_key(text)
+    for name_key, name in _region_names(catalogue):
+        if name_key in key and (
+            anywhere or any(f" {marker}{name_key}" in key for marker in PLACE_MARKERS)
+        ):
             return name
-    return place_casefold
+    return None
+
+
+def province_of(region: str, catalogue: Catalogue) -> str | None:
+    """The province of a place or province name of regions.yaml; None when unknown."""
+    name = find_region(region, catalogue)
+    if name is None:
+        return None
+    provinces = set(catalogue.data.regions.values())
+    if name in provinces and name.casefold() not in catalogue.regions:
+        return name
+    return catalogue.regions.get(name.casefold())
+
+
+def _read_region(r: _Reading, catalogue: Catalogue) -> None:
+    name = find_region(r.raw, catalogue, anywhere=r.asked == "region")
+    if name is not None:
+        r.put("region", name)
+    elif r.asked == "region" and not (r.no or r.dont_know):
+        # An answer to the region question that names no place we know: asked again.
+        r.problem("region", "unknown_place")
 
 
 def _read_language(r: _Reading) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from catalogue import store
 from catalogue.advice import advise, lookup
 from catalogue.compiled import Catalogue
-from catalogue.interpret import interpret
+from catalogue.interpret import interpret, province_of
 
 
 class CatalogueService:
@@ -84,6 +84,10 @@ class CatalogueService:
     def interpret(self, text: str, asked: str | None = None) -> dict[str, Any]:
         """Profile values, problems and catalogue mentions in a free-text message."""
         return interpret(text, self.catalogue(), asked)
+
+    def province(self, region: str) -> str | None:
+        """The province of a place or province (regions.yaml, common spellings); None if unknown."""
+        return province_of(region, self.catalogue())
 
     def lookup(self, kind: str, item_id: str) -> dict[str, Any] | None:
         """The catalogue's facts on one item, to answer a question about it; None if unknown."""

@@ -28,6 +28,9 @@ from tools import assistant
 ROOT = Path(__file__).resolve().parents[1]
 API_TOKEN = "integration-test-token"
 REQUEST_TIMEOUT = 60.0
+# The engine starts in ~40 s on an idle 2-core machine, but took up to 7.5 min while other
+# heavy processes shared the cores: tests wait longer than `make run` does.
+STARTUP_TIMEOUT_SECONDS = 600.0
 
 
 def free_port() -> int:
@@ -141,7 +144,7 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
             )
             processes.append(assistant.start_web(settings, env, output=out["web"]))
             try:
-                assistant.wait_ready(processes)
+                assistant.wait_ready(processes, timeout=STARTUP_TIMEOUT_SECONDS)
             except (RuntimeError, TimeoutError) as error:
                 pytest.fail(f"{error}\n{stack.diagnostics()}")
             yield stack

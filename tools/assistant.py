@@ -46,7 +46,8 @@ STOP_TIMEOUT_SECONDS = 15.0
 class Process:
     name: str
     popen: subprocess.Popen[bytes]
-    ready_url: str
+    # None: no HTTP endpoint (the handoff worker); ready as soon as it runs.
+    ready_url: str | None
 
 
 SQLITE = "sqlite:///"
@@ -57,6 +58,23 @@ def endpoint_env(settings: Settings) -> dict[str, str]:
     return {
         "ZIJWIJZER_ACTION_SERVER_URL": settings.action_server_url,
         "ZIJWIJZER_TRACKER_DATABASE_URL": _absolute_sqlite(settings.tracker_database_url),
+    }
+
+
+def channel_env(settings: Settings) -> dict[str, str]:
+    """The variables credentials.yml reads for the recruiter channels.
+
+    Always all of them, empty when not configured: Rasa refuses a credentials file naming an
+    unset variable, and an empty token switches that channel off (bot/channels/).
+    """
+    return {
+        "ZIJWIJZER_TELEGRAM_TOKEN": settings.telegram_token,
+        "ZIJWIJZER_TELEGRAM_WEBHOOK_SECRET": settings.telegram_webhook_secret,
+        "ZIJWIJZER_TELEGRAM_WEBHOOK_URL": settings.telegram_webhook_url,
+        "ZIJWIJZER_TELEGRAM_API_URL": settings.telegram_api_url,
+        "ZIJWIJZER_SLACK_TOKEN": settings.slack_token,
+        "ZIJWIJZER_SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+        "ZIJWIJZER_SLACK_API_URL": settings.slack_api_url,
     }
 
 
@@ -127,6 +145,7 @@ def start_engine(
     child_env["PYTHONPATH"] = str(plugin_path())
     child_env["ZIJWIJZER_SECRET_KEY"] = settings.secret_key
     child_env.update(endpoint_env(settings))
+    child_env.update(channel_env(settings))
     child_env["LOG_LEVEL"] = settings.log_level  # Rasa's own variable
     # Also when started outside make: no telemetry, no error reports sent to Sentry.
     child_env["RASA_TELEMETRY_ENABLED"] = "false"
@@ -186,6 +205,21 @@ def start_web(
     return Process("web app", popen, f"http://127.0.0.1:{settings.web_port}/ready")
 
 
+def start_handoff_worker(
+    settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
+) -> Process:
+    """The outbox worker that delivers handoff requests to ZIJWIJZER_HANDOFF_WEBHOOK_URL."""
+    popen = subprocess.Popen(
+        [str(PYTHON), "-m", "bot.handoff.worker"],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,
+    )
+    return Process("handoff worker", popen, None)
+
+
 def wait_ready(processes: Sequence[Process], timeout: float = READY_TIMEOUT_SECONDS) -> None:
     """Returns when every process answers its readiness URL; raises when one dies or on timeout."""
     deadline = time.monotonic() + timeout
@@ -195,6 +229,9 @@ def wait_ready(processes: Sequence[Process], timeout: float = READY_TIMEOUT_SECO
             code = process.popen.poll()
             if code is not None:
                 raise RuntimeError(f"the {process.name} stopped while starting (exit code {code})")
+            if process.ready_url is None:
+                waiting.remove(process)
+                continue
             try:
                 with urllib.request.urlopen(process.ready_url, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
@@ -244,6 +281,7 @@ def main() -> int:
         start_action_server(settings, env),
         start_engine(settings, env, api_token=token),
         start_web(settings, env),
+        start_handoff_worker(settings, env),
     ]
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored (nohup, &)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -43,12 +43,12 @@ def show(reply: dict[str, Any], buttons: list[dict[str, Any]]) -> None:
         print(f"bot> {reply['text']}")
     custom = reply.get("custom")
     if isinstance(custom, dict) and custom.get("type") == "advice":
-        advice = custom.get("advice", {})
-        summary = advice.get("summary", {})
-        counts = ", ".join(
-            f"{key}: {len(summary.get(key, []))}" for key in ("routes", "units", "funding")
-        )
-        print(f"bot> [advice JSON, catalogue {advice.get('catalogue_version')}; {counts}]")
+        # The compact advice payload (cards); the whole advice is behind its link.
+        print(f"bot> [advice, catalogue {custom.get('catalogue_version')}]")
+        for card in custom.get("cards", []):
+            print(f"     - {card.get('title')} ({card.get('kind')}, {card.get('fit')})")
+        if custom.get("link"):
+            print(f"     {custom['link']} (until {custom.get('link_expires')})")
     elif custom is not None:
         print(f"bot> [custom] {json.dumps(custom, ensure_ascii=False)}")
     for button in reply.get("buttons", []):

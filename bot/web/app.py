@@ -7,6 +7,7 @@ state in memory: everything it shows comes from the database per request.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from bot.db import Database
 from bot.settings import Settings, load_settings
@@ -21,6 +22,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.include_router(health.router)
     app.include_router(widget.router)
+    # The widget's script and style, and the demo page's style (bot/web/static/).
+    app.mount("/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
     app.include_router(advice_page.router)
     app.include_router(console.router)
     return app

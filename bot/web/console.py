@@ -1,7 +1,7 @@
-"""Placeholder router, filled in by its own change."""
+"""The staff console under /console (pages and actions live in bot/console/web.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from bot.console.web import router
 
-router = APIRouter()
+__all__ = ["router"]

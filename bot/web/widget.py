@@ -1,7 +1,68 @@
-"""Placeholder router, filled in by its own change."""
+"""The widget's assets and the demo page: `/` (a page about care work with the widget on it)
+and `/static/widget.js`, `/static/widget.css` (mounted in bot/web/app.py).
+
+The widget itself talks to the engine's widget channel (bot/channels/widget.py) at
+settings.chat_url; this app only serves files and the page that shows how to embed them.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from bot.settings import Settings
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+LANGUAGES = ("nl", "en")
 
 router = APIRouter()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def demo_page_headers(settings: Settings) -> dict[str, str]:
+    """A strict policy: our own script and style, and calls to the chat engine only."""
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            f"connect-src 'self' {_origin(settings.chat_url)}",
+            "img-src 'self' data: https:",
+            f"script-src 'self' {_origin(settings.public_url)}",
+            f"style-src 'self' {_origin(settings.public_url)}",
+            "frame-ancestors 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def demo_page(request: Request, lang: str = "nl") -> HTMLResponse:
+    settings: Settings = request.app.state.settings
+    language = lang if lang in LANGUAGES else "nl"
+    return TEMPLATES.TemplateResponse(
+        request,
+        "widget_demo.html",
+        {
+            "language": language,
+            "widget_src": f"{settings.public_url}/static/widget.js",
+            "chat_url": settings.chat_url,
+            "retention_days": settings.retention_days,
+            "max_chars": settings.widget_max_message_chars,
+        },
+        headers=demo_page_headers(settings),
+    )

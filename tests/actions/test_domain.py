@@ -63,7 +63,10 @@ def test_every_response_is_dutch_by_default_with_an_english_variant(
         ]
         assert len(conditions) == len(set(conditions)), response
         for variant in variants:
-            assert _placeholders(variant["text"]) == _placeholders(dutch[0]["text"]), response
+            # Label tables (utter_labels_*) carry only a custom payload.
+            text, default = variant.get("text", ""), dutch[0].get("text", "")
+            assert _placeholders(text) == _placeholders(default), response
+            assert set(variant.get("custom", {})) == set(dutch[0].get("custom", {})), response
             assert len(variant.get("buttons", [])) == len(dutch[0].get("buttons", [])), response
 
 
@@ -75,6 +78,77 @@ def test_recruiter_variants_speak_of_the_candidate(domain: dict[str, Any]) -> No
         english = [v for v in variants if v.get("condition") == [EN, recruiter]]
         assert "kandidaat" in dutch[0]["text"], slot
         assert "candidate" in english[0]["text"], slot
+
+
+RECRUITER = {"type": "slot", "name": "recruiter", "value": True}
+# Responses about the user's own situation besides the per-question ask/invalid/why ones.
+ABOUT_THE_USER = (
+    "utter_why_general",
+    "utter_profile_summary",
+    "utter_advice_summary",
+    "utter_advice_no_route",
+    "utter_advice_forward",
+)
+
+
+def _about_the_user(domain: dict[str, Any]) -> list[str]:
+    """Every response with an ask/invalid/why role, and the summaries.
+
+    Only the questions of other forms and the handoff's (contact details: about the one
+    chatting) are left out.
+    """
+    other_forms = {
+        slot
+        for form, definition in domain["forms"].items()
+        if form != FORM
+        for slot in definition.get("required_slots", [])
+    }
+    with_role = [
+        name
+        for name in domain["responses"]
+        if (match := re.match(r"utter_(ask|invalid|why)_(\w+)$", name))
+        and match.group(2) not in other_forms
+        and not match.group(2).startswith("handoff_")
+    ]
+    return [*with_role, *ABOUT_THE_USER]
+
+
+def test_every_text_about_the_user_speaks_of_the_candidate_for_a_recruiter(
+    domain: dict[str, Any],
+) -> None:
+    """Questions, re-asks, explanations and summaries: a recruiter variant per language."""
+    names = _about_the_user(domain)
+    for slot in domain["forms"][FORM]["required_slots"]:
+        assert {f"utter_ask_{slot}", f"utter_invalid_{slot}", f"utter_why_{slot}"} <= set(names)
+    for name in names:
+        variants = domain["responses"][name]
+        dutch = [v for v in variants if v.get("condition") == [{**EN, "value": "nl"}, RECRUITER]]
+        english = [v for v in variants if v.get("condition") == [EN, RECRUITER]]
+        assert len(dutch) == 1 and "kandidaat" in dutch[0]["text"], name
+        assert len(english) == 1 and "candidate" in english[0]["text"], name
+        # The plain English variant must say it is not for recruiters, or both would match.
+        plain = [v for v in variants if v.get("condition") == [EN, {**RECRUITER, "value": False}]]
+        assert len(plain) == 1 and "candidate" not in plain[0]["text"], name
+        default = next(v for v in variants if "condition" not in v)
+        assert "kandidaat" not in default["text"], name
+
+
+def test_profile_labels_cover_every_value_in_both_languages(domain: dict[str, Any]) -> None:
+    expected = {
+        "education": profile.EDUCATION_LEVELS,
+        "employer": profile.EMPLOYERS,
+        "employer_sbb_recognised": profile.SBB_ANSWERS,
+        "sector": profile.SECTORS,
+        "goal": profile.GOALS,
+        "benefit": profile.BENEFITS,
+        "common": ("unknown", "none", "skipped"),
+    }
+    for field, values in expected.items():
+        variants = domain["responses"][f"utter_labels_{field}"]
+        for variant in variants:
+            assert set(variant["custom"]) == set(values), field
+        labels = [v["custom"] for v in variants]
+        assert labels[0] != labels[-1] or field == "common", field  # really translated
 
 
 def test_every_custom_action_is_in_the_domain(domain: dict[str, Any]) -> None:
@@ -117,3 +191,15 @@ def test_answer_limits_agree_with_the_catalogue(domain: dict[str, Any]) -> None:
     )
     assert tuple(slots["sector"]["values"]) == profile.SECTORS
     assert tuple(slots["language"]["values"]) == profile.LANGUAGES
+
+
+def test_a_form_turn_costs_one_call_to_the_action_server(domain: dict[str, Any]) -> None:
+    """Profile answers are read by validate_profile_form; a slot mapping with an action would
+    make the engine call the action server once more on every message."""
+    for slot in domain["forms"][FORM]["required_slots"]:
+        assert [m.get("action") for m in domain["slots"][slot]["mappings"]] == [None], slot
+    [extract] = [m for m in domain["slots"]["language"]["mappings"] if m.get("action")]
+    assert extract["action"] == "action_extract_profile"
+    # Messages that start or answer the intake go to the form, which reads them itself.
+    starts_the_form = {"inform", "affirm", "deny", "request_advice", "skip_question"}
+    assert starts_the_form <= set(extract["not_intent"])

@@ -15,8 +15,11 @@ from actions.intake import (
     ActionSkipQuestion,
     ActionStartOver,
     ValidateProfileForm,
+    extract_profile,
 )
 from actions.profile import PROFILE_SLOTS, profile_from_slots, questions_left
+from catalogue.compiled import Catalogue
+from catalogue.service import CatalogueService
 from tests.actions.support import (
     FakeCatalogue,
     OldCatalogue,
@@ -59,7 +62,7 @@ async def test_extract_fills_every_field_found(
     asked = next(iter(values))
     catalogue = FakeCatalogue(readings={text: reading(values)})
     tracker = make_tracker({"requested_slot": asked}, text=text, active_loop=FORM)
-    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    events = await extract_profile(catalogue, tracker, domain)
     assert events == [SlotSet(field, value) for field, value in values.items()]
     assert dispatcher.messages == []
     assert catalogue.interpreted == [(text, asked)]
@@ -86,7 +89,7 @@ async def test_extract_passes_the_asked_field_only_for_answers(
     tracker = make_tracker(
         {"requested_slot": "hours_per_week"}, text="24", intent=intent, active_loop=active_loop
     )
-    await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    await extract_profile(catalogue, tracker, domain)
     assert catalogue.interpreted == [("24", asked)]
 
 
@@ -107,17 +110,13 @@ async def test_extract_reasks_nonsense_without_storing_it(
 ) -> None:
     catalogue = FakeCatalogue(readings={"onzin": reading(problems={field: kind})})
     tracker = make_tracker({"requested_slot": field}, text="onzin", active_loop=FORM)
-    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    events = await extract_profile(catalogue, tracker, domain)
     assert events == [SlotSet("profile_problem", field)]
     assert dispatcher.messages == []  # Rasa drops messages of slot extraction actions
-    # The form's validation says the re-ask, with the slot's limits from domain.yml.
-    form = make_tracker(
-        {"profile_problem": field, "requested_slot": field},
-        text="onzin",
-        events=[{"event": "slot", "name": "profile_problem", "value": field}],
-        active_loop=FORM,
-    )
-    events = await ValidateProfileForm().run(dispatcher, form, domain)
+    # The form's validation reads the answer itself and says the re-ask, with the slot's
+    # limits from domain.yml.
+    events = await ValidateProfileForm(catalogue).run(dispatcher, tracker, domain)
+    assert not [e for e in events if e["name"] == field and e["value"] is not None]
     assert SlotSet("profile_problem", None) in events
     [message] = dispatcher.messages
     assert message["response"] == f"utter_invalid_{field}"
@@ -134,7 +133,7 @@ async def test_extract_ignores_unclear_for_other_fields_and_skips(
     skip = make_tracker(
         {"requested_slot": "goal"}, text="weet ik niet", intent="skip_question", active_loop=FORM
     )
-    assert await ActionExtractProfile(catalogue).run(dispatcher, skip, domain) == []
+    assert await extract_profile(catalogue, skip, domain) == []
     assert dispatcher.messages == []
 
 
@@ -148,7 +147,7 @@ async def test_extract_takes_button_entities_and_not_the_payload_text(
         entities=[{"entity": "sector", "value": "vvt"}, {"entity": "term", "value": "bbl"}],
         active_loop=FORM,
     )
-    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    events = await extract_profile(catalogue, tracker, domain)
     assert events == [SlotSet("sector", "vvt")]
     assert catalogue.interpreted == []
 
@@ -164,7 +163,7 @@ async def test_extract_language_only_from_the_first_message(
 ) -> None:
     catalogue = FakeCatalogue(readings={"I am 38": reading({"language": "en"})})
     tracker = make_tracker(text="I am 38", earlier_intents=earlier)
-    assert await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain) == expected
+    assert await extract_profile(catalogue, tracker, domain) == expected
 
 
 @pytest.mark.parametrize(
@@ -182,7 +181,7 @@ async def test_extract_without_interpret_reads_numbers(
     domain: dict[str, Any],
 ) -> None:
     tracker = make_tracker({"requested_slot": "age"}, text=text, active_loop=FORM)
-    assert await ActionExtractProfile(OldCatalogue()).run(dispatcher, tracker, domain) == expected  # type: ignore[arg-type]
+    assert await extract_profile(OldCatalogue(), tracker, domain) == expected  # type: ignore[arg-type]
     assert [m["response"] for m in dispatcher.messages] == reask
 
 
@@ -194,7 +193,7 @@ async def test_extract_survives_a_failing_catalogue(
             raise RuntimeError("boom")
 
     tracker = make_tracker(text="38")
-    assert await ActionExtractProfile(Broken()).run(dispatcher, tracker, domain) == []
+    assert await extract_profile(Broken(), tracker, domain) == []
 
 
 def test_extract_name() -> None:
@@ -205,7 +204,7 @@ def test_extract_name() -> None:
 
 
 def test_form_name_and_every_form_slot_has_a_validator(domain: dict[str, Any]) -> None:
-    action = ValidateProfileForm()
+    action = ValidateProfileForm(FakeCatalogue())
     assert action.name() == f"validate_{FORM}"
     assert tuple(domain["forms"][FORM]["required_slots"]) == PROFILE_SLOTS
     for slot in PROFILE_SLOTS:
@@ -236,7 +235,7 @@ async def test_required_slots_are_the_unknown_applicable_unskipped_ones(
 ) -> None:
     tracker = make_tracker(slots)
     assert questions_left(tracker) == left
-    required = await ValidateProfileForm().required_slots(
+    required = await ValidateProfileForm(FakeCatalogue()).required_slots(
         list(PROFILE_SLOTS), dispatcher, tracker, domain
     )
     assert required == left
@@ -254,7 +253,7 @@ async def test_form_asks_the_next_unknown_question(
         ],
         active_loop=FORM,
     )
-    events = await ValidateProfileForm().run(dispatcher, tracker, domain)
+    events = await ValidateProfileForm(FakeCatalogue()).run(dispatcher, tracker, domain)
     assert SlotSet("age", 38) in events and SlotSet("sector", "vvt") in events
     assert events[-1] == SlotSet("requested_slot", "education")
 
@@ -268,7 +267,7 @@ async def test_form_with_a_bad_answer_asks_again_instead_of_rejecting(
         events=[{"event": "slot", "name": "profile_problem", "value": "age"}],
         active_loop=FORM,
     )
-    events = await ValidateProfileForm().run(dispatcher, tracker, domain)
+    events = await ValidateProfileForm(FakeCatalogue()).run(dispatcher, tracker, domain)
     assert SlotSet("profile_problem", None) in events  # a validated slot: the form goes on
     assert events[-1] == SlotSet("requested_slot", "age")
     [message] = dispatcher.messages
@@ -284,14 +283,51 @@ async def test_form_done_when_everything_is_known(
         "employer": "none",
         "requested_slot": "region",
     }
-    tracker = make_tracker(
-        slots,
-        text="Utrecht",
-        events=[{"event": "slot", "name": "region", "value": "Utrecht"}],
-        active_loop=FORM,
-    )
-    events = await ValidateProfileForm().run(dispatcher, tracker, domain)
+    catalogue = FakeCatalogue(readings={"Utrecht": reading({"region": "Utrecht"})})
+    tracker = make_tracker(slots, text="Utrecht", active_loop=FORM)
+    events = await ValidateProfileForm(catalogue).run(dispatcher, tracker, domain)
     assert events == [SlotSet("region", "Utrecht"), SlotSet("requested_slot", None)]
+    assert catalogue.interpreted == [("Utrecht", "region")]
+
+
+async def test_the_form_reads_answers_and_the_language_itself(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    """A first message that starts the intake: one call reads every field and the language."""
+    text = "I am 38 and would like advice"
+    catalogue = FakeCatalogue(readings={text: reading({"age": 38, "language": "en"})})
+    tracker = make_tracker(text=text, intent="request_advice", active_loop=FORM)
+    events = await ValidateProfileForm(catalogue).run(dispatcher, tracker, domain)
+    assert SlotSet("age", 38) in events and SlotSet("language", "en") in events
+    assert SlotSet("requested_slot", "education") in events
+
+
+async def test_the_form_back_from_a_side_path_reads_nothing_again(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(readings={"waarom?": reading(problems={"age": "unclear"})})
+    tracker = make_tracker(
+        {"requested_slot": "age"},
+        text="waarom?",
+        intent="ask_why",
+        active_loop=FORM,
+        events=[
+            {"event": "action", "name": "action_explain"},
+            {"event": "action", "name": FORM},
+        ],
+    )
+    events = await ValidateProfileForm(catalogue).run(dispatcher, tracker, domain)
+    assert catalogue.interpreted == [] and dispatcher.messages == []
+    assert events == [SlotSet("requested_slot", "age")]
+
+
+async def test_extract_outside_the_form_keeps_no_problem(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    catalogue = FakeCatalogue(readings={"hello": reading({"language": "en"}, {"age": "unclear"})})
+    tracker = make_tracker(text="hello", intent="greet")
+    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    assert events == [SlotSet("language", "en")]
 
 
 @pytest.mark.parametrize(
@@ -328,7 +364,7 @@ def test_validate_each_slot(
     dispatcher: CollectingDispatcher,
     domain: dict[str, Any],
 ) -> None:
-    method = getattr(ValidateProfileForm(), f"validate_{slot}")
+    method = getattr(ValidateProfileForm(FakeCatalogue()), f"validate_{slot}")
     assert method(value, dispatcher, make_tracker(), domain) == {slot: expected}
     assert [m["response"] for m in dispatcher.messages] == (
         [f"utter_invalid_{slot}"] if reask else []
@@ -338,7 +374,7 @@ def test_validate_each_slot(
 def test_validate_care_qualifications_always_a_list(
     dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    action = ValidateProfileForm()
+    action = ValidateProfileForm(FakeCatalogue())
     assert action.validate_care_qualifications("vig_3", dispatcher, make_tracker(), domain) == {
         "care_qualifications": ["vig_3"]
     }
@@ -435,25 +471,72 @@ async def test_explain_before_anything(
     assert [m["response"] for m in dispatcher.messages] == ["utter_why_general"]
 
 
-async def test_show_profile(dispatcher: CollectingDispatcher, domain: dict[str, Any]) -> None:
+async def test_show_profile_in_words(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], real_catalogue: Catalogue
+) -> None:
     slots = {
         "age": 38.0,
         "education": {"level": "hbo", "field": "accountancy"},
-        "care_qualifications": ["vig_3"],
+        "care_qualifications": ["helpende_zw_2"],
         "employer": "none",
+        "sector": "vvt",
+        "region": "Zwolle",
+        "skipped": ["benefit"],
     }
-    action = ActionShowProfile(FakeCatalogue())
+    action = ActionShowProfile(CatalogueService.from_catalogue(real_catalogue))
     assert action.name() == "action_show_profile"
     assert await action.run(dispatcher, make_tracker(slots), domain) == []
     [message] = dispatcher.messages
     assert message["response"] == "utter_profile_summary"
-    assert (
-        message["age"],
-        message["education"],
-        message["care_qualifications"],
-        message["goal"],
-    ) == ("38", "hbo accountancy", "vig_3", "?")
+    title = real_catalogue.qualifications["helpende_zw_2"].title
+    assert message["age"] == "38"
+    assert message["education"] == "hbo accountancy"
+    assert message["care_qualifications"] == title
+    assert message["employer"] == "nog geen werkgever"
+    assert message["sector"] == "ouderenzorg (VVT)"
+    assert message["region"] == "Zwolle (Overijssel)"
+    assert message["benefit"] == "overgeslagen"
+    assert message["goal"] == "?"
     assert message["employer_sbb_recognised"] == "?"  # not asked: no employer in care
+    # No raw ids or booleans anywhere in what the user reads.
+    shown = " ".join(str(v) for k, v in message.items() if k != "response")
+    for raw in ("helpende_zw_2", "vvt ", "none", "True", "False"):
+        assert raw not in shown
+
+
+async def test_show_profile_in_english(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], real_catalogue: Catalogue
+) -> None:
+    slots = {
+        "language": "en",
+        "education": {"level": "mbo2"},
+        "care_qualifications": [],
+        "employer": "care",
+        "employer_sbb_recognised": "unknown",
+        "goal": "tasks",
+        "benefit": "ww",
+        "region": "Flevoland",
+    }
+    action = ActionShowProfile(CatalogueService.from_catalogue(real_catalogue))
+    await action.run(dispatcher, make_tracker(slots), domain)
+    [message] = dispatcher.messages
+    assert message["education"] == "mbo level 2"
+    assert message["care_qualifications"] == "none"
+    assert message["employer"] == "an employer in care"
+    assert message["employer_sbb_recognised"] == "not known"
+    assert message["goal"] == "start work soon"
+    assert message["benefit"] == "unemployment benefit (WW)"
+    assert message["region"] == "Flevoland"
+
+
+async def test_show_profile_with_a_catalogue_that_cannot_name_things(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    slots = {"care_qualifications": ["vig_3"], "region": "Zwolle", "sector": "ghz"}
+    await ActionShowProfile(OldCatalogue()).run(dispatcher, make_tracker(slots), domain)
+    [message] = dispatcher.messages
+    assert (message["care_qualifications"], message["region"]) == ("vig_3", "Zwolle")
+    assert message["sector"] == "gehandicaptenzorg (GHZ)"
 
 
 async def test_start_over_forgets_the_profile_not_the_language(
@@ -473,7 +556,7 @@ async def test_extract_reasks_an_answer_that_fills_nothing_asked(
 ) -> None:
     catalogue = FakeCatalogue(readings={"asdf": reading({"region": "x"})})
     tracker = make_tracker({"requested_slot": "goal"}, text="asdf", active_loop=FORM)
-    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    events = await extract_profile(catalogue, tracker, domain)
     assert events == [SlotSet("region", "x"), SlotSet("profile_problem", "goal")]
 
 
@@ -484,5 +567,57 @@ async def test_extract_language_when_asked_to_switch(
     tracker = make_tracker(
         text="my Dutch is not good", intent="choose_language", earlier_intents=["greet"]
     )
-    events = await ActionExtractProfile(catalogue).run(dispatcher, tracker, domain)
+    events = await extract_profile(catalogue, tracker, domain)
     assert events == [SlotSet("language", "en")]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "events"),
+    [
+        ("Zwolle", "inform", [SlotSet("region", "Zwolle")]),
+        ("brabant", "inform", [SlotSet("region", "Noord-Brabant")]),
+        ("Atlantis", "inform", [SlotSet("profile_problem", "region")]),
+        ("weet ik niet", "skip_question", []),  # the skip path, no re-ask
+    ],
+)
+async def test_extract_checks_the_region_against_the_catalogue(
+    text: str,
+    intent: str,
+    events: list[Any],
+    dispatcher: CollectingDispatcher,
+    domain: dict[str, Any],
+    real_catalogue: Catalogue,
+) -> None:
+    catalogue = CatalogueService.from_catalogue(real_catalogue)
+    tracker = make_tracker(
+        {"requested_slot": "region"},
+        text=text,
+        intent=intent,
+        active_loop=FORM,
+        earlier_intents=["request_advice"],
+    )
+    assert await extract_profile(catalogue, tracker, domain) == events
+
+
+async def test_entities_in_typed_text_are_no_answers(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    """DIET may tag "aan het werk" as a goal; only `interpret` reads typed answers."""
+    text = "zo snel mogelijk aan het werk"
+    catalogue = FakeCatalogue(readings={text: reading({"goal": "tasks"})})
+    tracker = make_tracker(
+        {"requested_slot": "goal"},
+        text=text,
+        entities=[{"entity": "goal", "value": "aan het werk"}],
+        active_loop=FORM,
+    )
+    assert await extract_profile(catalogue, tracker, domain) == [SlotSet("goal", "tasks")]
+
+
+@pytest.mark.parametrize("slot", ["goal", "benefit", "employer", "employer_sbb_recognised"])
+def test_a_choice_outside_the_catalogue_is_asked_again(
+    slot: str, dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    method = getattr(ValidateProfileForm(FakeCatalogue()), f"validate_{slot}")
+    assert method("aan het werk", dispatcher, make_tracker(), domain) == {slot: None}
+    assert [m["response"] for m in dispatcher.messages] == [f"utter_invalid_{slot}"]

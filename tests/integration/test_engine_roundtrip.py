@@ -6,7 +6,10 @@ starts them, with temporary databases, talking to the trained model in models/.
 
 from __future__ import annotations
 
+import html
+import json
 import sqlite3
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -63,17 +66,23 @@ def test_intake_form_and_advice_roundtrip(stack: Stack, dutch: dict[str, dict[st
 
     final = stack.say(sender, '/inform{"goal": "tasks"}')
     [custom] = [reply["custom"] for reply in final if "custom" in reply]
+    # The compact advice payload (cards); the whole advice is saved behind its link.
     assert custom["type"] == "advice"
-    advice = custom["advice"]
-    for key in ("units", "routes", "funding", "summary", "catalogue_version"):
-        assert key in advice
-    assert advice["routes"], "the catalogue gives at least one route for this profile"
-    best_id = advice["summary"]["routes"][0]
-    best = next(route for route in advice["routes"] if route["id"] == best_id)
+    assert len(json.dumps(custom)) < 10 * 1024
+    assert custom["summary"]["routes"], "the catalogue gives at least one route for this profile"
+    best_id = custom["summary"]["routes"][0]
+    best = next(c for c in custom["cards"] if (c["kind"], c["id"]) == ("route", best_id))
     first = texts(final)[0]
     assert first.startswith(dutch["utter_advice_summary"]["text"].split("{")[0])
     assert best["title"] in first
-    assert len(texts(final)) == 1 + len(advice["warnings"])
+    link = custom["link"]
+    assert link.startswith(f"{stack.web_url}/advies/")
+    assert len(texts(final)) == 2 + len(custom["warnings"])
+    assert texts(final)[-1].startswith(dutch["utter_advice_saved"]["text"].split("{")[0])
+    assert link in texts(final)[-1]
+    with urllib.request.urlopen(link, timeout=30) as page:
+        assert page.headers["X-Robots-Tag"].startswith("noindex")
+        assert html.escape(best["title"]) in page.read().decode("utf-8")
 
     tracker = stack.tracker(sender)
     slots = tracker["slots"]
@@ -104,6 +113,8 @@ def test_intake_form_and_advice_roundtrip(stack: Stack, dutch: dict[str, dict[st
             "SELECT count(*) FROM events WHERE sender_id = ?", (sender,)
         ).fetchone()
     assert stored == len(events)
+    # The tracker keeps the compact payload, not the engine's whole advice (~90 KB).
+    assert max(len(json.dumps(e)) for e in events if e["event"] == "bot") < 12 * 1024
 
     # A question after the advice is answered from the catalogue, with its source.
     answer = texts(stack.say(sender, "wat is BBL?"))

@@ -1,0 +1,165 @@
+"""Saved advice behind an unguessable link ("bewaar mijn advies").
+
+The advice holds the person's profile answers, so: the link carries only a random token
+(`secrets.token_urlsafe(32)`, 256 bits), the database keeps only its SHA-256 (a leaked table
+gives no working links), and every saved advice expires after `advice_link_days`;
+`purge_expired` deletes what has expired (the retention command calls it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, Database
+
+# Where the web app serves a saved advice (bot/web/advice_page.py): <public_url>/advies/<token>.
+ADVICE_PATH = "/advies"
+# token_urlsafe(32) gives 43 characters; anything else in a URL is not one of ours.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,64}")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite gives back naive datetimes; everything is stored in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class SavedAdvice(Base):
+    __tablename__ = "saved_advice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # SHA-256 (hex) of the link's token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The engine's whole advice, as it was given.
+    advice: Mapped[dict[str, Any]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A saved advice looked up by token: `expired` tells a 410 from a working link."""
+
+    advice: dict[str, Any]
+    language: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    expired: bool
+
+
+def save_advice(
+    database: Database,
+    advice: dict[str, Any],
+    language: str,
+    *,
+    valid_days: int,
+    now: dt.datetime | None = None,
+) -> str:
+    """Saves the advice; returns the token for its link (shown once, never stored)."""
+    created = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    with database.session() as session:
+        session.add(
+            SavedAdvice(
+                token_hash=hash_token(token),
+                advice=advice,
+                language=language,
+                created_at=created,
+                expires_at=created + dt.timedelta(days=valid_days),
+            )
+        )
+    return token
+
+
+def find_advice(database: Database, token: str, *, now: dt.datetime | None = None) -> Found | None:
+    """The saved advice for a token, expired or not; None when there is none."""
+    if not TOKEN_PATTERN.fullmatch(token):
+        return None
+    with database.session() as session:
+        row = session.scalars(
+            select(SavedAdvice).where(SavedAdvice.token_hash == hash_token(token))
+        ).one_or_none()
+        if row is None:
+            return None
+        expires_at = _aware(row.expires_at)
+        return Found(
+            advice=row.advice,
+            language=row.language,
+            created_at=_aware(row.created_at),
+            expires_at=expires_at,
+            expired=expires_at <= (now or utcnow()),
+        )
+
+
+def load_advice(database: Database, token: str, *, now: dt.datetime | None = None) -> Found | None:
+    """The saved advice for a working link; None when the token is unknown or expired."""
+    found = find_advice(database, token, now=now)
+    return None if found is None or found.expired else found
+
+
+def purge_expired(database: Database, *, now: dt.datetime | None = None) -> int:
+    """Deletes every expired saved advice; returns how many."""
+    with database.session() as session:
+        result = session.execute(
+            delete(SavedAdvice).where(SavedAdvice.expires_at <= (now or utcnow()))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class SavedLink:
+    token: str
+    url: str
+    expires_at: dt.datetime
+    valid_days: int
+
+
+class AdviceStore:
+    """What the advice action uses: save an advice, get its token and expiry.
+
+    Blocking (database I/O): callers on an event loop run it in a thread. The table is made
+    on first use when missing, so the action server does not depend on the web app having
+    started first.
+    """
+
+    def __init__(self, database: Database, valid_days: int, public_url: str) -> None:
+        self.database = database
+        self.valid_days = valid_days
+        self.public_url = public_url.rstrip("/")
+        self._table_checked = False
+        self._lock = threading.Lock()
+
+    def _ensure_table(self) -> None:
+        with self._lock:
+            if not self._table_checked:
+                table = Base.metadata.tables[SavedAdvice.__tablename__]
+                Base.metadata.create_all(self.database.engine, tables=[table])
+                self._table_checked = True
+
+    def save(self, advice: dict[str, Any], language: str) -> SavedLink:
+        self._ensure_table()
+        now = utcnow()
+        token = save_advice(self.database, advice, language, valid_days=self.valid_days, now=now)
+        return SavedLink(
+            token=token,
+            url=f"{self.public_url}{ADVICE_PATH}/{token}",
+            expires_at=now + dt.timedelta(days=self.valid_days),
+            valid_days=self.valid_days,
+        )

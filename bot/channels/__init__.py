@@ -1,0 +1,1 @@
+"""Engine-side input channels (loaded by Rasa in .venv-rasa via credentials.yml)."""

@@ -1,0 +1,768 @@
+"""Pages and actions of the staff console (FastAPI + Jinja2, rendered on the server).
+
+Every page needs a login; every POST also needs the session's CSRF token (403 without).
+Reviewers read, tag, note, flag, correct intents, export and take handoffs; admins also
+erase conversations, manage users, reassign or close any handoff and read the audit log.
+Every view of a conversation, every export, login and admin action is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import FormData
+
+from bot.console import auth, dashboard, exports, index
+from bot.console.models import (
+    OUTCOMES,
+    ROLES,
+    AuditEntry,
+    ConversationSummary,
+    ConversationTag,
+    IntentMark,
+    Note,
+    StaffSession,
+    StaffUser,
+    utcnow,
+)
+from bot.console.tracker import TrackerReader, transcript
+from bot.db import Database
+from bot.handoff.models import HandoffRequest
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+router = APIRouter(prefix="/console")
+
+COOKIE = "zw_console"
+LOGIN_CSRF_COOKIE = "zw_console_login"
+LANG_COOKIE = "zw_console_lang"
+# List requests fold in at most this many batches of new events; the rest waits for the
+# next request or `python -m bot.console reindex`.
+REFRESH_BATCHES = 4
+STORY_EXPORT_LIMIT = 200
+TAG_MAX = 64
+NOTE_MAX = 4000
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+# ---- plumbing -----------------------------------------------------------------------------
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    # Tables are made on the first request, never at import or in create_app.
+    if not getattr(request.app.state, "console_schema_ready", False):
+        index.ensure_schema(database)
+        request.app.state.console_schema_ready = True
+    return database
+
+
+def _tracker(request: Request) -> TrackerReader:
+    reader: TrackerReader | None = getattr(request.app.state, "console_tracker", None)
+    if reader is None or reader.url != _settings(request).tracker_database_url:
+        reader = TrackerReader(_settings(request).tracker_database_url)
+        request.app.state.console_tracker = reader
+    return reader
+
+
+def _secure(request: Request) -> bool:
+    return _settings(request).public_url.startswith("https://")
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "nl"
+
+
+def _translator(lang: str) -> Callable[[str, str], str]:
+    def t(nl: str, en: str) -> str:
+        return en if lang == "en" else nl
+
+    return t
+
+
+def _render(
+    request: Request, name: str, login: auth.Login | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    lang = _lang(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"login": login, "lang": lang, "t": _translator(lang), **context},
+        status_code=status_code,
+    )
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _audit(
+    database: Database,
+    username: str,
+    action: str,
+    conversation_id: str | None = None,
+    detail: str | None = None,
+) -> None:
+    with database.session() as session:
+        session.add(
+            AuditEntry(
+                at=utcnow(),
+                username=username,
+                action=action,
+                conversation_id=conversation_id,
+                detail=detail,
+            )
+        )
+
+
+class LoginRequired(HTTPException):
+    pass
+
+
+def current_login(request: Request) -> auth.Login:
+    """The logged-in staff member; anonymous page requests go to the login page (303),
+    anything else gets 401."""
+    database = _database(request)
+    with database.session() as session:
+        login = auth.resolve_session(
+            session, request.cookies.get(COOKIE), _settings(request).secret_key
+        )
+    if login is None:
+        if request.method == "GET":
+            raise LoginRequired(status_code=303, headers={"Location": "/console/login"})
+        raise LoginRequired(status_code=401, detail="login required")
+    return login
+
+
+LoginDep = Annotated[auth.Login, Depends(current_login)]
+
+
+def require_admin(login: LoginDep) -> auth.Login:
+    if not login.is_admin:
+        raise HTTPException(status_code=403, detail="admins only")
+    return login
+
+
+AdminDep = Annotated[auth.Login, Depends(require_admin)]
+
+
+async def posted_form(request: Request, login: LoginDep) -> FormData:
+    """The form of a state-changing request, after checking its CSRF token."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not auth.csrf_ok(login, token if isinstance(token, str) else None):
+        raise HTTPException(status_code=403, detail="invalid CSRF token")
+    return form
+
+
+FormDep = Annotated[FormData, Depends(posted_form)]
+
+
+def _field(form: FormData, name: str, limit: int = 255) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _back(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+# ---- login --------------------------------------------------------------------------------
+
+
+@router.get("/static/console.css", include_in_schema=False)
+def stylesheet() -> FileResponse:
+    return FileResponse(HERE / "static" / "console.css", media_type="text/css")
+
+
+@router.get("/lang/{lang}")
+def choose_language(lang: str, request: Request) -> RedirectResponse:
+    response = _back("/console/conversations")
+    response.set_cookie(
+        LANG_COOKIE, "en" if lang == "en" else "nl", max_age=365 * 86400, samesite="strict"
+    )
+    return response
+
+
+def _login_page(request: Request, failed: bool = False) -> HTMLResponse:
+    # Double-submit token: the login form has no session yet to carry one.
+    token = secrets.token_urlsafe(32)
+    response = _render(
+        request,
+        "console/login.html",
+        None,
+        status_code=401 if failed else 200,
+        login_csrf=token,
+        failed=failed,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/console/login",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    submitted = form.get("csrf_token")
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not (
+        isinstance(submitted, str)
+        and expected
+        and secrets.compare_digest(submitted.encode(), expected.encode())
+    ):
+        raise HTTPException(status_code=403, detail="invalid CSRF token")
+    username, password = _field(form, "username", 64), form.get("password")
+    database, settings = _database(request), _settings(request)
+    with database.session() as session:
+        user = auth.authenticate(session, username, password if isinstance(password, str) else "")
+        cookie = None
+        if user is not None:
+            lifetime = dt.timedelta(hours=settings.console_session_hours)
+            cookie = auth.start_session(session, user, settings.secret_key, lifetime)
+    # The attempted name is not logged for failures: it may be a password typed in the wrong box.
+    _audit(database, username if user else "-", "login" if user else "login_failed")
+    if cookie is None:
+        return _login_page(request, failed=True)
+    response = _back("/console/conversations")
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=settings.console_session_hours * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/console",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, login: LoginDep, _form: FormDep) -> RedirectResponse:
+    database = _database(request)
+    with database.session() as session:
+        auth.end_session(session, login.session_id)
+    _audit(database, login.username, "logout")
+    response = _back("/console/login")
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+# ---- conversations ----------------------------------------------------------------------
+
+
+def _date(raw: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _filters(request: Request) -> index.Filters:
+    params = request.query_params
+    outcome = params.get("outcome") or None
+    confidence = _number(params.get("confidence_below"), float)
+    return index.Filters(
+        date_from=_date(params.get("date_from")),
+        date_to=_date(params.get("date_to")),
+        channel=(params.get("channel") or "").strip()[:32] or None,
+        language=(params.get("language") or "").strip()[:8] or None,
+        outcome=outcome if outcome in OUTCOMES else None,
+        min_fallbacks=_number(params.get("min_fallbacks"), int),
+        confidence_below=confidence if confidence is None or 0 <= confidence <= 1 else None,
+        tag=(params.get("tag") or "").strip()[:TAG_MAX] or None,
+        needs_review=params.get("needs_review") == "1",
+        q=(params.get("q") or "").strip()[:200] or None,
+    )
+
+
+def _refresh(request: Request) -> bool:
+    """Fold in new tracker events; False when the tracker store could not be read."""
+    try:
+        index.refresh_index(_database(request), _tracker(request), max_batches=REFRESH_BATCHES)
+    except SQLAlchemyError:
+        log.warning("console index refresh failed", exc_info=True)
+        return False
+    return True
+
+
+@router.get("", include_in_schema=False)
+def home() -> RedirectResponse:
+    return _back("/console/conversations")
+
+
+@router.get("/conversations", response_class=HTMLResponse)
+def conversation_list(request: Request, login: LoginDep) -> HTMLResponse:
+    fresh = _refresh(request)
+    filters = _filters(request)
+    database = _database(request)
+    with database.session() as session:
+        rows, following = index.list_page(
+            session, filters, index.decode_cursor(request.query_params.get("after"))
+        )
+        tags = {
+            pk: sorted(tag for _, tag in group)
+            for pk, group in _group(
+                session.execute(
+                    select(ConversationTag.conversation_pk, ConversationTag.tag).where(
+                        ConversationTag.conversation_pk.in_([row.id for row in rows])
+                    )
+                ).all()
+            ).items()
+        }
+        channels = index.distinct_values(session, ConversationSummary.channel, 20)
+        all_tags = index.distinct_values(session, ConversationTag.tag, 100)
+    query = {k: v for k, v in request.query_params.items() if k != "after" and v}
+    next_query = None
+    if following is not None:
+        next_query = {**query, "after": index.encode_cursor(following)}
+    return _render(
+        request,
+        "console/list.html",
+        login,
+        rows=rows,
+        tags=tags,
+        filters=filters,
+        channels=sorted(c for c in channels if c),
+        all_tags=sorted(all_tags),
+        outcomes=OUTCOMES,
+        next_query=next_query,
+        first_query=query if "after" in request.query_params else None,
+        fresh=fresh,
+        aware=index.aware,
+    )
+
+
+def _group(pairs: Any) -> dict[int, list[tuple[int, str]]]:
+    grouped: dict[int, list[tuple[int, str]]] = {}
+    for pk, tag in pairs:
+        grouped.setdefault(pk, []).append((pk, tag))
+    return grouped
+
+
+def _summary(request: Request, pk: int) -> ConversationSummary:
+    with _database(request).session() as session:
+        summary = session.get(ConversationSummary, pk)
+        if summary is None:
+            raise HTTPException(status_code=404, detail="no such conversation")
+        session.expunge(summary)
+    return summary
+
+
+@router.get("/conversations/{pk}", response_class=HTMLResponse)
+def conversation(pk: int, request: Request, login: LoginDep) -> HTMLResponse:
+    summary = _summary(request, pk)
+    database = _database(request)
+    _audit(database, login.username, "view_conversation", summary.conversation_id)
+    rows = _tracker(request).conversation_events(summary.conversation_id)
+    if not rows:
+        # Erased in the chat (the engine deleted the events): forget what the index kept.
+        index.forget_conversations(database, [summary.conversation_id])
+        raise HTTPException(status_code=404, detail="conversation erased")
+    with database.session() as session:
+        tags = sorted(
+            session.scalars(
+                select(ConversationTag.tag).where(ConversationTag.conversation_pk == pk)
+            )
+        )
+        notes = list(
+            session.scalars(select(Note).where(Note.conversation_pk == pk).order_by(Note.at))
+        )
+        marks = {
+            mark.event_id: mark.correct_intent
+            for mark in session.scalars(select(IntentMark).where(IntentMark.conversation_pk == pk))
+        }
+        handoffs = list(
+            session.scalars(
+                select(HandoffRequest).where(
+                    HandoffRequest.conversation_id == summary.conversation_id
+                )
+            )
+        )
+    return _render(
+        request,
+        "console/conversation.html",
+        login,
+        summary=summary,
+        items=list(transcript(rows)),
+        tags=tags,
+        notes=notes,
+        marks=marks,
+        intents=exports.known_intents(),
+        handoffs=handoffs,
+        aware=index.aware,
+    )
+
+
+@router.post("/conversations/{pk}/tags")
+def add_tag(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+    summary = _summary(request, pk)
+    tag = " ".join(_field(form, "tag", TAG_MAX).lower().split())
+    if tag:
+        with _database(request).session() as session:
+            exists = session.scalar(
+                select(ConversationTag).where(
+                    ConversationTag.conversation_pk == pk, ConversationTag.tag == tag
+                )
+            )
+            if exists is None:
+                session.add(ConversationTag(conversation_pk=pk, tag=tag))
+        _audit(_database(request), login.username, "tag", summary.conversation_id, tag)
+    return _back(f"/console/conversations/{pk}")
+
+
+@router.post("/conversations/{pk}/tags/remove")
+def remove_tag(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+    summary = _summary(request, pk)
+    tag = _field(form, "tag", TAG_MAX)
+    with _database(request).session() as session:
+        session.execute(
+            delete(ConversationTag).where(
+                ConversationTag.conversation_pk == pk, ConversationTag.tag == tag
+            )
+        )
+    _audit(_database(request), login.username, "untag", summary.conversation_id, tag)
+    return _back(f"/console/conversations/{pk}")
+
+
+@router.post("/conversations/{pk}/notes")
+def add_note(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+    summary = _summary(request, pk)
+    body = _field(form, "text", NOTE_MAX)
+    if body:
+        with _database(request).session() as session:
+            session.add(Note(conversation_pk=pk, author=login.username, at=utcnow(), text=body))
+        _audit(_database(request), login.username, "note", summary.conversation_id)
+    return _back(f"/console/conversations/{pk}")
+
+
+@router.post("/conversations/{pk}/review")
+def set_review(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+    summary = _summary(request, pk)
+    wanted = _field(form, "needs_review") == "1"
+    with _database(request).session() as session:
+        row = session.get(ConversationSummary, pk)
+        if row is not None:
+            row.needs_review = wanted
+    action = "flag_review" if wanted else "unflag_review"
+    _audit(_database(request), login.username, action, summary.conversation_id)
+    return _back(f"/console/conversations/{pk}")
+
+
+@router.post("/conversations/{pk}/marks")
+def mark_intent(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+    summary = _summary(request, pk)
+    intent = _field(form, "intent", 64)
+    event_id = _number(_field(form, "event_id"), int)
+    if intent not in exports.known_intents() or event_id is None:
+        raise HTTPException(status_code=400, detail="unknown intent or message")
+    rows = dict(_tracker(request).conversation_events(summary.conversation_id))
+    event = rows.get(event_id)
+    if event is None or event.get("event") != "user":
+        raise HTTPException(status_code=400, detail="not a user message of this conversation")
+    predicted = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+    with _database(request).session() as session:
+        mark = session.scalar(
+            select(IntentMark).where(
+                IntentMark.conversation_pk == pk, IntentMark.event_id == event_id
+            )
+        )
+        if mark is None:
+            mark = IntentMark(conversation_pk=pk, event_id=event_id)
+            session.add(mark)
+        mark.text = str(event.get("text") or "")
+        mark.predicted_intent = predicted
+        mark.correct_intent = intent
+        mark.marked_by = login.username
+        mark.marked_at = utcnow()
+    _audit(_database(request), login.username, "mark_intent", summary.conversation_id, intent)
+    return _back(f"/console/conversations/{pk}#e{event_id}")
+
+
+def _download(body: str, filename: str) -> Response:
+    return Response(
+        body,
+        media_type="application/x-yaml; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **SECURITY_HEADERS},
+    )
+
+
+@router.get("/conversations/{pk}/story.yml")
+def export_story(pk: int, request: Request, login: LoginDep) -> Response:
+    summary = _summary(request, pk)
+    _audit(_database(request), login.username, "export_story", summary.conversation_id)
+    body = exports.stories_yaml([_story(request, summary)])
+    return _download(body, f"conversation-{pk}-story.yml")
+
+
+def _story(request: Request, summary: ConversationSummary) -> tuple[str, list[dict[str, Any]]]:
+    with _database(request).session() as session:
+        corrections = dict(
+            session.execute(
+                select(IntentMark.event_id, IntentMark.correct_intent).where(
+                    IntentMark.conversation_pk == summary.id
+                )
+            )
+            .tuples()
+            .all()
+        )
+    rows = _tracker(request).conversation_events(summary.conversation_id)
+    return f"conversation {summary.id}", exports.story_steps(rows, corrections)
+
+
+@router.get("/export/stories.yml")
+def export_stories(request: Request, login: LoginDep) -> Response:
+    """The conversations of the current filter (newest first, at most 200) as test stories."""
+    with _database(request).session() as session:
+        rows, _ = index.list_page(session, _filters(request), limit=STORY_EXPORT_LIMIT)
+        for row in rows:
+            session.expunge(row)
+    _audit(
+        _database(request),
+        login.username,
+        "export_stories",
+        None,
+        ",".join(row.conversation_id for row in rows)[:4000],
+    )
+    return _download(exports.stories_yaml(_story(request, row) for row in rows), "stories.yml")
+
+
+@router.get("/export/nlu.yml")
+def export_nlu(request: Request, login: LoginDep) -> Response:
+    with _database(request).session() as session:
+        marks = session.execute(
+            select(IntentMark.correct_intent, IntentMark.text).order_by(IntentMark.id)
+        ).all()
+    _audit(_database(request), login.username, "export_nlu", None, f"{len(marks)} messages")
+    return _download(exports.nlu_yaml([(i, t) for i, t in marks]), "nlu-corrections.yml")
+
+
+@router.post("/conversations/{pk}/erase")
+def erase(pk: int, request: Request, login: AdminDep, form: FormDep) -> RedirectResponse:
+    summary = _summary(request, pk)
+    erase_events = _retention_eraser()
+    if erase_events is not None:
+        erase_events(
+            _settings(request).tracker_database_url,
+            summary.conversation_id,
+            database=_database(request),
+        )
+    index.forget_conversations(_database(request), [summary.conversation_id])
+    _audit(
+        _database(request),
+        login.username,
+        "erase_conversation",
+        summary.conversation_id,
+        "tracker events and index" if erase_events else "index only (no bot.retention)",
+    )
+    return _back("/console/conversations")
+
+
+def _retention_eraser() -> Callable[..., Any] | None:
+    """bot.retention.erase_conversation, when that module exists (written separately)."""
+    try:
+        module = importlib.import_module("bot.retention")
+    except ImportError:
+        return None
+    eraser = getattr(module, "erase_conversation", None)
+    return eraser if callable(eraser) else None
+
+
+# ---- handoffs ----------------------------------------------------------------------------
+
+
+@router.get("/handoffs", response_class=HTMLResponse)
+def handoffs(request: Request, login: LoginDep) -> HTMLResponse:
+    _refresh(request)  # so each request links to its conversation
+    show_closed = request.query_params.get("closed") == "1"
+    with _database(request).session() as session:
+        query = select(HandoffRequest).order_by(HandoffRequest.created_at)
+        if not show_closed:
+            query = query.where(HandoffRequest.status != "closed")
+        requests = list(session.scalars(query.limit(500)))
+        links = dict(
+            session.execute(
+                select(ConversationSummary.conversation_id, ConversationSummary.id).where(
+                    ConversationSummary.conversation_id.in_(
+                        [item.conversation_id for item in requests]
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+    _audit(_database(request), login.username, "view_handoffs", None, f"{len(requests)} shown")
+    return _render(
+        request,
+        "console/handoffs.html",
+        login,
+        requests=requests,
+        links=links,
+        show_closed=show_closed,
+        aware=index.aware,
+    )
+
+
+@router.post("/handoffs/{handoff_id}/{action}")
+def handoff_action(
+    handoff_id: int, action: str, request: Request, login: LoginDep, form: FormDep
+) -> RedirectResponse:
+    with _database(request).session() as session:
+        item = session.get(HandoffRequest, handoff_id)
+        if item is None:
+            raise HTTPException(status_code=404, detail="no such request")
+        mine = item.assigned_to == login.username
+        if action == "assign" and (item.status == "open" or login.is_admin):
+            item.status, item.assigned_to = "assigned", login.username
+        elif action == "close" and item.status != "closed" and (mine or login.is_admin):
+            item.status, item.closed_at = "closed", utcnow()
+        elif action == "reopen" and login.is_admin:
+            item.status, item.assigned_to, item.closed_at = "open", None, None
+        else:
+            raise HTTPException(status_code=403, detail="not allowed")
+        conversation_id = item.conversation_id
+    _audit(_database(request), login.username, f"handoff_{action}", conversation_id)
+    return _back("/console/handoffs")
+
+
+# ---- dashboard ---------------------------------------------------------------------------
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(request: Request, login: LoginDep) -> HTMLResponse:
+    _refresh(request)
+    today = utcnow().date()
+    end = _date(request.query_params.get("date_to")) or today
+    start = _date(request.query_params.get("date_from")) or end - dt.timedelta(days=29)
+    if start > end or (end - start).days > 366:
+        start = end - dt.timedelta(days=29)
+    with _database(request).session() as session:
+        figures = dashboard.figures(session, start, end)
+    return _render(request, "console/dashboard.html", login, figures=figures, start=start, end=end)
+
+
+# ---- admin -------------------------------------------------------------------------------
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_log(request: Request, login: AdminDep) -> HTMLResponse:
+    before = _number(request.query_params.get("before"), int)
+    with _database(request).session() as session:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)
+        if before is not None:
+            query = query.where(AuditEntry.id < before)
+        entries = list(session.scalars(query))
+    return _render(request, "console/audit.html", login, entries=entries, aware=index.aware)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(request: Request, login: AdminDep) -> HTMLResponse:
+    return _users_page(request, login)
+
+
+def _users_page(request: Request, login: auth.Login, error: str | None = None) -> HTMLResponse:
+    with _database(request).session() as session:
+        accounts = list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
+        sessions = dict(
+            session.execute(
+                select(StaffSession.user_id, func.count()).group_by(StaffSession.user_id)
+            )
+            .tuples()
+            .all()
+        )
+    return _render(
+        request,
+        "console/users.html",
+        login,
+        accounts=accounts,
+        roles=ROLES,
+        error=error,
+        sessions=sessions,
+        aware=index.aware,
+        status_code=400 if error else 200,
+    )
+
+
+@router.post("/admin/users", response_model=None)
+def create_user(request: Request, login: AdminDep, form: FormDep) -> Response:
+    username = _field(form, "username", 64)
+    password = form.get("password")
+    try:
+        with _database(request).session() as session:
+            auth.create_user(
+                session,
+                username,
+                password if isinstance(password, str) else "",
+                _field(form, "role", 16),
+            )
+    except ValueError as exc:
+        return _users_page(request, login, str(exc))
+    _audit(_database(request), login.username, "create_user", None, username)
+    return _back("/console/admin/users")
+
+
+@router.post("/admin/users/{user_id}/{action}")
+def user_action(
+    user_id: int, action: str, request: Request, login: AdminDep, form: FormDep
+) -> RedirectResponse:
+    with _database(request).session() as session:
+        account = session.get(StaffUser, user_id)
+        if account is None:
+            raise HTTPException(status_code=404, detail="no such user")
+        if action == "unlock":
+            account.locked_until, account.failed_attempts, account.first_failed_at = None, 0, None
+        elif action in ("deactivate", "activate") and account.id != login.user_id:
+            account.active = action == "activate"
+            if not account.active:
+                session.execute(delete(StaffSession).where(StaffSession.user_id == account.id))
+        else:
+            raise HTTPException(status_code=400, detail="unknown action")
+        name = account.username
+    _audit(_database(request), login.username, f"user_{action}", None, name)
+    return _back("/console/admin/users")

@@ -1,0 +1,857 @@
+/*
+ * Zijwijzer chat widget. Plain JavaScript, no build step, no dependencies.
+ *
+ * Embed with one tag:
+ *   <script src="https://example.org/static/widget.js" data-chat-url="https://chat.example.org"
+ *           data-retention-days="180" data-language="nl" defer></script>
+ *
+ * Talks to the engine's widget channel (/webhooks/widget/...). The conversation id and its
+ * signed token stay in localStorage, so the conversation survives reloads and navigation;
+ * the history comes back from the channel. Untrusted text (the bot's and the user's) is only
+ * ever put in the page with textContent, never parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script || window.ZijwijzerWidget) {
+    return;
+  }
+
+  var KEY = "zijwijzer.widget.";
+  var CHAT_URL = (script.getAttribute("data-chat-url") || "").replace(/\/+$/, "");
+  var RETENTION_DAYS = parseInt(script.getAttribute("data-retention-days") || "180", 10);
+  var MAX_CHARS = parseInt(script.getAttribute("data-max-chars") || "1000", 10);
+  var BASE = script.src.replace(/[^/]*$/, "");
+  var API = CHAT_URL + "/webhooks/widget";
+  var TIMEOUT_MS = 30000;
+
+  // Every text of the widget itself, in both languages. The bot's texts come from the bot.
+  var TEXTS = {
+    nl: {
+      launcher: "Chat met Zijwijzer",
+      title: "Zijwijzer",
+      subtitle: "Jouw weg naar werk in de zorg",
+      close: "Chat sluiten",
+      restart: "Nieuw gesprek",
+      switchTo: "English",
+      switchLabel: "Switch to English",
+      privacyTitle: "Voordat je begint",
+      privacy: [
+        "We bewaren dit gesprek om je te kunnen helpen. Persoonlijke gegevens zoals je e-mailadres, telefoonnummer, BSN, IBAN, adres en geboortedatum halen we eruit voordat we iets bewaren.",
+        "We bewaren het gesprek {days} dagen. Daarna wordt het verwijderd.",
+        "Wil je dat we je gesprek eerder verwijderen? Typ 'verwijder mijn gesprek'. Je kunt ook contact opnemen via je adviseur.",
+      ],
+      accept: "Akkoord, start de chat",
+      inputLabel: "Typ je bericht",
+      placeholder: "Typ je bericht…",
+      send: "Verstuur",
+      typing: "Zijwijzer typt…",
+      you: "Jij",
+      bot: "Zijwijzer",
+      errorDown: "Het lukt nu niet om Zijwijzer te bereiken. Je bericht is niet verloren.",
+      errorServer: "Er ging iets mis bij Zijwijzer. Je bericht is niet verloren.",
+      errorTooLong: "Je bericht is te lang. Maak het korter dan {max} tekens.",
+      retry: "Opnieuw proberen",
+      recommended: "Aanrader",
+      possible: "Mogelijk",
+      uncertain: "Nog niet zeker: dit hangt af van je antwoorden.",
+      why: "Waarom?",
+      sources: "Bronnen",
+      warnings: "Let op",
+      saveAdvice: "Bewaar mijn advies",
+      saveUntil: "De link werkt tot {date}.",
+      adviceTitle: "Jouw advies",
+      newMessages: "Nieuw bericht van Zijwijzer: ",
+      chars: "{n} van {max} tekens",
+    },
+    en: {
+      launcher: "Chat with Zijwijzer",
+      title: "Zijwijzer",
+      subtitle: "Your way into care work",
+      close: "Close chat",
+      restart: "New conversation",
+      switchTo: "Nederlands",
+      switchLabel: "Wissel naar Nederlands",
+      privacyTitle: "Before you start",
+      privacy: [
+        "We keep this conversation so we can help you. We remove personal details such as your e-mail address, phone number, BSN, IBAN, address and date of birth before we store anything.",
+        "We keep the conversation for {days} days. After that it is deleted.",
+        "Do you want us to delete it sooner? Type 'delete my conversation'. You can also ask your advisor.",
+      ],
+      accept: "I agree, start the chat",
+      inputLabel: "Type your message",
+      placeholder: "Type your message…",
+      send: "Send",
+      typing: "Zijwijzer is typing…",
+      you: "You",
+      bot: "Zijwijzer",
+      errorDown: "Zijwijzer cannot be reached right now. Your message is not lost.",
+      errorServer: "Something went wrong at Zijwijzer. Your message is not lost.",
+      errorTooLong: "Your message is too long. Keep it under {max} characters.",
+      retry: "Try again",
+      recommended: "Recommended",
+      possible: "Possible",
+      uncertain: "Not certain yet: this depends on your answers.",
+      why: "Why?",
+      sources: "Sources",
+      warnings: "Please note",
+      saveAdvice: "Save my advice",
+      saveUntil: "The link works until {date}.",
+      adviceTitle: "Your advice",
+      newMessages: "New message from Zijwijzer: ",
+      chars: "{n} of {max} characters",
+    },
+  };
+
+  // ---------------------------------------------------------------- storage
+
+  function load(name) {
+    try {
+      return window.localStorage.getItem(KEY + name);
+    } catch (e) {
+      return null; // storage blocked: the widget still works, without persistence
+    }
+  }
+
+  function save(name, value) {
+    try {
+      if (value === null) {
+        window.localStorage.removeItem(KEY + name);
+      } else {
+        window.localStorage.setItem(KEY + name, value);
+      }
+    } catch (e) {
+      /* storage blocked or full: keep going without it */
+    }
+  }
+
+  function loadConversation() {
+    try {
+      var value = JSON.parse(load("conversation") || "null");
+      if (value && typeof value.conversation_id === "string" && typeof value.token === "string") {
+        return value;
+      }
+    } catch (e) {
+      /* a broken entry is the same as none */
+    }
+    return null;
+  }
+
+  var state = {
+    language: load("language") === "en" ? "en" : (script.getAttribute("data-language") === "en" ? "en" : "nl"),
+    accepted: load("privacy") === "accepted",
+    open: load("open") === "1",
+    conversation: loadConversation(),
+    busy: false,
+    started: false,
+    retry: null,
+  };
+
+  function t(name, values) {
+    var text = TEXTS[state.language][name];
+    if (values) {
+      Object.keys(values).forEach(function (key) {
+        text = text.split("{" + key + "}").join(String(values[key]));
+      });
+    }
+    return text;
+  }
+
+  // ---------------------------------------------------------------- DOM helpers
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (name) {
+        var value = attrs[name];
+        if (value === null || value === undefined || value === false) {
+          return;
+        }
+        if (name === "text") {
+          node.textContent = value;
+        } else if (name === "onclick") {
+          node.addEventListener("click", value);
+        } else {
+          node.setAttribute(name, value === true ? "" : value);
+        }
+      });
+    }
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined) {
+        node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    });
+    return node;
+  }
+
+  function safeUrl(url) {
+    // Only web and mail links; anything else (javascript:, data:) stays plain text.
+    return typeof url === "string" && /^(https?:\/\/|mailto:)/i.test(url.trim()) ? url.trim() : null;
+  }
+
+  function link(text, url) {
+    var href = safeUrl(url);
+    if (!href) {
+      return document.createTextNode(text);
+    }
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: text });
+  }
+
+  // ---------------------------------------------------------------- simple markdown
+
+  // Inline: **bold**, *italics* / _italics_, [text](url) and bare URLs. Everything else is text.
+  var INLINE = /(\*\*([^*]+)\*\*)|(\[([^\]]+)\]\(([^)\s]+)\))|(https?:\/\/[^\s<>()]+[^\s<>().,;:!?'"])|(\*([^*\s][^*]*)\*)|(\b_([^_]+)_\b)/g;
+
+  function inline(text, parent) {
+    var last = 0;
+    var match;
+    // A fresh regex per call: bold and italics recurse, and a shared lastIndex would loop.
+    var pattern = new RegExp(INLINE.source, "g");
+    while ((match = pattern.exec(text)) !== null) {
+      if (match.index > last) {
+        parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      }
+      if (match[1]) {
+        parent.appendChild(inline(match[2], el("strong")));
+      } else if (match[3]) {
+        parent.appendChild(link(match[4], match[5]));
+      } else if (match[6]) {
+        parent.appendChild(link(match[6], match[6]));
+      } else if (match[7]) {
+        parent.appendChild(inline(match[8], el("em")));
+      } else if (match[9]) {
+        parent.appendChild(inline(match[10], el("em")));
+      }
+      last = pattern.lastIndex;
+    }
+    if (last < text.length) {
+      parent.appendChild(document.createTextNode(text.slice(last)));
+    }
+    return parent;
+  }
+
+  // Blocks: paragraphs with line breaks, and lists ("- ", "* ", "1. ").
+  function markdown(text) {
+    var root = el("div", { class: "zw-text" });
+    var lines = String(text).replace(/\r\n?/g, "\n").split("\n");
+    var paragraph = null;
+    var list = null;
+    lines.forEach(function (line) {
+      var bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
+      var number = /^\s*\d+[.)]\s+(.*)$/.exec(line);
+      if (bullet || number) {
+        var tag = bullet ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          list = el(tag);
+          root.appendChild(list);
+        }
+        list.appendChild(inline((bullet || number)[1], el("li")));
+        paragraph = null;
+      } else if (line.trim() === "") {
+        paragraph = null;
+        list = null;
+      } else {
+        list = null;
+        if (paragraph) {
+          paragraph.appendChild(el("br"));
+        } else {
+          paragraph = el("p");
+          root.appendChild(paragraph);
+        }
+        inline(line, paragraph);
+      }
+    });
+    return root;
+  }
+
+  // ---------------------------------------------------------------- the widget's DOM
+
+  var host = el("div", { id: "zijwijzer-widget" });
+  var shadow = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  shadow.appendChild(el("link", { rel: "stylesheet", href: BASE + "widget.css" }));
+
+  var launcher = el("button", { class: "zw-launcher", type: "button", "aria-expanded": "false", "aria-controls": "zw-panel" });
+  var panel = el("section", { class: "zw-panel", id: "zw-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "zw-title", hidden: true });
+  var title = el("h2", { class: "zw-title", id: "zw-title" });
+  var subtitle = el("p", { class: "zw-subtitle" });
+  var languageButton = el("button", { class: "zw-tool zw-language", type: "button" });
+  var restartButton = el("button", { class: "zw-tool zw-restart", type: "button" });
+  var closeButton = el("button", { class: "zw-tool zw-close", type: "button" }, ["×"]);
+  var header = el("header", { class: "zw-header" }, [
+    el("div", { class: "zw-heading" }, [title, subtitle]),
+    el("div", { class: "zw-tools" }, [languageButton, restartButton, closeButton]),
+  ]);
+
+  var privacyTitle = el("h3", { class: "zw-privacy-title", id: "zw-privacy-title" });
+  var privacyText = el("div", { class: "zw-privacy-text" });
+  var acceptButton = el("button", { class: "zw-primary zw-accept", type: "button" });
+  var privacy = el("div", { class: "zw-privacy", role: "region", "aria-labelledby": "zw-privacy-title" }, [
+    privacyTitle,
+    privacyText,
+    acceptButton,
+  ]);
+
+  var log = el("ol", { class: "zw-log", "aria-label": "" });
+  var typing = el("div", { class: "zw-typing", hidden: true }, [
+    el("span", { class: "zw-dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
+    el("span", { class: "zw-typing-text" }),
+  ]);
+  var errorText = el("p", { class: "zw-error-text" });
+  var retryButton = el("button", { class: "zw-primary zw-retry", type: "button" });
+  var errorBox = el("div", { class: "zw-error", role: "alert", hidden: true }, [errorText, retryButton]);
+  // Screen readers hear new bot messages from here (the log itself is not live, so the
+  // user's own messages and a reloaded history are not read out again).
+  var live = el("div", { class: "zw-visually-hidden", "aria-live": "polite", "aria-atomic": "true" });
+  var scroller = el("div", { class: "zw-scroll" }, [privacy, log, typing]);
+
+  var inputLabel = el("label", { class: "zw-visually-hidden", for: "zw-input" });
+  var input = el("textarea", { id: "zw-input", class: "zw-input", rows: "1", maxlength: String(MAX_CHARS), autocomplete: "off" });
+  var sendButton = el("button", { class: "zw-primary zw-send", type: "submit" });
+  var counter = el("span", { class: "zw-counter", "aria-live": "polite", hidden: true });
+  var form = el("form", { class: "zw-form", novalidate: true }, [inputLabel, input, sendButton, counter]);
+
+  panel.appendChild(header);
+  panel.appendChild(scroller);
+  panel.appendChild(errorBox);
+  panel.appendChild(form);
+  panel.appendChild(live);
+  shadow.appendChild(launcher);
+  shadow.appendChild(panel);
+
+  function renderTexts() {
+    panel.setAttribute("lang", state.language);
+    launcher.setAttribute("lang", state.language);
+    launcher.textContent = t("launcher");
+    title.textContent = t("title");
+    subtitle.textContent = t("subtitle");
+    languageButton.textContent = t("switchTo");
+    languageButton.setAttribute("aria-label", t("switchLabel"));
+    languageButton.setAttribute("lang", state.language === "nl" ? "en" : "nl");
+    restartButton.textContent = t("restart");
+    closeButton.setAttribute("aria-label", t("close"));
+    closeButton.setAttribute("title", t("close"));
+    privacyTitle.textContent = t("privacyTitle");
+    privacyText.textContent = "";
+    TEXTS[state.language].privacy.forEach(function (line) {
+      privacyText.appendChild(el("p", { text: line.split("{days}").join(String(RETENTION_DAYS)) }));
+    });
+    acceptButton.textContent = t("accept");
+    log.setAttribute("aria-label", t("title"));
+    typing.querySelector(".zw-typing-text").textContent = t("typing");
+    retryButton.textContent = t("retry");
+    inputLabel.textContent = t("inputLabel");
+    input.setAttribute("placeholder", t("placeholder"));
+    sendButton.textContent = t("send");
+    updateCounter();
+  }
+
+  function updateControls() {
+    privacy.hidden = state.accepted;
+    var disabled = !state.accepted || state.busy;
+    input.disabled = !state.accepted;
+    sendButton.disabled = disabled;
+    restartButton.disabled = !state.accepted || state.busy;
+    languageButton.disabled = state.busy;
+  }
+
+  function updateCounter() {
+    var n = input.value.length;
+    // Only near the limit: a count that is always there is noise for screen readers.
+    counter.hidden = n < MAX_CHARS * 0.8;
+    counter.textContent = t("chars", { n: n, max: MAX_CHARS });
+  }
+
+  function scrollDown() {
+    scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  function disableOldButtons() {
+    Array.prototype.forEach.call(log.querySelectorAll(".zw-buttons button"), function (button) {
+      button.disabled = true;
+    });
+  }
+
+  function addUser(text) {
+    var item = el("li", { class: "zw-message zw-user" }, [
+      el("span", { class: "zw-visually-hidden", text: t("you") + ": " }),
+      el("div", { class: "zw-bubble", text: text }),
+    ]);
+    log.appendChild(item);
+    scrollDown();
+    return item;
+  }
+
+  function buttonsFor(buttons) {
+    var group = el("div", { class: "zw-buttons", role: "group" });
+    buttons.forEach(function (button) {
+      if (!button || typeof button.title !== "string") {
+        return;
+      }
+      var payload = typeof button.payload === "string" ? button.payload : button.title;
+      group.appendChild(
+        el("button", {
+          type: "button",
+          class: "zw-quick",
+          text: button.title,
+          onclick: function () {
+            if (!state.busy) {
+              send({ text: payload, title: button.title });
+            }
+          },
+        })
+      );
+    });
+    return group;
+  }
+
+  function adviceCard(card) {
+    var fit = card.fit === "recommended" ? "recommended" : "possible";
+    var article = el("article", { class: "zw-card zw-fit-" + fit }, [
+      el("p", { class: "zw-badge", text: t(fit) }),
+      el("h4", { class: "zw-card-title", text: String(card.title || "") }),
+    ]);
+    if (card.certain === false) {
+      article.appendChild(el("p", { class: "zw-uncertain", text: t("uncertain") }));
+    }
+    if (card.text) {
+      article.appendChild(markdown(card.text));
+    }
+    var facts = Array.isArray(card.facts) ? card.facts : [];
+    if (facts.length) {
+      var list = el("dl", { class: "zw-facts" });
+      facts.forEach(function (fact) {
+        list.appendChild(el("dt", { text: String(fact.label || "") }));
+        list.appendChild(el("dd", { text: String(fact.value || "") }));
+      });
+      article.appendChild(list);
+    }
+    var why = Array.isArray(card.why) ? card.why : [];
+    if (why.length) {
+      var reasons = el("ul");
+      why.forEach(function (reason) {
+        reasons.appendChild(inline(String(reason), el("li")));
+      });
+      article.appendChild(el("details", { class: "zw-why" }, [el("summary", { text: t("why") }), reasons]));
+    }
+    var sources = Array.isArray(card.sources) ? card.sources : [];
+    if (sources.length) {
+      var sourceList = el("ul", { class: "zw-sources" });
+      sources.forEach(function (source) {
+        sourceList.appendChild(el("li", null, [link(String(source.title || source.url || ""), source.url)]));
+      });
+      article.appendChild(el("div", { class: "zw-source-block" }, [el("p", { class: "zw-sources-title", text: t("sources") }), sourceList]));
+    }
+    return article;
+  }
+
+  function advice(payload) {
+    var box = el("div", { class: "zw-advice" }, [el("h3", { class: "zw-advice-title", text: t("adviceTitle") })]);
+    var warnings = Array.isArray(payload.warnings) ? payload.warnings : [];
+    if (warnings.length) {
+      var list = el("ul");
+      warnings.forEach(function (warning) {
+        list.appendChild(inline(String(warning.text || ""), el("li", { class: "zw-severity-" + (warning.severity === "warning" ? "warning" : "info") })));
+      });
+      box.appendChild(el("div", { class: "zw-warnings", role: "note" }, [el("p", { class: "zw-warnings-title", text: t("warnings") }), list]));
+    }
+    (Array.isArray(payload.cards) ? payload.cards : []).forEach(function (card) {
+      if (card && typeof card === "object") {
+        box.appendChild(adviceCard(card));
+      }
+    });
+    if (safeUrl(payload.link)) {
+      var save = el("p", { class: "zw-save" }, [link(t("saveAdvice"), payload.link)]);
+      save.firstChild.classList.add("zw-save-link");
+      if (payload.link_expires) {
+        save.appendChild(el("span", { class: "zw-save-until", text: " " + t("saveUntil", { date: payload.link_expires }) }));
+      }
+      box.appendChild(save);
+    }
+    return box;
+  }
+
+  // Draws one bot message (the REST channel's shape); returns the plain text for the live region.
+  function addBot(message, options) {
+    var body = el("div", { class: "zw-bubble" });
+    var spoken = [];
+    if (typeof message.text === "string" && message.text) {
+      body.appendChild(markdown(message.text));
+      spoken.push(message.text);
+    }
+    if (typeof message.image === "string" && safeUrl(message.image)) {
+      body.appendChild(el("img", { src: safeUrl(message.image), alt: "" }));
+    }
+    var custom = message.custom;
+    var isAdvice = custom && typeof custom === "object" && custom.type === "advice" && Array.isArray(custom.cards);
+    if (!body.childNodes.length && !isAdvice && !(Array.isArray(message.buttons) && message.buttons.length)) {
+      return "";
+    }
+    var item = el("li", { class: "zw-message zw-bot" }, [el("span", { class: "zw-visually-hidden", text: t("bot") + ": " })]);
+    if (body.childNodes.length) {
+      item.appendChild(body);
+    }
+    if (isAdvice) {
+      item.appendChild(advice(custom));
+      spoken.push(t("adviceTitle"));
+    }
+    if (Array.isArray(message.buttons) && message.buttons.length) {
+      var group = buttonsFor(message.buttons);
+      if (options && options.old) {
+        Array.prototype.forEach.call(group.querySelectorAll("button"), function (b) {
+          b.disabled = true;
+        });
+      }
+      item.appendChild(group);
+    }
+    log.appendChild(item);
+    scrollDown();
+    return spoken.join(" ");
+  }
+
+  function announce(text) {
+    if (!text) {
+      return;
+    }
+    live.textContent = "";
+    // A new node each time, so the same sentence twice is still read out.
+    window.setTimeout(function () {
+      live.textContent = t("newMessages") + text;
+    }, 50);
+  }
+
+  // ---------------------------------------------------------------- network
+
+  function request(method, path, body) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
+    var headers = { Accept: "application/json" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+    }
+    if (state.conversation) {
+      headers.Authorization = "Bearer " + state.conversation.token;
+    }
+    return window
+      .fetch(API + path, {
+        method: method,
+        headers: headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller ? controller.signal : undefined,
+        credentials: "omit",
+        mode: "cors",
+      })
+      .then(
+        function (answer) {
+          if (timer) window.clearTimeout(timer);
+          return answer.json().then(
+            function (data) { return { status: answer.status, data: data }; },
+            function () { return { status: answer.status, data: null }; }
+          );
+        },
+        function () {
+          if (timer) window.clearTimeout(timer);
+          return { status: 0, data: null }; // unreachable (server down, network, timeout)
+        }
+      );
+  }
+
+  function newConversation(path) {
+    return request("POST", path || "/conversations").then(function (answer) {
+      if (answer.status !== 201 || !answer.data || !answer.data.token) {
+        throw answer;
+      }
+      state.conversation = { conversation_id: answer.data.conversation_id, token: answer.data.token };
+      save("conversation", JSON.stringify(state.conversation));
+      return state.conversation;
+    });
+  }
+
+  function showError(answer, retry) {
+    var text = t("errorDown");
+    if (answer && answer.status === 413) {
+      text = t("errorTooLong", { max: MAX_CHARS });
+      retry = null;
+    } else if (answer && answer.status) {
+      text = t("errorServer");
+    }
+    errorText.textContent = text;
+    retryButton.hidden = !retry;
+    state.retry = retry;
+    errorBox.hidden = false;
+  }
+
+  function clearError() {
+    errorBox.hidden = true;
+    state.retry = null;
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    typing.hidden = !busy;
+    updateControls();
+    if (busy) {
+      scrollDown();
+    }
+  }
+
+  // Sends one message: {text, title?, silent?}. On failure the typed text goes back into
+  // the input and the retry button sends the very same message again.
+  function send(message) {
+    if (state.busy) {
+      return;
+    }
+    clearError();
+    var typed = !message.silent && !message.title;
+    var bubble = message.silent ? null : addUser(message.title || message.text);
+    if (typed) {
+      input.value = "";
+      updateCounter();
+    }
+    setBusy(true);
+    var ready = state.conversation ? Promise.resolve(state.conversation) : newConversation();
+    ready
+      .then(function (conversation) {
+        var body = { conversation_id: conversation.conversation_id, message: message.text };
+        // The language goes along only at the start: later the switch button sends
+        // /choose_language, and a typed "English please" must not be switched back.
+        if (message.silent) body.language = state.language;
+        if (message.title) body.title = message.title;
+        if (message.silent) body.silent = true;
+        return request("POST", "/webhook", body).then(function (answer) {
+          if (answer.status === 401) {
+            // Token expired or the conversation is gone: start a new one and try once more.
+            state.conversation = null;
+            save("conversation", null);
+            if (!message.renewed) {
+              message.renewed = true;
+              throw { status: 401, renew: true };
+            }
+          }
+          if (answer.status !== 200 || !Array.isArray(answer.data)) {
+            throw answer;
+          }
+          return answer.data;
+        });
+      })
+      .then(
+        function (replies) {
+          setBusy(false);
+          disableOldButtons(); // answered: the earlier quick replies are history now
+          var firstNew = log.children.length;
+          var spoken = replies.map(function (reply) { return addBot(reply); }).filter(Boolean);
+          var first = log.children[firstNew];
+          if (first) {
+            // A long answer (the advice) is read from its start, not from its end.
+            var top = first.offsetTop - scroller.offsetTop - 8;
+            if (top < scroller.scrollTop) scroller.scrollTop = top;
+          }
+          announce(spoken.join(" "));
+          focusInput();
+        },
+        function (answer) {
+          setBusy(false);
+          if (bubble && bubble.parentNode) {
+            bubble.parentNode.removeChild(bubble);
+          }
+          if (answer && answer.renew) {
+            send(message);
+            return;
+          }
+          if (typed && !input.value) {
+            input.value = message.text; // the typed message is never lost
+            updateCounter();
+          }
+          showError(answer, function () {
+            send(message);
+          });
+          retryButton.hidden || retryButton.focus();
+        }
+      );
+  }
+
+  function greet() {
+    send({ text: "/greet", silent: true });
+  }
+
+  function loadHistory() {
+    if (!state.conversation) {
+      greet();
+      return;
+    }
+    clearError();
+    setBusy(true);
+    request("GET", "/history").then(function (answer) {
+      setBusy(false);
+      if (answer.status === 401) {
+        state.conversation = null;
+        save("conversation", null);
+        greet();
+        return;
+      }
+      if (answer.status !== 200 || !answer.data || !Array.isArray(answer.data.messages)) {
+        showError(answer, loadHistory);
+        return;
+      }
+      log.textContent = "";
+      if (TEXTS[answer.data.language] && answer.data.language !== state.language) {
+        // The conversation's language wins (the person may have asked the bot to switch).
+        state.language = answer.data.language;
+        save("language", state.language);
+        renderTexts();
+      }
+      var messages = answer.data.messages;
+      var lastUser = -1;
+      messages.forEach(function (m, i) { if (m.sender === "user") lastUser = i; });
+      messages.forEach(function (m, i) {
+        if (m.sender === "user") {
+          addUser(String(m.text || ""));
+        } else {
+          // Only the buttons after the last answer can still be pressed.
+          addBot(m, { old: i < lastUser });
+        }
+      });
+      if (!messages.length) {
+        greet();
+      }
+    });
+  }
+
+  function start() {
+    if (state.started || !state.accepted) {
+      return;
+    }
+    state.started = true;
+    loadHistory();
+  }
+
+  // ---------------------------------------------------------------- controls
+
+  function focusInput() {
+    if (!panel.hidden && !input.disabled) {
+      input.focus();
+    }
+  }
+
+  function openPanel(focus) {
+    state.open = true;
+    save("open", "1");
+    panel.hidden = false;
+    launcher.hidden = true;
+    launcher.setAttribute("aria-expanded", "true");
+    start();
+    if (focus !== false) {
+      (state.accepted ? input : acceptButton).focus();
+    }
+  }
+
+  function closePanel() {
+    state.open = false;
+    save("open", null);
+    panel.hidden = true;
+    launcher.hidden = false;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () { openPanel(true); });
+  closeButton.addEventListener("click", closePanel);
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closePanel();
+    }
+  });
+
+  acceptButton.addEventListener("click", function () {
+    state.accepted = true;
+    save("privacy", "accepted");
+    updateControls();
+    input.focus();
+    start();
+  });
+
+  languageButton.addEventListener("click", function () {
+    state.language = state.language === "nl" ? "en" : "nl";
+    save("language", state.language);
+    renderTexts();
+    updateControls();
+    languageButton.focus();
+    if (state.accepted && state.started) {
+      // The bot switches too, and says so in the new language.
+      var name = state.language === "en" ? "English" : "Nederlands";
+      send({ text: '/choose_language{"language": "' + state.language + '"}', title: name });
+    }
+  });
+
+  restartButton.addEventListener("click", function () {
+    if (state.busy) return;
+    clearError();
+    setBusy(true);
+    var restart = function () {
+      newConversation("/restart").then(
+        function () {
+          setBusy(false);
+          log.textContent = "";
+          input.value = "";
+          updateCounter();
+          greet();
+          focusInput();
+        },
+        function (answer) {
+          setBusy(false);
+          showError(answer, restart);
+        }
+      );
+    };
+    restart();
+  });
+
+  retryButton.addEventListener("click", function () {
+    var retry = state.retry;
+    clearError();
+    if (retry) retry();
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text || state.busy || !state.accepted) {
+      return;
+    }
+    if (text.length > MAX_CHARS) {
+      showError({ status: 413 }, null);
+      return;
+    }
+    send({ text: text });
+  });
+
+  input.addEventListener("keydown", function (event) {
+    // Enter sends, Shift+Enter is a new line.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (form.requestSubmit) form.requestSubmit(); else sendButton.click();
+    }
+  });
+  input.addEventListener("input", updateCounter);
+
+  renderTexts();
+  updateControls();
+
+  function mount() {
+    document.body.appendChild(host);
+    if (state.open) {
+      openPanel(false);
+    }
+  }
+
+  if (document.body) {
+    mount();
+  } else {
+    document.addEventListener("DOMContentLoaded", mount);
+  }
+
+  window.ZijwijzerWidget = { open: openPanel, close: closePanel };
+})();

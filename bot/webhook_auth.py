@@ -1,0 +1,65 @@
+"""Checks that a webhook call really comes from Telegram or Slack.
+
+Standard library only: the engine's channels (.venv-rasa) call it, and the tests in .venv
+check it directly. Every comparison is constant-time, and a missing or malformed header is
+simply "not authentic": the caller answers 401 and nothing reaches a conversation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+SLACK_SIGNATURE_HEADER = "X-Slack-Signature"
+SLACK_TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+# Slack's advice: refuse requests whose timestamp is more than five minutes off (replays).
+SLACK_MAX_AGE_SECONDS = 5 * 60
+SLACK_VERSION = "v0"
+
+
+def derive_secret(key: str, purpose: str) -> str:
+    """A secret for one purpose from the instance's secret key (HMAC-SHA256, hex).
+
+    Hex only, 64 characters: Telegram allows A-Z, a-z, 0-9, _ and - in its secret token,
+    at most 256 characters. Every instance with the same key derives the same secret.
+    """
+    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def telegram_request_ok(header_value: str | None, secret: str) -> bool:
+    """Whether the X-Telegram-Bot-Api-Secret-Token header equals our secret."""
+    if not secret or not header_value:
+        return False
+    return hmac.compare_digest(header_value.encode(), secret.encode())
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """Slack's v0 signature of a request: HMAC-SHA256 of `v0:{timestamp}:{body}`."""
+    base = f"{SLACK_VERSION}:{timestamp}:".encode() + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return f"{SLACK_VERSION}={digest}"
+
+
+def slack_request_ok(
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    *,
+    now: float | None = None,
+    max_age: float = SLACK_MAX_AGE_SECONDS,
+) -> bool:
+    """Whether a request carries Slack's signature over exactly this raw body, recently made."""
+    if not secret or not timestamp or not signature:
+        return False
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > max_age:
+        return False
+    expected = slack_signature(secret, timestamp.strip(), body)
+    return hmac.compare_digest(expected.encode(), signature.encode())

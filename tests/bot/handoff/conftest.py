@@ -1,0 +1,169 @@
+"""Fixtures of the handoff tests: app databases (SQLite, and PostgreSQL in a schema of its own
+when ZIJWIJZER_TEST_POSTGRES_URL is set) and a local webhook receiver with scripted answers."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from bot.db import Database
+
+POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
+POSTGRES_SKIP_REASON = f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped"
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """The URL of a fresh schema of its own (dropped afterwards); skips without PostgreSQL."""
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    if not url:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    schema = f"zw_{secrets.token_hex(6)}"
+    admin = create_engine(url, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[Database]:
+    database = Database(postgres_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    found: Database = request.getfixturevalue(f"{request.param}_database")
+    return found
+
+
+# ---- the webhook receiver -------------------------------------------------------------------
+
+# What the receiver does with one request: an HTTP status, or ("sleep", seconds, status).
+Answer = int | tuple[str, float, int]
+
+
+@dataclass
+class Received:
+    key: str | None
+    body: dict[str, Any]
+    status: int
+
+
+@dataclass
+class Receiver:
+    """Answers requests from `script` in turn (then `then`), and records every request."""
+
+    url: str = ""
+    script: list[Answer] = field(default_factory=list)
+    then: Answer = 200
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_answer(self) -> Answer:
+        with self.lock:
+            return self.script.pop(0) if self.script else self.then
+
+    def record(self, item: Received) -> None:
+        with self.lock:
+            self.received.append(item)
+
+    def per_key(self) -> Counter[str | None]:
+        with self.lock:
+            return Counter(r.key for r in self.received)
+
+    def accepted_per_key(self) -> Counter[str | None]:
+        with self.lock:
+            return Counter(r.key for r in self.received if 200 <= r.status < 300)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        receiver = self.server.receiver
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        answer = receiver.next_answer()
+        seconds, status = (answer[1], answer[2]) if isinstance(answer, tuple) else (0.0, answer)
+        # Recorded on arrival: a request the client gave up on still reached the receiver.
+        receiver.record(Received(self.headers.get("Idempotency-Key"), body, status))
+        time.sleep(receiver.delay + seconds)
+        # The client may have given up (a timeout): then there is nobody to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    receiver: Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    found = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/handoff")
+    server.receiver = found
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield found
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+class FakeClock:
+    """A clock the test moves forward by hand (timezone-aware UTC)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now = self.now + dt.timedelta(seconds=seconds)

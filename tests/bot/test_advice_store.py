@@ -1,0 +1,144 @@
+"""Saved advice: save and load by token, expiry, no token in clear, purge.
+Runs on SQLite and, when ZIJWIJZER_TEST_POSTGRES_URL is set, on PostgreSQL (own schema)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from bot.advice_store import (
+    AdviceStore,
+    SavedAdvice,
+    find_advice,
+    hash_token,
+    load_advice,
+    purge_expired,
+    save_advice,
+)
+from bot.db import Database
+
+POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+ADVICE: dict[str, Any] = {
+    "profile": {"age": 38, "sector": "vvt", "language": "nl"},
+    "summary": {"routes": ["bbl"], "units": ["adl"], "funding": []},
+    "routes": [{"id": "bbl", "title": "BBL: werken en leren € ‘test’"}],
+    "catalogue_version": "2026.11.23",
+}
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[Database]:
+    """A Database whose connections only see a schema of their own, dropped afterwards."""
+    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
+    if not url:
+        pytest.skip(f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped")
+    schema = f"zw_{secrets.token_hex(6)}"
+    admin = create_engine(url, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    database = Database(scoped.render_as_string(hide_password=False))
+    database.create_all()
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Database:
+    found: Database = request.getfixturevalue(f"{request.param}_database")
+    return found
+
+
+def test_save_then_load(database: Database) -> None:
+    token = save_advice(database, ADVICE, "en", valid_days=30, now=NOW)
+
+    found = load_advice(database, token, now=NOW + dt.timedelta(days=29))
+
+    assert found is not None
+    assert found.advice == ADVICE
+    assert found.language == "en"
+    assert found.created_at == NOW
+    assert found.expires_at == NOW + dt.timedelta(days=30)
+    assert not found.expired
+
+
+def test_tokens_are_unguessable_and_never_stored(database: Database) -> None:
+    tokens = [save_advice(database, ADVICE, "nl", valid_days=30, now=NOW) for _ in range(3)]
+
+    assert len(set(tokens)) == 3
+    assert all(len(token) >= 43 for token in tokens)  # 32 random bytes
+    with database.session() as session:
+        hashes = set(session.scalars(select(SavedAdvice.token_hash)))
+        dumped = [str(row) for row in session.execute(select(SavedAdvice.__table__)).all()]
+    assert hashes == {hash_token(token) for token in tokens}
+    assert not any(token in row for token in tokens for row in dumped)
+
+
+def test_expired_advice_is_not_loaded_but_found_as_expired(database: Database) -> None:
+    token = save_advice(database, ADVICE, "nl", valid_days=30, now=NOW)
+    later = NOW + dt.timedelta(days=30)
+
+    assert load_advice(database, token, now=later) is None
+    found = find_advice(database, token, now=later)
+    assert found is not None and found.expired
+
+
+@pytest.mark.parametrize(
+    "token", ["", "x", "a" * 43, "../../etc/passwd", "a" * 43 + ".pdf", "é" * 43, "a" * 500]
+)
+def test_unknown_or_malformed_tokens(database: Database, token: str) -> None:
+    save_advice(database, ADVICE, "nl", valid_days=30, now=NOW)
+    assert find_advice(database, token, now=NOW) is None
+    assert load_advice(database, token, now=NOW) is None
+
+
+def test_purge_deletes_only_expired_advice(database: Database) -> None:
+    old = save_advice(database, ADVICE, "nl", valid_days=1, now=NOW - dt.timedelta(days=5))
+    older = save_advice(database, ADVICE, "nl", valid_days=30, now=NOW - dt.timedelta(days=31))
+    fresh = save_advice(database, ADVICE, "nl", valid_days=30, now=NOW)
+
+    assert purge_expired(database, now=NOW) == 2
+    assert purge_expired(database, now=NOW) == 0
+
+    assert find_advice(database, old, now=NOW) is None
+    assert find_advice(database, older, now=NOW) is None
+    assert load_advice(database, fresh, now=NOW) is not None
+
+
+def test_store_makes_its_table_and_gives_the_expiry(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")  # no create_all
+    try:
+        store = AdviceStore(database, valid_days=7, public_url="https://zijwijzer.example/")
+        before = dt.datetime.now(dt.UTC)
+        link = store.save(ADVICE, "nl")
+        found = load_advice(database, link.token)
+        assert found is not None and found.advice == ADVICE
+        assert found.expires_at == link.expires_at
+        assert link.url == f"https://zijwijzer.example/advies/{link.token}"
+        assert link.valid_days == 7
+        assert before + dt.timedelta(days=7) <= link.expires_at
+    finally:
+        database.dispose()

@@ -1,0 +1,1 @@
+"""Recruiter channels: Telegram and Slack."""

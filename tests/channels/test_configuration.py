@@ -1,0 +1,71 @@
+"""The recruiter channels' settings and the variables credentials.yml reads."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.settings import load_settings
+from bot.webhook_auth import derive_secret
+from tools import assistant
+
+CHANNEL_VARIABLES = [
+    "ZIJWIJZER_TELEGRAM_TOKEN",
+    "ZIJWIJZER_TELEGRAM_WEBHOOK_SECRET",
+    "ZIJWIJZER_TELEGRAM_WEBHOOK_URL",
+    "ZIJWIJZER_TELEGRAM_API_URL",
+    "ZIJWIJZER_SLACK_TOKEN",
+    "ZIJWIJZER_SLACK_SIGNING_SECRET",
+    "ZIJWIJZER_SLACK_API_URL",
+]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in [*CHANNEL_VARIABLES, "ZIJWIJZER_CHAT_URL", "ZIJWIJZER_RASA_PORT"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZIJWIJZER_SECRET_KEY", "instance-key")
+    return monkeypatch
+
+
+def test_every_variable_in_credentials_yml_is_set_for_the_engine(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    # Rasa refuses a credentials file naming an unset variable, so the launcher sets them all.
+    lines = (assistant.ROOT / "credentials.yml").read_text(encoding="utf-8").splitlines()
+    settings_lines = [line for line in lines if not line.lstrip().startswith("#")]
+    named = set(re.findall(r"\$\{(\w+)\}", "\n".join(settings_lines)))
+    settings = load_settings()
+    given = {**assistant.endpoint_env(settings), **assistant.channel_env(settings)}
+    assert named <= set(given)
+    assert set(CHANNEL_VARIABLES) <= named
+
+
+def test_channels_are_off_by_default(clean_env: pytest.MonkeyPatch) -> None:
+    env = assistant.channel_env(load_settings())
+    assert env["ZIJWIJZER_TELEGRAM_TOKEN"] == ""
+    assert env["ZIJWIJZER_SLACK_TOKEN"] == ""
+    assert env["ZIJWIJZER_SLACK_SIGNING_SECRET"] == ""
+    assert env["ZIJWIJZER_TELEGRAM_API_URL"] == "https://api.telegram.org"
+    assert env["ZIJWIJZER_SLACK_API_URL"] == "https://slack.com/api/"
+    assert env["ZIJWIJZER_TELEGRAM_WEBHOOK_URL"] == (
+        "http://127.0.0.1:5005/webhooks/telegram/webhook"
+    )
+
+
+def test_telegram_secret_is_derived_from_the_instance_key(clean_env: pytest.MonkeyPatch) -> None:
+    # Every instance derives the same secret, so none of them needs to be told it.
+    settings = load_settings()
+    assert settings.telegram_webhook_secret == derive_secret("instance-key", "telegram-webhook")
+    clean_env.setenv("ZIJWIJZER_TELEGRAM_WEBHOOK_SECRET", "explicit_secret")
+    assert load_settings().telegram_webhook_secret == "explicit_secret"
+
+
+def test_webhook_url_follows_the_public_chat_url(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("ZIJWIJZER_CHAT_URL", "https://chat.example.org/")
+    assert load_settings().telegram_webhook_url == (
+        "https://chat.example.org/webhooks/telegram/webhook"
+    )
+    clean_env.setenv("ZIJWIJZER_TELEGRAM_WEBHOOK_URL", "https://gw.example.org/tg")
+    assert load_settings().telegram_webhook_url == "https://gw.example.org/tg"

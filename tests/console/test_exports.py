@@ -1,0 +1,78 @@
+"""The exports read back by Rasa 3.6 itself (in .venv-rasa), not only by a YAML parser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.console.exports import nlu_yaml, stories_yaml, story_steps
+from tests.console.seed import Plan, conversation
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+CHECK = """
+import sys
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+domain = Domain.load(sys.argv[1])
+stories = YAMLStoryReader(domain).read_from_string(open(sys.argv[2], encoding="utf-8").read())
+nlu = RasaYAMLReader().reads(open(sys.argv[3], encoding="utf-8").read())
+print(len(stories), sum(len(s.events) for s in stories), len(nlu.intent_examples))
+"""
+
+
+def test_nlu_yaml_with_awkward_texts() -> None:
+    text = nlu_yaml(
+        [
+            ("inform", "ik ben 38: #geen 'diploma' \"echt\""),
+            ("inform", "regel een\nregel twee"),
+            ("greet", "- hoi"),
+            ("inform", "ik ben 38: #geen 'diploma' \"echt\""),
+        ]
+    )
+    document = yaml.safe_load(text)
+    assert document["version"] == "3.1"
+    examples = {block["intent"]: block["examples"] for block in document["nlu"]}
+    assert examples["inform"].splitlines() == [
+        "- ik ben 38: #geen 'diploma' \"echt\"",
+        "- regel een regel twee",
+    ]
+    assert examples["greet"].splitlines() == ["- - hoi"]
+    assert yaml.safe_load(nlu_yaml([]))["nlu"] == []
+
+
+@pytest.mark.skipif(not RASA_PYTHON.exists(), reason=".venv-rasa is missing (make setup)")
+def test_rasa_reads_the_exports(tmp_path: Path) -> None:
+    plans = [
+        Plan("a", 1.79e9, "handoff", "rest", "en", 2),
+        Plan("b", 1.79e9, "abandoned", "widget", "nl", 1, stop_at="sector"),
+    ]
+    stories = tmp_path / "stories.yml"
+    stories.write_text(
+        stories_yaml(
+            (f"conversation {n}", story_steps(list(enumerate(conversation(plan), 1))))
+            for n, plan in enumerate(plans)
+        ),
+        encoding="utf-8",
+    )
+    nlu = tmp_path / "nlu.yml"
+    nlu.write_text(nlu_yaml([("inform", "ik ben 38"), ("greet", "hoi: daar")]), encoding="utf-8")
+    # The engine's runtime, outside the repository (our `catalogue` would shadow spaCy's).
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", CHECK, str(ROOT / "domain.yml"), str(stories), str(nlu)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, events, examples = map(int, done.stdout.split()[-3:])
+    assert count == 2 and events > 50 and examples == 2

@@ -1,0 +1,397 @@
+"""The widget in real headless Chromium on the demo page, against the running stack.
+
+Each test opens its own browser context (its own localStorage, so its own conversation).
+Screenshots go to test-output/screenshots/ (tests/browser.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+
+from tests.browser import screenshot_path
+from tests.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+# Turns wait for the engine; on a busy 2-core machine that can take a while.
+TURN_TIMEOUT_MS = 90_000
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def nl() -> dict[str, dict[str, Any]]:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return {
+        name: next(v for v in variants if "condition" not in v)
+        for name, variants in domain["responses"].items()
+    }
+
+
+@pytest.fixture(autouse=True)
+def patient_expect() -> Iterator[None]:
+    expect.set_options(timeout=TURN_TIMEOUT_MS)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+def new_page(browser: Browser, viewport: dict[str, int] = DESKTOP) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(TURN_TIMEOUT_MS)
+    context.errors = errors  # type: ignore[attr-defined]
+    return context, page
+
+
+def open_and_accept(page: Page, stack: Stack) -> None:
+    page.goto(stack.web_url + "/")
+    page.get_by_role("button", name="Chat met Zijwijzer").click()
+    privacy = page.locator(".zw-privacy")
+    expect(privacy).to_be_visible()
+    expect(privacy).to_contain_text("verwijder mijn gesprek")
+    expect(privacy).to_contain_text(f"{stack.settings.retention_days} dagen")
+    expect(privacy).to_contain_text("BSN")
+    expect(page.locator(".zw-input")).to_be_disabled()
+    page.get_by_role("button", name="Akkoord, start de chat").click()
+    expect(privacy).to_be_hidden()
+    expect(page.locator(".zw-input")).to_be_enabled()
+
+
+def bot_messages(page: Page) -> Any:
+    return page.locator(".zw-message.zw-bot")
+
+
+def type_and_send(page: Page, text: str) -> None:
+    field = page.locator(".zw-input")
+    expect(page.locator(".zw-send")).to_be_enabled()
+    field.fill(text)
+    field.press("Enter")
+
+
+def expect_last_bot(page: Page, text: str) -> None:
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    expect(bot_messages(page).last.locator(".zw-text").last).to_have_text(
+        re.compile(re.escape(text.split("{")[0].strip()))
+    )
+
+
+def storage(page: Page) -> dict[str, Any]:
+    raw = page.evaluate("() => localStorage.getItem('zijwijzer.widget.conversation')")
+    return json.loads(raw) if raw else {}
+
+
+def test_intake_to_advice_history_and_new_conversation(
+    browser: Browser, stack: Stack, nl: dict[str, dict[str, Any]]
+) -> None:
+    context, page = new_page(browser)
+    open_and_accept(page, stack)
+    expect_last_bot(page, nl["utter_greet"]["text"])
+    greeting = bot_messages(page).first  # a locator: `.last` would move on
+    expect(greeting.locator(".zw-quick")).to_have_count(3)
+    page.screenshot(path=screenshot_path("widget-greeting-1280x800"))
+
+    greeting.get_by_role("button", name="Ja, graag").click()
+    expect(page.locator(".zw-message.zw-user").last).to_have_text(re.compile("Ja, graag"))
+    expect_last_bot(page, nl["utter_ask_age"]["text"])
+    # Pressed buttons cannot be pressed again.
+    expect(greeting.get_by_role("button", name="Ja, graag")).to_be_disabled()
+
+    type_and_send(page, "achtendertig")
+    expect_last_bot(page, nl["utter_ask_education"]["text"])
+    type_and_send(
+        page, "havo. Ik heb nog geen werkgever, 24 uur, geen uitkering, ik woon in Utrecht"
+    )
+    expect_last_bot(page, nl["utter_ask_care_qualifications"]["text"])
+    type_and_send(page, "nee")
+    expect_last_bot(page, nl["utter_ask_care_experience_years"]["text"])
+    type_and_send(page, "0")
+    expect_last_bot(page, nl["utter_ask_sector"]["text"])
+    bot_messages(page).last.get_by_role("button", name="Ouderenzorg").click()
+    expect_last_bot(page, nl["utter_ask_goal"]["text"])
+
+    with page.expect_response(re.compile(r"/webhooks/widget/webhook$")) as answer:
+        bot_messages(page).last.get_by_role("button", name="Snel aan het werk").click()
+    replies = answer.value.json()
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    summary_start = nl["utter_advice_summary"]["text"].split("{")[0].strip()
+    expect(page.locator(".zw-bot .zw-text").filter(has_text=summary_start)).to_have_count(1)
+    customs = [r["custom"] for r in replies if isinstance(r.get("custom"), dict)]
+    advice = [c for c in customs if c.get("type") == "advice"]
+    assert len(advice) == 1
+    # The compact payload (shared contract): every card drawn, with its parts.
+    payload = advice[0]
+    assert payload["cards"], "this profile gets at least one card"
+    cards = page.locator(".zw-card")
+    expect(cards).to_have_count(len(payload["cards"]))
+    for index, card in enumerate(payload["cards"]):
+        drawn = cards.nth(index)
+        expect(drawn.locator(".zw-card-title")).to_have_text(card["title"])
+        badge = "Aanrader" if card["fit"] == "recommended" else "Mogelijk"
+        expect(drawn.locator(".zw-badge")).to_have_text(badge)
+        expect(drawn.locator(".zw-facts dt")).to_have_count(len(card["facts"]))
+        expect(drawn.locator(".zw-sources li")).to_have_count(len(card["sources"]))
+    first = payload["cards"][0]
+    if first["why"]:
+        cards.first.get_by_text("Waarom?").click()
+        expect(cards.first.locator(".zw-why li")).to_have_count(len(first["why"]))
+        expect(cards.first.locator(".zw-why li").first).to_be_visible()
+    expect(page.locator(".zw-warnings li")).to_have_count(len(payload["warnings"]))
+    save_links = page.get_by_role("link", name="Bewaar mijn advies")
+    if payload.get("link"):
+        expect(save_links).to_have_attribute("href", payload["link"])
+    else:
+        expect(save_links).to_have_count(0)
+    page.screenshot(path=screenshot_path("widget-advice-1280x800"))
+
+    # A reload shows the whole conversation again, without the privacy notice.
+    before = page.locator(".zw-message").count()
+    user_before = page.locator(".zw-user .zw-bubble").all_inner_texts()
+    conversation = storage(page)
+    page.reload()
+    expect(page.locator(".zw-panel")).to_be_visible()
+    expect(page.locator(".zw-message")).to_have_count(before)
+    assert page.locator(".zw-user .zw-bubble").all_inner_texts() == user_before
+    assert user_before[0] == "Ja, graag" and "Ouderenzorg" in user_before
+    expect(page.locator(".zw-privacy")).to_be_hidden()
+    assert storage(page) == conversation
+
+    # "Nieuw gesprek": a new, empty conversation that starts with the greeting.
+    page.get_by_role("button", name="Nieuw gesprek").click()
+    expect_last_bot(page, nl["utter_greet"]["text"])
+    expect(page.locator(".zw-message")).to_have_count(1)
+    assert storage(page)["conversation_id"] != conversation["conversation_id"]
+    assert context.errors == []  # type: ignore[attr-defined]
+    context.close()
+
+
+def _focused_class(page: Page) -> str:
+    result: str = page.evaluate(
+        "() => { const h = document.getElementById('zijwijzer-widget');"
+        " const a = h && h.shadowRoot && h.shadowRoot.activeElement;"
+        " return a ? a.className : ''; }"
+    )
+    return result
+
+
+def _focus_outline(page: Page) -> str:
+    result: str = page.evaluate(
+        "() => { const a = document.getElementById('zijwijzer-widget').shadowRoot.activeElement;"
+        " const s = getComputedStyle(a); return s.outlineStyle + ' ' + s.outlineWidth; }"
+    )
+    return result
+
+
+def _tab_to(page: Page, css_class: str, key: str = "Tab", limit: int = 30) -> None:
+    for _ in range(limit):
+        if css_class in _focused_class(page).split():
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"never reached .{css_class} with {key}; at {_focused_class(page)!r}")
+
+
+def test_keyboard_only(browser: Browser, stack: Stack, nl: dict[str, dict[str, Any]]) -> None:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    english = {
+        name: next(
+            v
+            for v in variants
+            if v.get("condition") == [{"type": "slot", "name": "language", "value": "en"}]
+        )
+        for name, variants in domain["responses"].items()
+        if name == "utter_language_set"
+    }
+    context, page = new_page(browser)
+    page.goto(stack.web_url + "/")
+    _tab_to(page, "zw-launcher")
+    assert _focus_outline(page).startswith("solid")
+    page.keyboard.press("Enter")
+    # Opening moves the focus into the panel: to the privacy notice's button first.
+    assert "zw-accept" in _focused_class(page)
+    assert _focus_outline(page).startswith("solid")
+    page.keyboard.press("Enter")
+    assert "zw-input" in _focused_class(page)
+    expect_last_bot(page, nl["utter_greet"]["text"])
+
+    # Back from the input to the quick replies, then press the first one.
+    _tab_to(page, "zw-quick", key="Shift+Tab")
+    for _ in range(2):
+        page.keyboard.press("Shift+Tab")
+    assert (
+        page.evaluate(
+            "() => document.getElementById('zijwijzer-widget').shadowRoot.activeElement.textContent"
+        )
+        == nl["utter_greet"]["buttons"][0]["title"]
+    )
+    page.keyboard.press("Enter")
+    expect_last_bot(page, nl["utter_ask_age"]["text"])
+    assert "zw-input" in _focused_class(page)
+    page.keyboard.type("38")
+    page.keyboard.press("Enter")
+    expect_last_bot(page, nl["utter_ask_education"]["text"])
+
+    # The language switch: the widget's own texts and the bot's answer in English.
+    _tab_to(page, "zw-language", key="Shift+Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".zw-restart")).to_have_text("New conversation")
+    expect(page.locator(".zw-message.zw-user").last).to_have_text(re.compile("English"))
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    expect(bot_messages(page).filter(has_text=english["utter_language_set"]["text"])).to_have_count(
+        1
+    )
+
+    # Escape closes the panel and gives the focus back to the launcher.
+    page.keyboard.press("Escape")
+    expect(page.locator(".zw-panel")).to_be_hidden()
+    assert "zw-launcher" in _focused_class(page)
+    expect(page.locator(".zw-launcher")).to_have_text("Chat with Zijwijzer")
+    assert context.errors == []  # type: ignore[attr-defined]
+    context.close()
+
+
+def test_server_down_keeps_the_message_and_retries(
+    browser: Browser, stack: Stack, nl: dict[str, dict[str, Any]]
+) -> None:
+    context, page = new_page(browser, PHONE)
+    open_and_accept(page, stack)
+    expect_last_bot(page, nl["utter_greet"]["text"])
+
+    page.route(re.compile(r"/webhooks/widget/webhook$"), lambda route: route.abort())
+    type_and_send(page, "ik wil graag advies")
+    error = page.get_by_role("alert")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("niet verloren")
+    expect(page.locator(".zw-input")).to_have_value("ik wil graag advies")
+    retry = page.get_by_role("button", name="Opnieuw proberen")
+    expect(retry).to_be_focused()
+    expect(page.locator(".zw-message.zw-user")).to_have_count(0)
+    # Nothing was answered, so the greeting's buttons still work.
+    expect(bot_messages(page).first.get_by_role("button", name="Ja, graag")).to_be_enabled()
+    page.screenshot(path=screenshot_path("widget-error-360x740"))
+
+    page.unroute(re.compile(r"/webhooks/widget/webhook$"))
+    retry.click()
+    expect(error).to_be_hidden()
+    expect_last_bot(page, nl["utter_ask_age"]["text"])
+    expect(page.locator(".zw-message.zw-user")).to_have_count(1)
+    expect(page.locator(".zw-input")).to_have_value("")
+    page.screenshot(path=screenshot_path("widget-chat-360x740"))
+    # Nothing sticks out at 360 px.
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    context.close()
+
+
+# A reply in the shape of the shared contract, with hostile strings where text goes.
+SAMPLE_ADVICE: dict[str, Any] = {
+    "type": "advice",
+    "language": "nl",
+    "catalogue_version": "test",
+    "link": "http://127.0.0.1:1/advies/abc123",
+    "link_expires": "2026-12-23",
+    "summary": {"routes": ["bbl"], "units": ["adl"], "funding": []},
+    "cards": [
+        {
+            "kind": "route",
+            "id": "bbl",
+            "title": "BBL <img src=x onerror=alert(1)>",
+            "fit": "recommended",
+            "certain": True,
+            "text": "Leren en werken. **Betaald** werk.",
+            "why": ["Je hebt een werkgever nodig.", "Je werkt 24 uur."],
+            "facts": [{"label": "Duur", "value": "1 jaar"}],
+            "sources": [
+                {"title": "SBB", "url": "https://www.s-bb.nl/"},
+                {"title": "Folder", "url": None},
+                {"title": "Slecht", "url": "javascript:alert(1)"},
+            ],
+        },
+        {
+            "kind": "unit",
+            "id": "adl",
+            "title": "ADL",
+            "fit": "possible",
+            "certain": False,
+            "text": "Hulp bij dagelijkse dingen.",
+            "why": [],
+            "facts": [],
+            "sources": [],
+        },
+    ],
+    "warnings": [{"id": "w1", "severity": "warning", "text": "Let op de kosten."}],
+}
+SAMPLE_TEXT = (
+    "Hier is je advies:\n- **eerst** dit\n- *dan* dat\n\n"
+    "Zie [de site](https://example.org) of [x](javascript:alert(1))."
+)
+
+
+def test_advice_cards_and_markdown_from_the_contract(browser: Browser, stack: Stack) -> None:
+    context, page = new_page(browser, PHONE)
+
+    def fake(route: Route) -> None:
+        body = route.request.post_data_json or {}
+        if body.get("message") == "toon voorbeeld":
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                headers={"Access-Control-Allow-Origin": "*"},
+                body=json.dumps([{"text": SAMPLE_TEXT}, {"custom": SAMPLE_ADVICE}]),
+            )
+        else:
+            route.continue_()
+
+    open_and_accept(page, stack)
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    expect(bot_messages(page)).to_have_count(1)
+    page.route(re.compile(r"/webhooks/widget/webhook$"), fake)
+    type_and_send(page, "toon voorbeeld")
+    advice = page.locator(".zw-advice")
+    expect(advice).to_be_visible()
+
+    text = bot_messages(page).nth(1).locator(".zw-text")
+    expect(text.locator("li")).to_have_count(2)
+    expect(text.locator("strong")).to_have_text("eerst")
+    expect(text.locator("em")).to_have_text("dan")
+    expect(text.locator("a")).to_have_count(1)
+    expect(text.locator("a")).to_have_attribute("href", "https://example.org")
+    expect(text).to_contain_text("x")  # the javascript: link stays plain text
+
+    expect(advice.locator(".zw-warnings")).to_contain_text("Let op de kosten.")
+    cards = advice.locator(".zw-card")
+    expect(cards).to_have_count(2)
+    first = cards.first
+    expect(first.locator(".zw-card-title")).to_have_text("BBL <img src=x onerror=alert(1)>")
+    expect(first.locator("img")).to_have_count(0)
+    expect(first.locator(".zw-badge")).to_have_text("Aanrader")
+    expect(first.locator("strong")).to_have_text("Betaald")
+    expect(first.locator("dt")).to_have_text("Duur")
+    expect(first.locator("dd")).to_have_text("1 jaar")
+    reasons = first.locator(".zw-why li")
+    expect(reasons.first).to_be_hidden()
+    first.get_by_text("Waarom?").click()
+    expect(reasons).to_have_count(2)
+    expect(reasons.first).to_be_visible()
+    expect(first.get_by_role("link", name="SBB")).to_have_attribute("href", "https://www.s-bb.nl/")
+    expect(first.locator(".zw-sources a")).to_have_count(1)  # no url, bad url: plain text
+    expect(first.locator(".zw-sources")).to_contain_text("Folder")
+    second = cards.nth(1)
+    expect(second.locator(".zw-badge")).to_have_text("Mogelijk")
+    expect(second.locator(".zw-uncertain")).to_be_visible()
+    expect(second.locator(".zw-why")).to_have_count(0)
+    save = page.get_by_role("link", name="Bewaar mijn advies")
+    expect(save).to_have_attribute("href", SAMPLE_ADVICE["link"])
+    expect(advice).to_contain_text("2026-12-23")
+    page.screenshot(path=screenshot_path("widget-cards-360x740"), full_page=False)
+    assert context.errors == []  # type: ignore[attr-defined]
+    context.close()
