@@ -4,16 +4,12 @@ Runs on SQLite and, when ZIJWIJZER_TEST_POSTGRES_URL is set, on PostgreSQL (own 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import select
 
 from bot.advice_store import (
     AdviceStore,
@@ -25,8 +21,8 @@ from bot.advice_store import (
     save_advice,
 )
 from bot.db import Database
+from tests.postgres import postgres_schema
 
-POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 ADVICE: dict[str, Any] = {
     "profile": {"age": 38, "sector": "vvt", "language": "nl"},
@@ -47,23 +43,13 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def postgres_database() -> Iterator[Database]:
     """A Database whose connections only see a schema of their own, dropped afterwards."""
-    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
-    if not url:
-        pytest.skip(f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped")
-    schema = f"zw_{secrets.token_hex(6)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    database = Database(scoped.render_as_string(hide_password=False))
-    database.create_all()
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        database = Database(url)
+        database.create_all()
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import types
@@ -19,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.pool import NullPool
 
 from bot import retention
 from bot.retention import EVENTS, erase_conversation, purge_older_than
+from tests.postgres import postgres_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
-POSTGRES_SKIP_REASON = f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped"
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 DAY = 86400.0
 
@@ -42,25 +41,9 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A URL whose connections only see a schema of their own, dropped afterwards."""
-    base = os.environ.get(POSTGRES_URL_ENV, "").strip()
-    if not base:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"zw_{secrets.token_hex(6)}"
-    admin = create_engine(base, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = (
-        make_url(base)
-        .update_query_dict({"options": f"-csearch_path={schema}"})
-        .render_as_string(hide_password=False)
-    )
-    _create_events_table(url)
-    try:
+    with postgres_schema() as url:
+        _create_events_table(url)
         yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -22,18 +20,14 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, create_engine
 
 from catalogue import store
 from catalogue.compiled import Catalogue
 from catalogue.reader import DATA_DIR, load_directory
 from catalogue.sync import build_export
 from tests.catalogue.samples import SAMPLE_PROFILES
-
-POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
-POSTGRES_SKIP_REASON = f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped"
-
+from tests.postgres import postgres_schema
 
 # ---- catalogue files ----------------------------------------------------------------------------
 
@@ -130,24 +124,13 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def postgres_engine() -> Iterator[Engine]:
     """An engine whose connections only see a schema of their own, dropped afterwards."""
-    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
-    if not url:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"zw_{secrets.token_hex(6)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    # The same settings as store.make_engine gives a PostgreSQL URL, plus the search path.
-    engine = create_engine(
-        url, pool_pre_ping=True, connect_args={"options": f"-csearch_path={schema}"}
-    )
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        # The same settings as store.make_engine gives a PostgreSQL URL.
+        engine = create_engine(url, pool_pre_ping=True)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

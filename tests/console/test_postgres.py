@@ -3,8 +3,6 @@ schema of its own. Skipped, saying why, when ZIJWIJZER_TEST_POSTGRES_URL is not 
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -17,28 +15,16 @@ from bot.console.tracker import TrackerReader
 from bot.db import Database
 from tests.console.conftest import plans
 from tests.console.seed import seed_tracker
+from tests.postgres import postgres_schema
 
 pytestmark = pytest.mark.postgres
-URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
 def scoped_url() -> Iterator[str]:
     """A URL whose connections only see a fresh schema, dropped afterwards."""
-    url = os.environ.get(URL_ENV, "").strip()
-    if not url:
-        pytest.skip(f"{URL_ENV} not set: PostgreSQL tests of the console index skipped")
-    schema = f"zw_console_{secrets.token_hex(5)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    joiner = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
-import secrets
 import threading
 import time
 from collections import Counter
@@ -18,14 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from bot.db import Database
-
-POSTGRES_URL_ENV = "ZIJWIJZER_TEST_POSTGRES_URL"
-POSTGRES_SKIP_REASON = f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped"
+from tests.postgres import postgres_schema
 
 
 @pytest.fixture
@@ -34,25 +27,6 @@ def sqlite_database(tmp_path: Path) -> Iterator[Database]:
     database.create_all()
     yield database
     database.dispose()
-
-
-@contextlib.contextmanager
-def postgres_schema() -> Iterator[str]:
-    """The URL of a fresh schema of its own (dropped afterwards); skips without PostgreSQL."""
-    url = os.environ.get(POSTGRES_URL_ENV, "").strip()
-    if not url:
-        pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"zw_{secrets.token_hex(6)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
