@@ -27,14 +27,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from sqlalchemy import (
-    Column,
     Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     delete,
     func,
@@ -46,25 +39,14 @@ from sqlalchemy.pool import NullPool
 
 from bot.db import Database
 from bot.settings import load_settings
+from bot.tracker_events import events
 
 logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 
-# Rasa 3.6's SQLTrackerStore.SQLEvent, as the engine creates it.
-_metadata = MetaData()
-EVENTS = Table(
-    "events",
-    _metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
+EVENTS = events
 
 # Modules other engineers own; used when present (module, function).
 CONSOLE_INDEX = ("bot.console.index", "forget_conversations")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
@@ -10,7 +11,7 @@ from playwright.sync_api import Browser
 from catalogue.compiled import Catalogue
 from catalogue.reader import load_directory
 from tests.browser import chromium
-from tests.stack import Stack, start_stack
+from tests.stack import Stack, dutch_responses, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,9 @@ def browser() -> Iterator[Browser]:
     """Headless Debian Chromium (tests/browser.py); each test opens its own context."""
     with chromium() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def dutch() -> dict[str, dict[str, Any]]:
+    """The Dutch (default) variant of every response in domain.yml, by name."""
+    return dutch_responses()

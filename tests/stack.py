@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.settings import Settings, load_settings
 from tools import assistant
@@ -31,6 +32,20 @@ REQUEST_TIMEOUT = 60.0
 # The engine starts in ~40 s on an idle 2-core machine, but took up to 7.5 min while other
 # heavy processes shared the cores: tests wait longer than `make run` does.
 STARTUP_TIMEOUT_SECONDS = 600.0
+
+
+def texts(replies: list[dict[str, Any]]) -> list[str]:
+    """The text of each reply that has one (buttons and payloads left out)."""
+    return [reply["text"] for reply in replies if "text" in reply]
+
+
+def dutch_responses() -> dict[str, dict[str, Any]]:
+    """The Dutch (default) variant of every response in domain.yml."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return {
+        name: next(v for v in variants if not v.get("condition"))
+        for name, variants in domain["responses"].items()
+    }
 
 
 def free_port() -> int:

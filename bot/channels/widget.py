@@ -139,9 +139,14 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
                 return _refuse(401, "unauthorized")
             replies: list[dict[str, Any]] = []
             try:
-                switch = protocol.language_switch(
-                    parsed, await self._language(request, parsed.conversation_id)
+                # The widget sends its language only with a first message: read the
+                # conversation's language (a tracker read) only then, not on every turn.
+                current = (
+                    await self._language(request, parsed.conversation_id)
+                    if parsed.language is not None
+                    else None
                 )
+                switch = protocol.language_switch(parsed, current)
                 if switch is not None:
                     replies += await self._say(on_new_message, switch, parsed, silent=True)
                 replies += await self._say(on_new_message, parsed.text, parsed)

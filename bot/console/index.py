@@ -45,8 +45,9 @@ from bot.console.models import (
     Note,
     utcnow,
 )
-from bot.console.tracker import FALLBACK_ACTIONS, TrackerReader, _load, events, when
+from bot.console.tracker import FALLBACK_ACTIONS, TrackerReader, _load, when
 from bot.db import Database
+from bot.tracker_events import events
 
 SEARCH_TEXT_LIMIT = 8000
 # Events per transaction of the indexer; a list request folds in at most a few batches

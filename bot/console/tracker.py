@@ -13,24 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Engine, select
 
+from bot.tracker_events import events
 from catalogue.store import make_engine
-
-tracker_metadata = MetaData()
-
-# Rasa 3.6's SQLTrackerStore.SQLEvent, column for column.
-events = Table(
-    "events",
-    tracker_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255), nullable=False, index=True),
-    Column("type_name", String(255), nullable=False),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 # Actions that are plumbing, not part of what the conversation did.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})

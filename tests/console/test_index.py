@@ -71,7 +71,7 @@ def test_index_is_incremental(tmp_path: Path) -> None:
     half = len(every) // 2
     seed_tracker(engine, [])
     with engine.begin() as connection:
-        from bot.console.tracker import events
+        from bot.tracker_events import events
 
         connection.execute(events.insert(), rows("late", every[:half]))
     database = Database(f"sqlite:///{tmp_path / 'a.db'}")
@@ -164,7 +164,7 @@ def test_cli_as_a_process(tmp_path: Path) -> None:
 
 
 def test_reconcile_forgets_conversations_erased_in_the_chat(tmp_path: Path) -> None:
-    from bot.console.tracker import events
+    from bot.tracker_events import events
 
     tracker_url = f"sqlite:///{tmp_path / 't.db'}"
     engine = create_engine(tracker_url)

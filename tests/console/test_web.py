@@ -482,7 +482,7 @@ def test_reviewer_cannot_close_someone_elses_handoff(console: Console) -> None:
 def test_transcript_of_a_conversation_erased_in_the_chat_is_gone(console: Console) -> None:
     from sqlalchemy import create_engine
 
-    from bot.console.tracker import events
+    from bot.tracker_events import events
 
     console.login("rob")
     pk = console.pk("charlie")

@@ -15,27 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.stack import Stack
+from tests.stack import Stack, texts
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def dutch() -> dict[str, dict[str, Any]]:
-    """The Dutch (default) variant of every response in domain.yml."""
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {
-        name: next(v for v in variants if "condition" not in v)
-        for name, variants in domain["responses"].items()
-    }
-
-
-def texts(replies: list[dict[str, Any]]) -> list[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 def test_intake_form_and_advice_roundtrip(stack: Stack, dutch: dict[str, dict[str, Any]]) -> None:

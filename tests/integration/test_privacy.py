@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.stack import Stack
+from tests.stack import Stack, texts
 from tools import assistant
 
 pytestmark = pytest.mark.integration
@@ -37,20 +36,6 @@ PERSONAL = [
 ]
 # A 9-digit number that fails the 11-test is no BSN: it must stay.
 ORDINARY = ("Mijn klantnummer bij het UWV is 123456789", "123456789")
-
-
-@pytest.fixture(scope="module")
-def dutch() -> dict[str, dict[str, Any]]:
-    """The Dutch (default) variant of every response in domain.yml."""
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {
-        name: next(v for v in variants if "condition" not in v)
-        for name, variants in domain["responses"].items()
-    }
-
-
-def texts(replies: list[dict[str, Any]]) -> list[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 def stored_rows(stack: Stack, sender: str) -> list[tuple[Any, ...]]:

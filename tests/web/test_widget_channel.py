@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from bot.tokens import issue_token, new_conversation, new_conversation_id, verify_token
-from tests.stack import Stack
+from tests.stack import Stack, texts
 from tests.web.channel_client import WidgetConversation, call
 
 pytestmark = pytest.mark.integration
@@ -49,10 +49,6 @@ def stored_events(stack: Stack, conversation_id: str) -> int:
             "SELECT count(*) FROM events WHERE sender_id = ?", (conversation_id,)
         ).fetchone()
     return int(count)
-
-
-def texts(replies: list[dict[str, Any]]) -> list[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 def test_a_new_conversation_gets_a_signed_token(stack: Stack) -> None:

@@ -15,32 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.db import Database
 from bot.handoff.models import HandoffRequest, OutboxMessage
 from tests.bot.handoff.conftest import Receiver
-from tests.stack import Stack
+from tests.stack import Stack, texts
 from tools import assistant
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 DELIVERY_WAIT_SECONDS = 60.0
-
-
-@pytest.fixture(scope="module")
-def dutch() -> dict[str, Any]:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {
-        name: next(v for v in variants if not v.get("condition"))
-        for name, variants in domain["responses"].items()
-    }
-
-
-def texts(replies: list[dict[str, Any]]) -> list[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 def requests_of(stack: Stack, sender: str) -> list[HandoffRequest]:
