@@ -63,7 +63,9 @@ def _source(item: dict[str, Any]) -> str:
 class AdviceSaver(Protocol):
     """Saves an advice behind a link: `AdviceStore` in production (blocking; run in a thread)."""
 
-    def save(self, advice: dict[str, Any], language: str) -> SavedLink: ...
+    def save(
+        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+    ) -> SavedLink: ...
 
 
 def default_advice_store() -> AdviceStore:
@@ -164,10 +166,17 @@ class ActionGiveAdvice(CatalogueAction):
     def name(self) -> str:
         return "action_give_advice"
 
-    async def save(self, advice: dict[str, Any], language: str) -> SavedLink | None:
-        """The saved advice's link; None when it could not be saved (the advice still goes)."""
+    async def save(
+        self, advice: dict[str, Any], language: str, conversation_id: str
+    ) -> SavedLink | None:
+        """The saved advice's link; None when it could not be saved (the advice still goes).
+
+        Tied to the conversation, so erasing the conversation removes the link too.
+        """
         try:
-            return await asyncio.to_thread(self.advice_store.save, advice, language)
+            return await asyncio.to_thread(
+                self.advice_store.save, advice, language, conversation_id
+            )
         except Exception as error:
             # Only the error's type: a database error's text can hold the advice (the profile).
             logger.warning(
@@ -205,7 +214,7 @@ class ActionGiveAdvice(CatalogueAction):
                 response="utter_advice_warning",
                 warning=_localised(warning, language, language) or str(warning.get("nl", "")),
             )
-        saved = await self.save(advice, language)
+        saved = await self.save(advice, language, tracker.sender_id)
         payload = advice_payload(
             advice,
             language,

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import AdviceSource, CatalogueAction, SlotValidation
-from actions.profile import PROFILE_SLOTS, profile_from_slots
+from actions.profile import PROFILE_SLOTS, profile_from_slots, profile_in_words
 from bot.handoff.contact import PREFERENCES, normalise_contact, read_preference
 from bot.handoff.store import HandoffStore, NewHandoff, default_store
 
@@ -121,16 +121,6 @@ class ValidateHandoffForm(SlotValidation):
         return {CONTACT: None}
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "-"
-    if isinstance(value, dict):
-        return " ".join(str(v) for v in value.values() if v) or "-"
-    return str(value)
-
-
 def _title(lookup: Callable[[str, str], Any] | None, kind: str, item_id: str) -> str:
     try:
         found = lookup(kind, item_id) if lookup is not None else None
@@ -139,26 +129,26 @@ def _title(lookup: Callable[[str, str], Any] | None, kind: str, item_id: str) ->
     return str(found.get("title") or item_id) if isinstance(found, dict) else item_id
 
 
-def profile_summary(tracker: Tracker, catalogue: AdviceSource) -> dict[str, Any]:
-    """The answers so far with labels (qualification ids with their catalogue titles)."""
-    lookup = getattr(catalogue, "lookup", None)
+def profile_summary(
+    tracker: Tracker, domain: DomainDict, catalogue: AdviceSource
+) -> dict[str, Any]:
+    """The answers so far, labelled and in words for the advisor (Dutch, as the console is).
+
+    The values in words are the ones "wat weet je van mij?" shows, so the advisor reads
+    "Ouderenzorg" where the user did, not the id "vvt".
+    """
     profile = profile_from_slots(tracker)
-    answers: list[dict[str, Any]] = []
-    for field in PROFILE_SLOTS:
-        if field not in profile:
-            continue
-        value = profile[field]
-        shown = _shown(value)
-        if field == "care_qualifications" and isinstance(value, list):
-            shown = ", ".join(_title(lookup, "qualification", str(q)) for q in value) or "-"
-        answers.append(
-            {
-                "field": field,
-                "label": FIELD_LABELS.get(field, field),
-                "value": value,
-                "shown": shown,
-            }
-        )
+    words = profile_in_words(tracker, domain, catalogue, language="nl", recruiter=False)
+    answers = [
+        {
+            "field": field,
+            "label": FIELD_LABELS.get(field, field),
+            "value": profile[field],
+            "shown": words[field],
+        }
+        for field in PROFILE_SLOTS
+        if field in profile
+    ]
     return {
         "answers": answers,
         "skipped": list(tracker.get_slot("skipped") or []),
@@ -229,7 +219,9 @@ class ActionConfirmHandoff(CatalogueAction):
             await self._advice_desk(dispatcher, tracker)
             return forget
         try:
-            await asyncio.to_thread(self._store_request, tracker, str(preference), str(contact))
+            await asyncio.to_thread(
+                self._store_request, tracker, domain, str(preference), str(contact)
+            )
         except Exception as error:
             # The type only: database errors quote the statement's parameters (the contact).
             logger.error("handoff request could not be stored: %s", type(error).__name__)
@@ -246,7 +238,9 @@ class ActionConfirmHandoff(CatalogueAction):
         await self._advice_desk(dispatcher, tracker)
         return forget
 
-    def _store_request(self, tracker: Tracker, preference: str, contact: str) -> None:
+    def _store_request(
+        self, tracker: Tracker, domain: DomainDict, preference: str, contact: str
+    ) -> None:
         region = tracker.get_slot("region")
         stored = self.store.create(
             NewHandoff(
@@ -258,7 +252,7 @@ class ActionConfirmHandoff(CatalogueAction):
                 contact=contact,
                 consent=True,
                 region=str(region) if isinstance(region, str) and region.strip() else None,
-                profile_summary=profile_summary(tracker, self.catalogue),
+                profile_summary=profile_summary(tracker, domain, self.catalogue),
                 advice_summary=advice_summary(tracker, self.catalogue),
             )
         )

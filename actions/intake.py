@@ -11,16 +11,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import AdviceSource, CatalogueAction, SlotValidation, response_variant
+from actions.base import AdviceSource, CatalogueAction, SlotValidation
 from actions.profile import (
     ANSWER_INTENTS,
     INTAKE_FORM,
     NUMBER_SLOTS,
     PROFILE_SLOTS,
-    profile_from_slots,
+    profile_in_words,
     questions_left,
 )
-from actions.questions import title_of
 from catalogue.numberwords import parse_number
 from catalogue.profile import BENEFITS, EMPLOYERS, GOALS, SBB_ANSWERS
 from catalogue.service import default_service
@@ -341,74 +340,9 @@ class ActionShowProfile(IntakeAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        language = str(tracker.get_slot("language") or "nl")
-        slots = {"language": language, "recruiter": bool(tracker.get_slot("recruiter"))}
-
-        def labels(table: str) -> dict[str, str]:
-            custom = response_variant(domain, f"{LABELS_PREFIX}{table}", slots).get("custom")
-            return {str(k): str(v) for k, v in (custom or {}).items()}
-
-        common = labels("common")
-        profile = profile_from_slots(tracker)
-        skipped = set(tracker.get_slot("skipped") or [])
-        names = await asyncio.to_thread(self._catalogue_names, profile, language)
-        shown: dict[str, str] = {}
-        for slot in PROFILE_SLOTS:
-            value = profile.get(slot)
-            if value is None:
-                shown[slot] = common.get("skipped" if slot in skipped else "unknown", "?")
-            elif slot == "education" and isinstance(value, dict):
-                level = labels(slot).get(str(value.get("level")), str(value.get("level") or ""))
-                shown[slot] = " ".join(part for part in (level, value.get("field")) if part)
-            elif slot in names:
-                shown[slot] = names[slot] or common.get("none", "-")
-            elif slot in LABELLED_SLOTS:
-                shown[slot] = labels(slot).get(str(value), str(value))
-            else:
-                shown[slot] = _number(value)
+        shown = await asyncio.to_thread(profile_in_words, tracker, domain, self.catalogue)
         dispatcher.utter_message(response="utter_profile_summary", **shown)
         return []
-
-    def _catalogue_names(self, profile: dict[str, Any], language: str) -> dict[str, str]:
-        """Qualification titles and the region's province, as the catalogue names them.
-
-        A catalogue that cannot answer leaves the ids and the place as they are.
-        """
-        names: dict[str, str] = {}
-        if "care_qualifications" in profile:
-            ids = profile["care_qualifications"]
-            ids = ids if isinstance(ids, list) else [ids]
-            lookup = getattr(self.catalogue, "lookup", None)
-            titles = []
-            for item_id in ids:
-                facts = _safely(lookup, "qualification", str(item_id)) if lookup else None
-                titles.append(title_of(facts, language) if facts else str(item_id))
-            names["care_qualifications"] = ", ".join(titles)
-        region = profile.get("region")
-        if region is not None:
-            province = getattr(self.catalogue, "province", None)
-            found = _safely(province, str(region)) if province else None
-            names["region"] = f"{region} ({found})" if found and found != region else str(region)
-        return names
-
-
-# Profile slots whose values have words in the utter_labels_<slot> tables of domain.yml.
-LABELS_PREFIX = "utter_labels_"
-LABELLED_SLOTS = frozenset({"employer", "employer_sbb_recognised", "sector", "goal", "benefit"})
-
-
-def _safely(function: Any, *args: str) -> Any:
-    try:
-        return function(*args)
-    except Exception:
-        logger.exception("the catalogue could not name a profile value")
-        return None
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 class ActionStartOver(IntakeAction):

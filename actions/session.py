@@ -44,9 +44,12 @@ class ActionEraseConversation(CatalogueAction):
 
     The engine's rows are deleted by the tracker store when it saves this turn: its
     ActionExecuted event is the marker (bot/tracker_store.py ERASE_ACTION). Deleting them
-    here would not work, since the engine writes the tracker back after the action. Here: the
-    staff console's index forgets the conversation (bot.retention.forget_elsewhere), the user
-    gets the confirmation, and an active form stops, so nothing is asked after it.
+    here would not work, since the engine writes the tracker back after the action. Here, before
+    that (bot.retention.forget_elsewhere): the conversation's handoff requests with their outbox
+    messages and its saved advice links go in one transaction of the app database (a request
+    the webhook had already accepted is logged, as a count), then the staff console's index
+    forgets it; the user gets the confirmation, and an active form stops, so nothing is asked
+    after it.
     """
 
     def name(self) -> str:
@@ -57,10 +60,15 @@ class ActionEraseConversation(CatalogueAction):
     ) -> list[EventType]:
         try:
             await asyncio.to_thread(forget_elsewhere, [tracker.sender_id])
-        except Exception:
+        except Exception as error:
             # The conversation itself is still erased by the tracker store (the user asked for
-            # that); only the index entry is left for staff. No conversation id in the log.
-            logger.exception("Forgetting an erased conversation outside the tracker store failed")
+            # that); its handoff requests, saved advice and index entry are left for an admin
+            # to erase (python -m bot.retention erase). Only the error's class is logged: a
+            # driver's message can quote the conversation id.
+            logger.error(
+                "Erasing a conversation's data outside the tracker store failed (%s)",
+                type(error).__name__,
+            )
         dispatcher.utter_message(response="utter_conversation_erased")
         events: list[EventType] = [ActiveLoop(None)]
         if tracker.active_loop.get("name"):

@@ -47,7 +47,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.settings import load_settings  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
 from tools import assistant  # noqa: E402
 
 # ---- the scripted conversations: edit these when the flow changes ------------------------
@@ -160,6 +160,7 @@ def port_free(port: int) -> bool:
 
 def run_conversations(
     url: str,
+    headers: dict[str, str],
     script: Sequence[str],
     conversations: int,
     phase: Phase,
@@ -169,6 +170,7 @@ def run_conversations(
 ) -> None:
     """One user: `conversations` times the script, a new sender id each time."""
     with requests.Session() as session:
+        session.headers.update(headers)
         for _ in range(conversations):
             if stop.is_set() or time.monotonic() > deadline:
                 return
@@ -201,6 +203,7 @@ def run_conversations(
 def run_phase(
     name: str,
     url: str,
+    headers: dict[str, str],
     script: Sequence[str],
     users: int,
     conversations: int,
@@ -213,7 +216,9 @@ def run_phase(
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=users) as pool:
         futures = [
-            pool.submit(run_conversations, url, script, conversations, phase, lock, deadline, stop)
+            pool.submit(
+                run_conversations, url, headers, script, conversations, phase, lock, deadline, stop
+            )
             for _ in range(users)
         ]
         try:
@@ -226,18 +231,17 @@ def run_phase(
     return phase
 
 
-def parse_latencies(port: int, token: str, script: Sequence[str], rounds: int = 3) -> Phase:
-    """NLU alone: the script's messages through POST /model/parse (HTTP API), one user."""
+def parse_latencies(port: int, jwt: str, script: Sequence[str], rounds: int = 3) -> Phase:
+    """NLU alone: the script's messages through POST /model/parse (HTTP API, JWT), one user."""
     phase = Phase("parse", 1)
     url = f"http://{HOST}:{port}/model/parse"
     started = time.perf_counter()
     with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {jwt}"
         for _ in range(rounds):
             for message in script:
                 begin = time.perf_counter()
-                answer = session.post(
-                    url, params={"token": token}, json={"text": message}, timeout=30
-                )
+                answer = session.post(url, json={"text": message}, timeout=30)
                 if answer.status_code == 200:
                     phase.latencies.append(time.perf_counter() - begin)
                 else:
@@ -254,15 +258,17 @@ def bench(
     max_seconds: float,
     stop: threading.Event,
     processes: Sequence[assistant.Process] = (),
+    headers: dict[str, str] | None = None,
 ) -> list[Phase]:
     url = f"http://{HOST}:{port}/webhooks/rest/webhook"
+    headers = headers or {}
     # Warm-up (not measured): first requests load lazily initialised parts.
-    run_phase(name, url, script, 1, WARMUP_CONVERSATIONS, max_seconds, stop)
+    run_phase(name, url, headers, script, 1, WARMUP_CONVERSATIONS, max_seconds, stop)
     phases = []
     for users in users_list:
         conversations = CONVERSATIONS_PER_USER.get(users, 2)
         before = cpu_snapshot(processes)
-        phase = run_phase(name, url, script, users, conversations, max_seconds, stop)
+        phase = run_phase(name, url, headers, script, users, conversations, max_seconds, stop)
         after = cpu_snapshot(processes)
         if phase.messages:
             phase.cpu_ms_per_message = {
@@ -310,10 +316,12 @@ def plain_model() -> Path:
     return models[-1]
 
 
-def start_plain(model: Path, port: int, token: str, log: Path) -> assistant.Process:
+def start_plain(model: Path, port: int, jwt_secret: str, log: Path) -> assistant.Process:
+    """The plain bot keeps Rasa's stock REST channel; its API takes JWTs, as ours does."""
     out = log.open("wb")
     command = [str(RASA), "run", "--model", str(model), "--interface", HOST]
-    command += ["--port", str(port), "--enable-api", "--auth-token", token]
+    command += ["--port", str(port), "--enable-api", "--jwt-secret", jwt_secret]
+    command += ["--jwt-method", "HS256"]
     popen = subprocess.Popen(
         command,
         cwd=PLAIN_DIR,  # its own endpoints.yml and credentials.yml (REST channel)
@@ -324,14 +332,34 @@ def start_plain(model: Path, port: int, token: str, log: Path) -> assistant.Proc
     )
     out.close()  # the child holds its own descriptor
     return assistant.Process(
-        "plain Rasa engine", popen, f"http://{HOST}:{port}/status?token={token}"
+        "plain Rasa engine",
+        popen,
+        f"http://{HOST}:{port}/status",
+        {"Authorization": f"Bearer {assistant.api_jwt(jwt_secret)}"},
     )
 
 
+def zijwijzer_settings(port: int, action_port: int, jwt_secret: str) -> Settings:
+    """The settings of the benchmarked Zijwijzer: its own ports and tracker file, its HTTP
+    API on (JWT) for /model/parse, and widget limits it never reaches (REST is not limited)."""
+    return dataclasses.replace(
+        load_settings(),
+        rasa_port=port,
+        action_port=action_port,
+        action_server_url=f"http://{HOST}:{action_port}/webhook",
+        tracker_database_url=f"sqlite:///{BENCH_DIR / 'trackers.db'}",
+        log_level="WARNING",
+        engine_api_jwt_secret=jwt_secret,
+    )
+
+
+def rest_headers(settings: Settings) -> dict[str, str]:
+    """Zijwijzer's REST channel wants its key (bot/channels/rest.py)."""
+    return {"Authorization": f"Bearer {settings.rest_api_key}"}
+
+
 def start_zijwijzer(
-    port: int,
-    action_port: int,
-    token: str,
+    settings: Settings,
     *,
     memory_tracker: bool = False,
     model: Path = assistant.MODEL,
@@ -340,7 +368,7 @@ def start_zijwijzer(
     SQLite file (as deployed by default), or Rasa's in-memory one like the plain bot's."""
     if not model.exists():
         raise RuntimeError(f"no trained model at {model}: run `make train` first")
-    trackers = BENCH_DIR / "trackers.db"
+    trackers = Path(settings.tracker_database_url.removeprefix("sqlite:///"))
     trackers.unlink(missing_ok=True)
     endpoints = ROOT / "endpoints.yml"
     if memory_tracker:
@@ -348,14 +376,6 @@ def start_zijwijzer(
         endpoints.write_text(
             "action_endpoint:\n  url: ${ZIJWIJZER_ACTION_SERVER_URL}\n", encoding="utf-8"
         )
-    settings = dataclasses.replace(
-        load_settings(),
-        rasa_port=port,
-        action_port=action_port,
-        action_server_url=f"http://{HOST}:{action_port}/webhook",
-        tracker_database_url=f"sqlite:///{trackers}",
-        log_level="WARNING",
-    )
     env = dict(os.environ)
     action_log = (BENCH_DIR / "zijwijzer-actions.log").open("wb")
     engine_log = (BENCH_DIR / "zijwijzer-engine.log").open("wb")
@@ -364,7 +384,6 @@ def start_zijwijzer(
         engine = assistant.start_engine(
             settings,
             env,
-            api_token=token,
             model=model,
             workdir=BENCH_DIR / "zijwijzer-rasa",
             output=engine_log,
@@ -446,29 +465,30 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()
     processes: list[assistant.Process] = []
-    token = secrets.token_urlsafe(24)
+    # A fresh secret per run for both HTTP APIs (JWT only, never a token in a URL).
+    jwt_secret = secrets.token_urlsafe(32)
+    jwt = assistant.api_jwt(jwt_secret, ttl_seconds=24 * 3600)
+    settings = zijwijzer_settings(ZIJWIJZER_PORT, ACTION_PORT, jwt_secret)
     try:
         model = None if args.skip_plain else plain_model()
         started = time.monotonic()
         ours = start_zijwijzer(
-            ZIJWIJZER_PORT,
-            ACTION_PORT,
-            token,
-            memory_tracker=args.memory_tracker,
-            model=args.model.resolve(),
+            settings, memory_tracker=args.memory_tracker, model=args.model.resolve()
         )
         processes += ours
         if model is not None:
-            processes.append(start_plain(model, PLAIN_PORT, token, BENCH_DIR / "plain-engine.log"))
+            processes.append(
+                start_plain(model, PLAIN_PORT, jwt_secret, BENCH_DIR / "plain-engine.log")
+            )
         assistant.wait_ready(processes)
         print(
             f"Both assistants ready after {time.monotonic() - started:.0f} s; logs in {BENCH_DIR}"
         )
 
         load_before = os.getloadavg()
-        parses = [parse_latencies(ZIJWIJZER_PORT, token, ZIJWIJZER_CONVERSATION)]
+        parses = [parse_latencies(ZIJWIJZER_PORT, jwt, ZIJWIJZER_CONVERSATION)]
         if model is not None:
-            parses.append(parse_latencies(PLAIN_PORT, token, PLAIN_CONVERSATION))
+            parses.append(parse_latencies(PLAIN_PORT, jwt, PLAIN_CONVERSATION))
         zijwijzer = bench(
             "zijwijzer",
             ZIJWIJZER_PORT,
@@ -477,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             args.max_phase_seconds,
             stop,
             ours,
+            rest_headers(settings),
         )
         plain: list[Phase] = []
         if model is not None:

@@ -3,7 +3,8 @@
 The advice holds the person's profile answers, so: the link carries only a random token
 (`secrets.token_urlsafe(32)`, 256 bits), the database keeps only its SHA-256 (a leaked table
 gives no working links), and every saved advice expires after `advice_link_days`;
-`purge_expired` deletes what has expired (the retention command calls it).
+`purge_expired` deletes what has expired (the retention command calls it). Each row keeps the
+id of its conversation, so `forget_advice` deletes it when that conversation is erased.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import hashlib
 import re
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.db import Base, Database
+from bot.schema_upgrade import add_missing_columns
 
 # Where the web app serves a saved advice (bot/web/advice_page.py): <public_url>/advies/<token>.
 ADVICE_PATH = "/advies"
@@ -51,6 +54,9 @@ class SavedAdvice(Base):
     language: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The conversation it came from, so erasing that conversation deletes it too (never shown
+    # on the page). Nullable: rows saved before the column, and callers that do not say.
+    conversation_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ def save_advice(
     *,
     valid_days: int,
     now: dt.datetime | None = None,
+    conversation_id: str | None = None,
 ) -> str:
     """Saves the advice; returns the token for its link (shown once, never stored)."""
     created = now or utcnow()
@@ -83,6 +90,7 @@ def save_advice(
                 language=language,
                 created_at=created,
                 expires_at=created + dt.timedelta(days=valid_days),
+                conversation_id=conversation_id,
             )
         )
     return token
@@ -123,6 +131,29 @@ def purge_expired(database: Database, *, now: dt.datetime | None = None) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+def forget_advice(session: Session, conversation_ids: Sequence[str]) -> int:
+    """Deletes the saved advice of these conversations (their links stop working); how many.
+
+    Runs in the caller's transaction: bot.retention erases a conversation's handoff requests
+    in the same one.
+    """
+    if not conversation_ids:
+        return 0
+    result = session.execute(
+        delete(SavedAdvice)
+        .where(SavedAdvice.conversation_id.in_(list(conversation_ids)))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def ensure_table(database: Database) -> None:
+    """Makes the table when missing, and adds the columns a table made earlier lacks."""
+    table = Base.metadata.tables[SavedAdvice.__tablename__]
+    Base.metadata.create_all(database.engine, tables=[table])
+    add_missing_columns(database.engine, table, "conversation_id")
+
+
 @dataclass(frozen=True)
 class SavedLink:
     token: str
@@ -149,14 +180,22 @@ class AdviceStore:
     def _ensure_table(self) -> None:
         with self._lock:
             if not self._table_checked:
-                table = Base.metadata.tables[SavedAdvice.__tablename__]
-                Base.metadata.create_all(self.database.engine, tables=[table])
+                ensure_table(self.database)
                 self._table_checked = True
 
-    def save(self, advice: dict[str, Any], language: str) -> SavedLink:
+    def save(
+        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+    ) -> SavedLink:
         self._ensure_table()
         now = utcnow()
-        token = save_advice(self.database, advice, language, valid_days=self.valid_days, now=now)
+        token = save_advice(
+            self.database,
+            advice,
+            language,
+            valid_days=self.valid_days,
+            now=now,
+            conversation_id=conversation_id,
+        )
         return SavedLink(
             token=token,
             url=f"{self.public_url}{ADVICE_PATH}/{token}",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,14 +38,16 @@ PLACEHOLDERS = {
 # date or a deadline, not a birth date (unless the text says "geboren").
 _MIN_AGE_YEARS = 10
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# Starts only where a run of address characters starts: trying every position inside a long
+# run of letters or digits (a pasted text) would take quadratic time.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){10,30}\b", re.IGNORECASE)
 # Nine digits, optionally grouped by dots, spaces or dashes (123.456.782, 123 45 6782); not part
 # of a longer number (a tenth digit, or a decimal part), but a full stop after it is fine.
 _BSN = re.compile(r"(?<![\d.,-])\d(?:[ .-]?\d){8}(?!\d)(?![.,]\d)")
 # Between digit groups people write a space, a dot, a dash or a slash, sometimes with spaces
-# around it ("06 - 123 456 78").
-_SEP_REQUIRED = r"(?:\s?[./-]\s?|\s)"
+# around it ("06 - 123 456 78"), and on a phone keyboard often two or three spaces.
+_SEP_REQUIRED = r"(?:\s{0,3}[./-]\s{0,3}|\s{1,3})"
 _SEP = _SEP_REQUIRED + "?"
 _PHONE = re.compile(
     r"(?<![\w+])(?:"
@@ -99,8 +101,10 @@ _POSTCODE_HOUSE = re.compile(
 # Street, house number, postcode: the street is up to four words, none of them the words around
 # an address ("ik woon op Dorpsstraat 12, ..." keeps "ik woon op").
 _NOT_STREET = r"(?!(?i:ik|woon|woont|wonen|op|mijn|adres|is|i|live|at|my|address)\b)"
+# The street starts where its word starts (not after each dot or dash inside one long word,
+# which would take quadratic time); a word may begin with an apostrophe ('s-Hertogenbosch).
 _HOUSE_POSTCODE = re.compile(
-    rf"\b{_NOT_STREET}[A-Za-z][\w'.-]+(?:\s{_NOT_STREET}[A-Za-z][\w'.-]+){{0,3}}"
+    rf"(?<![\w'.-]){_NOT_STREET}[A-Za-z'][\w'.-]+(?:\s{_NOT_STREET}[A-Za-z][\w'.-]+){{0,3}}"
     r"\s\d{1,5}[A-Za-z]?,?\s+[1-9]\d{3}\s?[A-Z]{2}\b"
 )
 _POSTCODE = re.compile(r"\b[1-9]\d{3}\s?[A-Z]{2}\b")
@@ -118,6 +122,9 @@ def bsn_valid(digits: str) -> bool:
 def iban_valid(text: str) -> bool:
     """ISO 13616 mod-97 check."""
     iban = re.sub(r"\s+", "", text).upper()
+    # ASCII only: the pattern's IGNORECASE also matches the Kelvin sign and a dotted capital I.
+    if not iban.isascii() or not iban.isalnum():
+        return False
     if not 15 <= len(iban) <= 34 or not iban[:2].isalpha() or not iban[2:4].isdigit():
         return False
     rearranged = iban[4:] + iban[:4]
@@ -129,6 +136,31 @@ def _could_be_born(match: re.Match[str]) -> bool:
     # Two-digit years ('85, 1/3/85) are ambiguous: treated as birth dates, to be safe.
     year = _FULL_YEAR.search(match.group())
     return year is None or int(year.group()) <= datetime.date.today().year - _MIN_AGE_YEARS
+
+
+def _redact_ibans(text: str, placeholder: Callable[[], str]) -> str:
+    """Each valid IBAN replaced. The pattern may run on into the next word ("NL91 ABNA 0417
+    1643 00 en ..."): the IBAN is then the longest valid part that ends before a space."""
+    parts: list[str] = []
+    position = 0
+    while (match := _IBAN.search(text, position)) is not None:
+        found = match.group()
+        end = next(
+            (
+                end
+                for end in range(len(found), 14, -1)
+                if (end == len(found) or found[end] == " ") and iban_valid(found[:end])
+            ),
+            None,
+        )
+        if end is None:
+            parts.append(text[position : match.start() + 1])
+            position = match.start() + 1
+        else:
+            parts.append(text[position : match.start()] + placeholder())
+            position = match.start() + end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -147,7 +179,7 @@ def redact(text: str) -> Redaction:
         return PLACEHOLDERS[kind]
 
     out = _EMAIL.sub(lambda m: replace("email"), text)
-    out = _IBAN.sub(lambda m: replace("iban") if iban_valid(m.group()) else m.group(), out)
+    out = _redact_ibans(out, lambda: replace("iban"))
     out = _BIRTH_CONTEXT.sub(lambda m: m.group("lead") + replace("birth_date"), out)
     out = _DATE.sub(lambda m: replace("birth_date") if _could_be_born(m) else m.group(), out)
     out = _HOUSE_POSTCODE.sub(lambda m: replace("address"), out)

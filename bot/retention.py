@@ -1,30 +1,37 @@
-"""Retention of stored conversations: purge the old ones (cron), erase one (admin).
+"""Retention of personal data: purge what is past its period (cron), erase one conversation.
 
     python -m bot.retention purge [--older-than-days N]   # default: ZIJWIJZER_RETENTION_DAYS
     python -m bot.retention erase CONVERSATION_ID
 
-Works on the `events` table of Rasa's SQL tracker store (the database of
-ZIJWIJZER_TRACKER_DATABASE_URL), declared below as a Core table with Rasa 3.6's columns; the
+Conversations live in the `events` table of Rasa's SQL tracker store (the database of
+ZIJWIJZER_TRACKER_DATABASE_URL), declared in bot/tracker_events.py with Rasa 3.6's columns; the
 engine creates it, this module only deletes from it, with parameterised statements, in one
 transaction per call. A conversation is older than N days when its last event is.
 
-After deleting, what other stores keep of those conversations goes too, through functions other
-modules own, called only when they exist: `bot.console.index.forget_conversations(database, ids)`
-(the staff console's index) and, after a purge, `bot.advice_store.purge_expired(database)`
-(saved advice past its link's lifetime).
+The app database (ZIJWIJZER_DATABASE_URL) keeps more of a conversation:
+- handoff requests (with contact details) and their outbox messages, and saved advice links:
+  erasing a conversation deletes them, in one transaction, before its events go. A request the
+  webhook had already accepted lives on in the receiving system, out of our reach: erasing
+  says so (the command's output, a log line without personal data), so the receiver can be
+  asked to delete it too (AVG art. 17 and 19).
+- the staff console's index of the conversation: forgotten with it
+  (`bot.console.index.forget_conversations`).
+A purge also deletes saved advice past its link's lifetime, handoff requests past retention
+(bot/handoff/store.py `purge_handoffs`: done ones `days` after their last change, waiting ones
+after twice that) and console audit entries older than ZIJWIJZER_AUDIT_RETENTION_DAYS. The
+audit log outlives the data on purpose: it answers "who looked at my data" after it is gone.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import ModuleType
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from sqlalchemy import (
     Engine,
@@ -37,7 +44,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from bot import advice_store
+from bot.advice_store import forget_advice, purge_expired
+from bot.console.index import forget_conversations
+from bot.console.models import AuditEntry
 from bot.db import Database
+from bot.handoff import store as handoff_store
+from bot.handoff.store import erase_handoffs, purge_handoffs
 from bot.settings import load_settings
 from bot.tracker_events import events
 
@@ -48,9 +61,53 @@ EXIT_FAILED = 1
 
 EVENTS = events
 
-# Modules other engineers own; used when present (module, function).
-CONSOLE_INDEX = ("bot.console.index", "forget_conversations")
-ADVICE_STORE_PURGE = ("bot.advice_store", "purge_expired")
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What the app database held of some conversations and no longer does."""
+
+    handoff_requests: int = 0
+    outbox_messages: int = 0
+    # Handoff requests the webhook had accepted: the receiving system keeps its copy.
+    delivered_handoffs: int = 0
+    saved_advice: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.handoff_requests or self.saved_advice)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing one conversation deleted."""
+
+    events: int
+    forgotten: Forgotten
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.events) or self.forgotten.anything
+
+    def delivered_notice(self) -> str | None:
+        """The sentence for the person erasing, when a copy lives on at the webhook's receiver."""
+        delivered = self.forgotten.delivered_handoffs
+        if not delivered:
+            return None
+        return (
+            f"note: {delivered} handoff request(s) of this conversation had already been "
+            "delivered to the handoff webhook; the receiving system keeps its copy, out of "
+            "reach of this erasure: ask its owner to delete it"
+        )
+
+
+@dataclass(frozen=True)
+class AppPurge:
+    """What a purge deleted from the app database (besides the console's index)."""
+
+    saved_advice: int = 0
+    handoff_requests: int = 0
+    outbox_messages: int = 0
+    audit_entries: int = 0
 
 
 def _engine(url: str) -> Engine:
@@ -65,11 +122,17 @@ def _has_events_table(engine: Engine) -> bool:
 
 def erase_conversation(
     tracker_database_url: str, conversation_id: str, *, database: Database | None = None
-) -> int:
-    """Deletes every stored event of one conversation; the number of events deleted."""
-    deleted = _delete_conversation(tracker_database_url, conversation_id)
-    forget_elsewhere([conversation_id], database=database)
-    return deleted
+) -> Erasure:
+    """Erases one conversation: its handoff requests and saved advice, its events, its index entry.
+
+    The app data goes first (one transaction), so a failure there leaves the conversation
+    whole and the erasure can simply be run again.
+    """
+    with _app_database(database) as app:
+        forgotten = forget_personal_data(app, [conversation_id])
+        events_deleted = _delete_conversation(tracker_database_url, conversation_id)
+        forget_conversations(app, [conversation_id])
+    return Erasure(events_deleted, forgotten)
 
 
 def purge_older_than(
@@ -78,14 +141,61 @@ def purge_older_than(
     now: datetime | None = None,
     *,
     database: Database | None = None,
+    audit_days: int | None = None,
 ) -> list[str]:
-    """Deletes the conversations whose last event is more than `days` days before `now`.
+    """Deletes the conversations whose last event is more than `days` days before `now`, and
+    in the app database what is past retention (see `purge_app_data`).
 
     Returns the ids of the conversations purged (sorted).
     """
     purged, _events = _purge_events(tracker_database_url, days, now)
-    _after_purge(purged, database)
+    _after_purge(purged, database, days, audit_days, now)
     return purged
+
+
+def forget_personal_data(database: Database, conversation_ids: Sequence[str]) -> Forgotten:
+    """Deletes the handoff requests (with their outbox messages) and the saved advice of these
+    conversations, in one transaction. Logs (counts only) when a request had been delivered."""
+    if not conversation_ids:
+        return Forgotten()
+    _ensure_app_tables(database)
+    with database.session() as session:
+        handoffs = erase_handoffs(session, conversation_ids)
+        advice = forget_advice(session, conversation_ids)
+    if handoffs.delivered:
+        logger.warning(
+            "erased %d handoff request(s) that the handoff webhook had already accepted: "
+            "the receiving system keeps its copy, out of reach of this erasure",
+            handoffs.delivered,
+        )
+    return Forgotten(handoffs.requests, handoffs.outbox_messages, handoffs.delivered, advice)
+
+
+def purge_app_data(
+    database: Database, days: int, audit_days: int, now: datetime | None = None
+) -> AppPurge:
+    """Deletes handoff requests past retention (with their outbox messages) and console audit
+    entries older than `audit_days` (one transaction), then expired saved advice."""
+    if audit_days < 0:
+        raise ValueError(f"audit days must be 0 or more, got {audit_days}")
+    moment = now if now is not None else datetime.now(UTC)
+    _ensure_app_tables(database)
+    with database.session() as session:
+        handoffs = purge_handoffs(session, days, moment)
+        audit = session.execute(
+            delete(AuditEntry)
+            .where(AuditEntry.at < moment - timedelta(days=audit_days))
+            .execution_options(synchronize_session=False)
+        )
+        audit_deleted = int(getattr(audit, "rowcount", 0) or 0)
+    advice = purge_expired(database, now=moment)
+    return AppPurge(advice, handoffs.requests, handoffs.outbox_messages, audit_deleted)
+
+
+def _ensure_app_tables(database: Database) -> None:
+    # Tables made by an older version lack the columns these deletes select on.
+    handoff_store.ensure_tables(database)
+    advice_store.ensure_table(database)
 
 
 def _delete_conversation(tracker_database_url: str, conversation_id: str) -> int:
@@ -131,22 +241,31 @@ def _purge_events(
         engine.dispose()
 
 
-def _after_purge(purged: Sequence[str], database: Database | None) -> None:
-    forget_elsewhere(purged, database=database)
-    purge_expired = _optional(*ADVICE_STORE_PURGE)
-    if purge_expired is not None:
-        with _app_database(database) as app:
-            purge_expired(app)
+def _after_purge(
+    purged: Sequence[str],
+    database: Database | None,
+    days: int,
+    audit_days: int | None,
+    now: datetime | None,
+) -> AppPurge:
+    with _app_database(database) as app:
+        if purged:
+            forget_conversations(app, list(purged))
+        keep_audit = load_settings().audit_retention_days if audit_days is None else audit_days
+        return purge_app_data(app, days, keep_audit, now)
 
 
-def forget_elsewhere(conversation_ids: Sequence[str], *, database: Database | None = None) -> None:
-    """Tells the staff console's index to forget these conversations (when it exists)."""
+def forget_elsewhere(
+    conversation_ids: Sequence[str], *, database: Database | None = None
+) -> Forgotten:
+    """What the chat's erasure does outside the tracker store (the engine deletes the events):
+    handoff requests, outbox messages and saved advice in one transaction, then the index."""
     if not conversation_ids:
-        return
-    forget = _optional(*CONSOLE_INDEX)
-    if forget is not None:
-        with _app_database(database) as app:
-            forget(app, list(conversation_ids))
+        return Forgotten()
+    with _app_database(database) as app:
+        forgotten = forget_personal_data(app, conversation_ids)
+        forget_conversations(app, list(conversation_ids))
+    return forgotten
 
 
 @contextlib.contextmanager
@@ -163,24 +282,6 @@ def _app_database(given: Database | None) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
-
-
-def _optional(module_name: str, function: str) -> Callable[..., Any] | None:
-    """`module_name.function` when that module exists; None before it is written.
-
-    Only a missing module counts as absent: an import error inside an existing module is a
-    real fault and is raised.
-    """
-    try:
-        module: ModuleType = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        missing = error.name or ""
-        if module_name == missing or module_name.startswith(missing + "."):
-            logger.debug("%s not present: skipped", module_name)
-            return None
-        raise
-    found = getattr(module, function, None)
-    return found if callable(found) else None
 
 
 # ---- command line ------------------------------------------------------------------------------
@@ -226,22 +327,80 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
-    url = settings.tracker_database_url
-    # The driver's messages can quote parameters (a conversation id): only the error's class.
+    # No conversation id in the output: it may end up in a cron mail or a log. The driver's
+    # messages can quote parameters (a conversation id): only the error's class is shown.
+    if args.command == "erase":
+        return _erase_command(settings.tracker_database_url, args.conversation_id)
+    days = settings.retention_days if args.older_than_days is None else args.older_than_days
+    return _purge_command(settings.tracker_database_url, days, settings.audit_retention_days)
+
+
+def _erase_command(tracker_url: str, conversation_id: str) -> int:
     try:
-        if args.command == "purge":
-            days = settings.retention_days if args.older_than_days is None else args.older_than_days
-            purged, events = _purge_events(url, days, None)
-        else:
-            deleted = _delete_conversation(url, args.conversation_id)
+        with _app_database(None) as app:
+            return _erase_with(app, tracker_url, conversation_id)
+    except SQLAlchemyError as error:
+        # Making or opening the app database failed: nothing was deleted yet.
+        print(
+            f"error: the app database failed ({type(error).__name__}); nothing was erased",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _erase_with(app: Database, tracker_url: str, conversation_id: str) -> int:
+    """The erase command's steps, each failure said as what is and is not erased by then."""
+    forgotten = forget_personal_data(app, [conversation_id])  # failing: nothing erased yet
+    # Said even if a later step fails: the handoff requests are gone by now.
+    notice = Erasure(0, forgotten).delivered_notice()
+    if notice:
+        print(notice)
+    try:
+        erasure = Erasure(_delete_conversation(tracker_url, conversation_id), forgotten)
+    except SQLAlchemyError as error:
+        print(
+            f"error: the tracker database failed ({type(error).__name__}); the handoff "
+            "requests and saved advice are erased, the conversation is not: run the "
+            "command again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        forget_conversations(app, [conversation_id])
+    except SQLAlchemyError as error:
+        print(
+            f"error: the conversation was erased, but the console's index failed "
+            f"({type(error).__name__}); run the command again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if not erasure.anything:
+        print("no such conversation")
+        return 0
+    print(
+        f"erased 1 conversation ({erasure.events} event(s), "
+        f"{forgotten.handoff_requests} handoff request(s), "
+        f"{forgotten.saved_advice} saved advice link(s))"
+    )
+    return 0
+
+
+def _purge_command(tracker_url: str, days: int, audit_days: int) -> int:
+    if audit_days < days:
+        # Allowed, but the audit log then cannot answer "who looked at my data" for the
+        # whole time the data was kept.
+        print(
+            f"warning: the audit log is kept {audit_days} days, less than the {days} days "
+            "of the data it is about (ZIJWIJZER_AUDIT_RETENTION_DAYS)",
+            file=sys.stderr,
+        )
+    try:
+        purged, events_deleted = _purge_events(tracker_url, days, None)
     except SQLAlchemyError as error:
         print(f"error: the tracker database failed ({type(error).__name__})", file=sys.stderr)
         return EXIT_FAILED
     try:
-        if args.command == "purge":
-            _after_purge(purged, None)
-        else:
-            forget_elsewhere([args.conversation_id])
+        app = _after_purge(purged, None, days, audit_days, None)
     except SQLAlchemyError as error:
         print(
             f"error: the conversations were deleted, but the app database failed "
@@ -249,11 +408,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    # No conversation id in the output: it may end up in a cron mail or a log.
-    if args.command == "purge":
-        print(f"purged {len(purged)} conversation(s) ({events} event(s)) older than {days} days")
-    else:
-        print(f"erased 1 conversation ({deleted} event(s))" if deleted else "no such conversation")
+    print(
+        f"purged {len(purged)} conversation(s) ({events_deleted} event(s)) older than {days} days"
+    )
+    print(
+        f"purged {app.handoff_requests} handoff request(s) ({app.outbox_messages} outbox "
+        f"message(s)), {app.saved_advice} expired saved advice link(s), "
+        f"{app.audit_entries} audit log row(s) older than {audit_days} days"
+    )
     return 0
 
 

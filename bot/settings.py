@@ -74,6 +74,18 @@ def _secret_key() -> str:
     return key
 
 
+REST_CHANNEL_OFF = "off"
+
+
+def _rest_api_key() -> str:
+    """ZIJWIJZER_REST_API_KEY; "off" switches the REST channel off; by default derived from
+    the secret key, so `make chat` and the tests know it without being told."""
+    raw = _str("ZIJWIJZER_REST_API_KEY", "")
+    if raw.lower() == REST_CHANNEL_OFF:
+        return ""
+    return raw or derive_secret(_secret_key(), "rest-channel")
+
+
 @dataclass(frozen=True)
 class Settings:
     # The catalogue's database (SQLAlchemy URL). SQLite file by default.
@@ -121,6 +133,26 @@ class Settings:
     widget_max_message_chars: int
     # How long a staff console login lasts (server-side session), in hours.
     console_session_hours: int
+    # Earlier secret keys, still accepted for widget tokens while they run out (rotation).
+    previous_secret_keys: tuple[str, ...]
+    # Bearer key of the REST channel (server to server: `make chat`, tests, bench); derived
+    # from secret_key by default; empty: the channel is off (ZIJWIJZER_REST_API_KEY=off).
+    rest_api_key: str
+    # Rasa's HTTP API: off while empty; set, it is on and takes only HS256 JWTs signed with it.
+    engine_api_jwt_secret: str
+    # Largest request body the engine reads (Sanic's REQUEST_MAX_SIZE); larger: 413.
+    engine_max_body_bytes: int
+    # Widget limits (bot/ratelimit.py): answered 429 with Retry-After beyond them.
+    widget_messages_per_minute: int
+    widget_messages_per_minute_per_address: int
+    widget_conversations_per_hour_per_address: int
+    # Shared state of several engine instances (rate-limit counters); empty: in-process.
+    redis_url: str
+    # Console audit log rows older than this are purged by `python -m bot.retention purge`;
+    # longer than retention_days, so it still answers "who looked at my data" afterwards.
+    audit_retention_days: int
+    # Signs handoff webhook deliveries (X-Zijwijzer-Signature); derived from secret_key by default.
+    handoff_webhook_secret: str
 
 
 def load_settings() -> Settings:
@@ -165,4 +197,19 @@ def load_settings() -> Settings:
         widget_token_days=_int("ZIJWIJZER_WIDGET_TOKEN_DAYS", 30),
         widget_max_message_chars=_int("ZIJWIJZER_WIDGET_MAX_MESSAGE_CHARS", 1000),
         console_session_hours=_int("ZIJWIJZER_CONSOLE_SESSION_HOURS", 8),
+        previous_secret_keys=_list("ZIJWIJZER_PREVIOUS_SECRET_KEYS", ""),
+        rest_api_key=_rest_api_key(),
+        engine_api_jwt_secret=_str("ZIJWIJZER_ENGINE_API_JWT_SECRET", ""),
+        engine_max_body_bytes=_int("ZIJWIJZER_ENGINE_MAX_BODY_BYTES", 1_048_576),
+        widget_messages_per_minute=_int("ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE", 20),
+        widget_messages_per_minute_per_address=_int(
+            "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS", 60
+        ),
+        widget_conversations_per_hour_per_address=_int(
+            "ZIJWIJZER_WIDGET_CONVERSATIONS_PER_HOUR_PER_ADDRESS", 30
+        ),
+        redis_url=_str("ZIJWIJZER_REDIS_URL", ""),
+        audit_retention_days=_int("ZIJWIJZER_AUDIT_RETENTION_DAYS", 365),
+        handoff_webhook_secret=_str("ZIJWIJZER_HANDOFF_WEBHOOK_SECRET", "")
+        or derive_secret(_secret_key(), "handoff-webhook"),
     )

@@ -17,6 +17,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Kept apart from other HMAC uses of the same secret key (console sessions, CSRF tokens):
@@ -69,8 +70,19 @@ def new_conversation(secret_key: str, *, days: int, now: float | None = None) ->
     return issue_token(secret_key, new_conversation_id(), days=days, now=now)
 
 
-def verify_token(secret_key: str, token: object, *, now: float | None = None) -> str | None:
-    """The conversation id the token is valid for, or None (forged, altered, expired, garbage)."""
+def verify_token(
+    secret_key: str,
+    token: object,
+    *,
+    now: float | None = None,
+    previous_keys: Sequence[str] = (),
+) -> str | None:
+    """The conversation id the token is valid for, or None (forged, altered, expired, garbage).
+
+    `previous_keys` (ZIJWIJZER_PREVIOUS_SECRET_KEYS) are the keys used before a rotation: a
+    token signed with one of them still works until it expires, while every new token is
+    signed with `secret_key` (issue_token). Drop a previous key once its tokens have expired.
+    """
     if not secret_key or not isinstance(token, str) or len(token) > _MAX_TOKEN_LENGTH:
         return None
     parts = token.split(".")
@@ -85,8 +97,14 @@ def verify_token(secret_key: str, token: object, *, now: float | None = None) ->
         base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
     except (binascii.Error, ValueError):
         return None
-    expected = _signature(secret_key, conversation_id, expires)
-    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
+    given = signature.encode("ascii", "replace")
+    # Every key is tried (no early exit), so the time taken says nothing about which matched.
+    matched = False
+    for key in (secret_key, *previous_keys):
+        if key:
+            expected = _signature(key, conversation_id, expires).encode("ascii")
+            matched |= hmac.compare_digest(expected, given)
+    if not matched:
         return None
     if expires <= (now if now is not None else time.time()):
         return None
@@ -94,10 +112,15 @@ def verify_token(secret_key: str, token: object, *, now: float | None = None) ->
 
 
 def token_matches(
-    secret_key: str, token: object, conversation_id: object, *, now: float | None = None
+    secret_key: str,
+    token: object,
+    conversation_id: object,
+    *,
+    now: float | None = None,
+    previous_keys: Sequence[str] = (),
 ) -> bool:
     """True when the token is valid and was issued for exactly this conversation."""
-    owner = verify_token(secret_key, token, now=now)
+    owner = verify_token(secret_key, token, now=now, previous_keys=previous_keys)
     return owner is not None and isinstance(conversation_id, str) and owner == conversation_id
 
 

@@ -54,12 +54,12 @@ def slack_request_ok(
     """Whether a request carries Slack's signature over exactly this raw body, recently made."""
     if not secret or not timestamp or not signature:
         return False
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        return False
     current = time.time() if now is None else now
-    if abs(current - sent_at) > max_age:
+    try:
+        too_old = abs(current - int(timestamp)) > max_age
+    except (ValueError, OverflowError):  # not a number, or one too large for a float
+        return False
+    if too_old:
         return False
     expected = slack_signature(secret, timestamp.strip(), body)
     return hmac.compare_digest(expected.encode(), signature.encode())

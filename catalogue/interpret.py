@@ -416,7 +416,9 @@ def normalise(text: str) -> str:
     # A comma or full stop that ends a clause stays, as ",", so that what follows it is not
     # read as part of the answer before it ("havo, nog geen werkgever"); decimal commas stay.
     plain = re.sub(r"[,;.!?:]+(?=\s|$)", " , ", plain)
-    return " " + " ".join(re.sub(r"[^\w'&+,-]+", " ", plain).split()) + " "
+    # A decimal point between digits stays too ("20.5 uur" is not "20 5 uur").
+    kept = re.sub(r"(?:(?!(?<=\d)\.(?=\d))[^\w'&+,-])+", " ", plain)
+    return " " + " ".join(kept.split()) + " "
 
 
 def _has(text: str, phrases: Iterable[str]) -> bool:
@@ -437,7 +439,8 @@ def _first(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
 def _numbers(text: str) -> list[tuple[int, float]]:
     """(position, value) of every number in the text, digits or words."""
     found: list[tuple[int, float]] = []
-    for match in re.finditer(r"\d+(?:[.,]\d+)?", text):
+    # A minus sign starting a word is kept, so that "-5" is refused rather than read as 5.
+    for match in re.finditer(r"(?:(?<!\w)-)?\d+(?:[.,]\d+)?", text):
         found.append((match.start(), float(match.group().replace(",", "."))))
     if not found:
         # Number words ("achtendertig", "twenty four"), word by word.
@@ -575,7 +578,8 @@ def _read_numbers(r: _Reading) -> None:
 
 def _check(field: str, value: float, r: _Reading) -> None:
     if field == "age":
-        if value == int(value) and MIN_AGE <= value <= MAX_AGE:
+        # is_integer, not int(value): a number of 400 digits reads as inf.
+        if value.is_integer() and MIN_AGE <= value <= MAX_AGE:
             r.put("age", int(value))
         else:
             r.problem("age", "out_of_range")

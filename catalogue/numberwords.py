@@ -54,7 +54,8 @@ _EN_SMALL = [
 _EN_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _EN_UNIT_NAMES = ["one", *_EN_SMALL[2:10]]  # as the second part of "twenty-one"
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[^\W\d_]+")
+# A minus sign counts when it starts a word ("-5"), not inside one ("mbo-2", "20-24").
+_TOKEN = re.compile(r"(?:(?<!\w)-)?\d+(?:[.,]\d+)?|[^\W\d_]+")
 
 
 def _dutch_below_hundred(n: int) -> list[str]:
@@ -146,10 +147,16 @@ def parse_number(text: str) -> int | float | None:
     """
     tokens = _TOKEN.findall(text.lower())
     for i, token in enumerate(tokens):
-        if token[0].isdigit():
+        # isdecimal, not isdigit: "²" is a digit to isdigit but no number to int().
+        if token[0].isdecimal() or token[0] == "-":
             if "," in token or "." in token:
                 return float(token.replace(",", "."))
-            return int(token)
+            try:
+                return int(token)
+            except ValueError:
+                # More digits than int() reads (4300): no age or number of hours, but a
+                # number all the same, too large for any range (inf).
+                return float(token)
         if token in DUTCH_WORDS:
             return DUTCH_WORDS[token]
         english = _english_at(tokens, i)

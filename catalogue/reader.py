@@ -95,6 +95,14 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
                 Problem(name, "", f"{line}not valid YAML ({getattr(exc, 'problem', exc)})")
             )
             continue
+        except ValueError as exc:
+            # PyYAML builds dates itself and lets datetime's error through (2026-13-45).
+            problems.append(Problem(name, "", f"not valid YAML: {exc} (an impossible date?)"))
+            continue
+        except RecursionError:
+            # PyYAML reads nested lists and mappings recursively: "[[[[..." a thousand deep.
+            problems.append(Problem(name, "", "not valid YAML: nested too deeply"))
+            continue
         if not isinstance(document, dict):
             problems.append(Problem(name, "", "must be a mapping at the top level"))
             continue

@@ -111,7 +111,10 @@ def parse_export(body: bytes, expected_sha256: str | None = None) -> dict[str, s
         isinstance(k, str) and isinstance(v, str) for k, v in files.items()
     ):
         raise SyncError("export has no files mapping of names to texts")
-    actual = checksum_of(files)
+    try:
+        actual = checksum_of(files)
+    except UnicodeEncodeError:  # JSON's "\ud800": a lone surrogate is no text of a file
+        raise SyncError("export has files that are not valid unicode text") from None
     if document.get("sha256") != actual:
         raise SyncError("export checksum does not match its files: corrupt or tampered")
     if expected_sha256 is not None and expected_sha256.lower() != actual:

@@ -65,7 +65,7 @@ $(TRAIN_FINGERPRINT): $(NLP_STAMP) $(NLU_GENERATED) FORCE
 # training cache (it would live in ./.rasa and could reuse features of an older pipeline).
 $(MODEL): $(TRAIN_FINGERPRINT)
 	@mkdir -p $(@D)
-	@echo "Training the Rasa model, about a minute (log: build/train.log)"
+	@echo "Training the Rasa model, a few minutes (log: build/train.log)"
 	@$(RASA_IN) RASA_MAX_CACHE_SIZE=0 $(abspath $(RASA)) train --force \
 		--fixed-model-name zijwijzer --config $(CURDIR)/config.yml \
 		--domain $(CURDIR)/domain.yml --data $(CURDIR)/data --out $(CURDIR)/$(@D) \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from playwright.sync_api import Browser
 from catalogue.compiled import Catalogue
 from catalogue.reader import load_directory
 from tests.browser import chromium
-from tests.stack import Stack, dutch_responses, start_stack
+from tests.channels.fakes import FakeApis, fake_apis
+from tests.stack import Stack, dutch_responses, start_stack, strict_env
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +28,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     that only talk to it as users do, each in its own conversation. About 40 s to start."""
     with start_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+@dataclass
+class StrictStack:
+    stack: Stack
+    # The fake Telegram and Slack APIs the recruiter channels talk to.
+    fake: FakeApis
+
+
+@pytest.fixture(scope="session")
+def strict_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrictStack]:
+    """A second whole assistant, started once for the session and shared by the recruiter
+    channel tests and the refusal tests: the HTTP API off, low widget limits, the client
+    address from a proxy header, Telegram and Slack against a fake API (tests/stack.py,
+    strict_env). About 40 s to start; shared, so no test module starts its own."""
+    with fake_apis() as fake:
+        folder = tmp_path_factory.mktemp("strict")
+        with start_stack(folder, extra_env=strict_env(fake.url)) as running:
+            yield StrictStack(running, fake)
 
 
 @pytest.fixture(scope="session")

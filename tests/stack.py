@@ -3,8 +3,11 @@
 Started the way `make run` starts them (tools/assistant.py), on free loopback ports, with
 a catalogue database loaded by `python -m catalogue load`, the app database and the tracker
 store in temporary SQLite files (or the URLs given), and the trained model from models/.
-`tests/conftest.py` has a session-wide `stack` fixture; a test that needs other settings
-(a channel's fake API, say) starts its own with `start_stack(...)`.
+`tests/conftest.py` has two session-wide stacks, each started once (an engine costs 40-60 s):
+- `stack`: default settings, the HTTP API on with a random JWT secret (tests read trackers
+  through it) and widget limits no test reaches;
+- `strict_stack`: the recruiter channels against a fake API, the HTTP API off, low widget
+  limits and a proxy's client-address header (STRICT_ENV), for the refusal tests.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import urllib.request
@@ -27,8 +31,46 @@ from bot.settings import Settings, load_settings
 from tools import assistant
 
 ROOT = Path(__file__).resolve().parents[1]
-API_TOKEN = "integration-test-token"
 REQUEST_TIMEOUT = 60.0
+SECRET_KEY = "test-secret-key-that-is-long-enough-for-hmac"
+# A key "from before a rotation": widget tokens signed with it still work.
+PREVIOUS_SECRET_KEY = "test-previous-secret-key-from-before-a-rotation"
+# Generous widget limits for the shared `stack`: many tests talk to it from 127.0.0.1.
+GENEROUS_LIMITS = {
+    "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE": "100000",
+    "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS": "100000",
+    "ZIJWIJZER_WIDGET_CONVERSATIONS_PER_HOUR_PER_ADDRESS": "100000",
+}
+# The recruiter channels of the strict stack (tests/channels/test_recruiter_channels.py).
+TELEGRAM_TOKEN = "123456:TEST-token"
+TELEGRAM_SECRET = "telegram-test-secret_1"
+SLACK_TOKEN = "xoxb-test-token"
+SLACK_SECRET = "slack-test-signing-secret"
+# The header a proxy would set; tests give each client its own (documentation) address.
+CLIENT_ADDRESS_HEADER = "X-Real-IP"
+STRICT_LIMITS = {
+    "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE": 3,
+    "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS": 6,
+    "ZIJWIJZER_WIDGET_CONVERSATIONS_PER_HOUR_PER_ADDRESS": 3,
+}
+
+
+def strict_env(fake_api_url: str) -> dict[str, str]:
+    """The strict stack's settings: API off, low limits, a proxy header, recruiter channels."""
+    return {
+        "ZIJWIJZER_ENGINE_API_JWT_SECRET": "",  # the HTTP API off, as by default
+        **{name: str(value) for name, value in STRICT_LIMITS.items()},
+        # Sanic reads SANIC_* into its configuration: the client address comes from here.
+        "SANIC_REAL_IP_HEADER": CLIENT_ADDRESS_HEADER,
+        "ZIJWIJZER_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+        "ZIJWIJZER_TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "ZIJWIJZER_TELEGRAM_API_URL": fake_api_url,
+        "ZIJWIJZER_SLACK_TOKEN": SLACK_TOKEN,
+        "ZIJWIJZER_SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "ZIJWIJZER_SLACK_API_URL": f"{fake_api_url}/api/",
+    }
+
+
 # The engine starts in ~40 s on an idle 2-core machine, but took up to 7.5 min while other
 # heavy processes shared the cores: tests wait longer than `make run` does.
 STARTUP_TIMEOUT_SECONDS = 600.0
@@ -79,22 +121,36 @@ class Stack:
     def tracker_db(self) -> Path:
         return Path(self.settings.tracker_database_url.removeprefix("sqlite:///"))
 
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        """What the REST channel wants: its key (bot/channels/rest.py)."""
+        return {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {self.settings.rest_api_key}",
+        }
+
+    def api_headers(self) -> dict[str, str]:
+        """A fresh JWT for the engine's HTTP API (on in the default `stack` only)."""
+        secret = self.settings.engine_api_jwt_secret
+        assert secret, "this stack runs without the HTTP API"
+        return {"Authorization": f"Bearer {assistant.api_jwt(secret, username='tests')}"}
+
     def say(self, sender: str, message: str) -> list[dict[str, Any]]:
         """One message over the REST channel; the bot's replies."""
         body = json.dumps({"sender": sender, "message": message}).encode()
         request = urllib.request.Request(
-            f"{self.engine_url}/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": "application/json"},
+            f"{self.engine_url}/webhooks/rest/webhook", data=body, headers=self.rest_headers
         )
         with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as answer:
             replies: list[dict[str, Any]] = json.load(answer)
         return replies
 
     def tracker(self, sender: str) -> dict[str, Any]:
-        """The tracker from the engine's HTTP API (loopback, test token)."""
-        url = f"{self.engine_url}/conversations/{sender}/tracker?token={API_TOKEN}"
-        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT) as answer:
+        """The tracker from the engine's HTTP API (loopback, JWT in the header)."""
+        request = urllib.request.Request(
+            f"{self.engine_url}/conversations/{sender}/tracker", headers=self.api_headers()
+        )
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as answer:
             tracker: dict[str, Any] = json.load(answer)
         return tracker
 
@@ -120,7 +176,15 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
         "ZIJWIJZER_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "ZIJWIJZER_CHAT_URL": f"http://127.0.0.1:{rasa_port}",
         "ZIJWIJZER_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
-        "ZIJWIJZER_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hmac",
+        "ZIJWIJZER_SECRET_KEY": SECRET_KEY,
+        # Derived from the secret key (bot/settings.py), whatever the developer's shell says.
+        "ZIJWIJZER_REST_API_KEY": "",
+        "ZIJWIJZER_PREVIOUS_SECRET_KEYS": PREVIOUS_SECRET_KEY,
+        "ZIJWIJZER_REDIS_URL": "",
+        "ZIJWIJZER_ENGINE_MAX_BODY_BYTES": "",
+        # The HTTP API on, JWT only, with a secret nobody else knows.
+        "ZIJWIJZER_ENGINE_API_JWT_SECRET": secrets.token_urlsafe(32),
+        **GENEROUS_LIMITS,
         "RASA_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),
     }
@@ -152,7 +216,6 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
                 assistant.start_engine(
                     settings,
                     env,
-                    api_token=API_TOKEN,
                     workdir=folder / "rasa",
                     output=out["engine"],
                 )

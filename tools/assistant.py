@@ -9,9 +9,12 @@ endpoints.yml reads are set here from those settings, so no default is written t
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
+import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -27,10 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(ROOT))
 
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.settings import REST_CHANNEL_OFF, Settings, load_settings  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+# Read by bot/engine.py inside the engine, which turns it into Rasa's JWT arguments.
+ENGINE_API_JWT_SECRET_ENV = "ZIJWIJZER_ENGINE_API_JWT_SECRET"  # noqa: S105 (a variable name)
 MODEL = ROOT / "models" / "zijwijzer.tar.gz"
 ENGINE_WORKDIR = ROOT / "var" / "rasa"
 # Our Rasa plugins (channels, tracker store) live in bot/; the engine sees them through a
@@ -48,6 +54,8 @@ class Process:
     popen: subprocess.Popen[bytes]
     # None: no HTTP endpoint (the handoff worker); ready as soon as it runs.
     ready_url: str | None
+    # Sent with the readiness request (a JWT for an HTTP API); never a token in the URL.
+    ready_headers: Mapping[str, str] | None = None
 
 
 SQLITE = "sqlite:///"
@@ -76,6 +84,53 @@ def channel_env(settings: Settings) -> dict[str, str]:
         "ZIJWIJZER_SLACK_SIGNING_SECRET": settings.slack_signing_secret,
         "ZIJWIJZER_SLACK_API_URL": settings.slack_api_url,
     }
+
+
+def guard_env(settings: Settings) -> dict[str, str]:
+    """The engine's guards, from the settings (bot/channels/ reads them in the engine).
+
+    Set explicitly, so a caller's changed Settings (bench, tests) is what the engine gets.
+    Sanic reads SANIC_* variables into its configuration: REQUEST_MAX_SIZE bounds every body.
+    """
+    return {
+        "ZIJWIJZER_REST_API_KEY": settings.rest_api_key or REST_CHANNEL_OFF,
+        "ZIJWIJZER_PREVIOUS_SECRET_KEYS": ",".join(settings.previous_secret_keys),
+        "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE": str(settings.widget_messages_per_minute),
+        "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS": str(
+            settings.widget_messages_per_minute_per_address
+        ),
+        "ZIJWIJZER_WIDGET_CONVERSATIONS_PER_HOUR_PER_ADDRESS": str(
+            settings.widget_conversations_per_hour_per_address
+        ),
+        "ZIJWIJZER_REDIS_URL": settings.redis_url,
+        "SANIC_REQUEST_MAX_SIZE": str(settings.engine_max_body_bytes),
+    }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def api_jwt(
+    secret: str, *, username: str = "zijwijzer", ttl_seconds: int = 3600, now: float | None = None
+) -> str:
+    """An HS256 JWT for Rasa's HTTP API (send as `Authorization: Bearer ...`).
+
+    Rasa 3.6 (rasa/server.py, requires_auth) reads {"user": {"username", "role"}}: role
+    "admin" may use every endpoint, role "user" only the conversation named like it.
+    """
+    issued = int(time.time() if now is None else now)
+    header = {"alg": "HS256", "typ": "JWT"}
+    payload = {
+        "user": {"username": username, "role": "admin"},
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    signing_input = ".".join(
+        _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, payload)
+    )
+    signature = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64url(signature)}"
 
 
 def _absolute_sqlite(url: str) -> str:
@@ -125,16 +180,19 @@ def start_engine(
     settings: Settings,
     env: Mapping[str, str],
     *,
-    api_token: str,
     model: Path = MODEL,
     workdir: Path = ENGINE_WORKDIR,
     output: IO[bytes] | None = None,
     endpoints: Path = ROOT / "endpoints.yml",
 ) -> Process:
-    """Starts `rasa run` with the REST channel and the HTTP API behind `api_token`.
+    """Starts `rasa run` with the channels of credentials.yml; the HTTP API only when
+    settings.engine_api_jwt_secret is set, then with JWTs only. Started as
+    `python -m bot.engine run ...` (bot/engine.py), which adds the secret to Rasa's arguments
+    inside the process: no secret on a command line that `ps` shows.
 
-    The API's /status answers 200 only once the model is loaded (Rasa keeps running and
-    says "up and running" when loading fails), so it is the readiness check.
+    The widget channel's GET /webhooks/widget/ answers 200 only once the model is loaded
+    (Rasa keeps running and says "up and running" when loading fails), so it is the
+    readiness check, with or without the API.
     """
     _sqlite_parent(settings.tracker_database_url)
     # The project's `catalogue` package would hide spaCy's `catalogue`: only the plugin
@@ -146,11 +204,15 @@ def start_engine(
     child_env["ZIJWIJZER_SECRET_KEY"] = settings.secret_key
     child_env.update(endpoint_env(settings))
     child_env.update(channel_env(settings))
+    child_env.update(guard_env(settings))
+    child_env[ENGINE_API_JWT_SECRET_ENV] = settings.engine_api_jwt_secret  # empty: API off
     child_env["LOG_LEVEL"] = settings.log_level  # Rasa's own variable
     # Also when started outside make: no telemetry, no error reports sent to Sentry.
     child_env["RASA_TELEMETRY_ENABLED"] = "false"
     command = [
-        str(RASA),
+        str(RASA_PYTHON),
+        "-m",
+        "bot.engine",
         "run",
         "--model",
         str(model),
@@ -162,9 +224,6 @@ def start_engine(
         "127.0.0.1",
         "--port",
         str(settings.rasa_port),
-        "--enable-api",
-        "--auth-token",
-        api_token,
         "--cors",
         *settings.allowed_origins,
     ]
@@ -176,8 +235,7 @@ def start_engine(
         stderr=subprocess.STDOUT if output else None,
         start_new_session=True,
     )
-    status = f"http://127.0.0.1:{settings.rasa_port}/status?token={api_token}"
-    return Process("Rasa engine", popen, status)
+    return Process("Rasa engine", popen, f"http://127.0.0.1:{settings.rasa_port}/webhooks/widget/")
 
 
 def plugin_path() -> Path:
@@ -232,8 +290,11 @@ def wait_ready(processes: Sequence[Process], timeout: float = READY_TIMEOUT_SECO
             if process.ready_url is None:
                 waiting.remove(process)
                 continue
+            # Our own loopback http:// URLs only.
+            headers = dict(process.ready_headers or {})
+            request = urllib.request.Request(process.ready_url, headers=headers)  # noqa: S310
             try:
-                with urllib.request.urlopen(process.ready_url, timeout=2) as answer:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310
                     if answer.status == 200:
                         waiting.remove(process)
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -275,11 +336,9 @@ def main() -> int:
         print(f"No trained model at {MODEL.relative_to(ROOT)}: run `make train` first.")
         return 1
     env = dict(os.environ)
-    # Only this process knows the token: the API (loopback only) serves the readiness check.
-    token = secrets.token_urlsafe(24)
     processes = [
         start_action_server(settings, env),
-        start_engine(settings, env, api_token=token),
+        start_engine(settings, env),
         start_web(settings, env),
         start_handoff_worker(settings, env),
     ]

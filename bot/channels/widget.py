@@ -11,6 +11,19 @@ them to Rasa 3.6 and Sanic. Runs in .venv-rasa: stdlib, rasa and stdlib-only bot
     POST /webhook   (Bearer)      {"conversation_id", "message", "language"?, "title"?}
                                   -> the bot's replies, as the REST channel gives them
     GET  /history   (Bearer)      -> {"conversation_id", "language", "messages": [...]}
+    GET  /                        -> 200 once the model is loaded, else 503 {"status": "loading"}
+                                     (the launcher's readiness check: the HTTP API may be off)
+
+Guards, in this order, each answered before anything reaches a conversation:
+- Origin: a request whose Origin header names a site outside ZIJWIJZER_ALLOWED_ORIGINS gets
+  403 {"error": "origin_not_allowed"} (browsers send Origin; server-side callers need none);
+- limits (bot/ratelimit.py), 429 {"error": "rate_limited", "retry_after": N} with a
+  Retry-After header: messages per minute per client address (counted before the token is
+  checked, so guessing is limited too) and per conversation, new conversations per hour per
+  client address. The client address is Sanic's `request.remote_addr` when a proxy is
+  configured (SANIC_PROXIES_COUNT, SANIC_REAL_IP_HEADER or SANIC_FORWARDED_SECRET), else the
+  connection's address;
+- the token (401), signed with the current secret key or one of ZIJWIJZER_PREVIOUS_SECRET_KEYS.
 """
 
 from __future__ import annotations
@@ -25,7 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import tokens
+from bot import ratelimit, tokens
 from bot.channels import widget_protocol as protocol
 from bot.settings import Settings, load_settings
 
@@ -33,11 +46,33 @@ logger = logging.getLogger(__name__)
 
 # A widget message is a short JSON object; anything much larger is refused unread.
 MAX_BODY_BYTES = 16_384
+MINUTE, HOUR = 60, 3600
+# The methods the Origin check applies to; CORS preflights (OPTIONS) are sanic-cors' job.
+CHECKED_METHODS = ("GET", "POST")
 
 
 def _refuse(status: int, error: str, **detail: Any) -> HTTPResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return response.json({"error": error, **detail}, status=status, headers=headers)
+
+
+def _too_many(verdict: ratelimit.Verdict) -> HTTPResponse:
+    return response.json(
+        {"error": "rate_limited", "retry_after": verdict.retry_after},
+        status=429,
+        headers={"Retry-After": str(verdict.retry_after)},
+    )
+
+
+def client_address(request: Request) -> str:
+    """The client's address: from the proxy's headers only when a proxy is configured
+    (else anyone could name any address), otherwise the connection's own."""
+    config = request.app.config
+    proxied = any(
+        config.get(name) for name in ("PROXIES_COUNT", "REAL_IP_HEADER", "FORWARDED_SECRET")
+    )
+    address = request.remote_addr if proxied else ""
+    return str(address or request.ip or "unknown")
 
 
 class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type information here
@@ -52,8 +87,21 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
+        self.limiter = ratelimit.limiter_for(self.settings.redis_url)
 
-    def _new_conversation(self) -> HTTPResponse:
+    async def _limit(self, name: str, subject: str, limit: int, window: int) -> HTTPResponse | None:
+        verdict = await self.limiter.hit(name, subject, limit, window)
+        return None if verdict.allowed else _too_many(verdict)
+
+    async def _new_conversation(self, request: Request) -> HTTPResponse:
+        refused = await self._limit(
+            "widget-conversations-address",
+            client_address(request),
+            self.settings.widget_conversations_per_hour_per_address,
+            HOUR,
+        )
+        if refused is not None:
+            return refused
         conversation = tokens.new_conversation(
             self.settings.secret_key, days=self.settings.widget_token_days
         )
@@ -69,7 +117,9 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
     def _authorised(self, request: Request) -> str | None:
         """The conversation id the request's bearer token opens, or None."""
         token = tokens.bearer_token(request.headers.get("Authorization"))
-        return tokens.verify_token(self.settings.secret_key, token)
+        return tokens.verify_token(
+            self.settings.secret_key, token, previous_keys=self.settings.previous_secret_keys
+        )
 
     async def _language(self, request: Request, conversation_id: str) -> str:
         agent = getattr(request.app.ctx, "agent", None)
@@ -109,21 +159,53 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         widget = Blueprint("widget_webhook", __name__)
 
+        async def origin_allowed(request: Request) -> HTTPResponse | None:
+            # Blueprint middleware: runs before each of this channel's routes only.
+            origin = request.headers.get("Origin")
+            if (
+                request.method in CHECKED_METHODS
+                and origin is not None
+                and origin.rstrip("/") not in self.settings.allowed_origins
+            ):
+                return _refuse(403, "origin_not_allowed")
+            return None
+
         async def health(request: Request) -> HTTPResponse:
+            # Ready only once the model is loaded: Rasa keeps serving when loading fails.
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "loading"}, status=503)
             return response.json({"status": "ok"})
 
         async def conversations(request: Request) -> HTTPResponse:
-            return self._new_conversation()
+            return await self._new_conversation(request)
 
         async def restart(request: Request) -> HTTPResponse:
             # "Nieuw gesprek": a new conversation; the old one stays in the tracker store
             # (and is removed on request or after the retention period).
-            return self._new_conversation()
+            return await self._new_conversation(request)
 
         async def receive(request: Request) -> HTTPResponse:
+            # Per address before the token: also guessing and replaying are counted.
+            refused = await self._limit(
+                "widget-messages-address",
+                client_address(request),
+                self.settings.widget_messages_per_minute_per_address,
+                MINUTE,
+            )
+            if refused is not None:
+                return refused
             owner = self._authorised(request)
             if owner is None:
                 return _refuse(401, "unauthorized")
+            refused = await self._limit(
+                "widget-messages-conversation",
+                owner,
+                self.settings.widget_messages_per_minute,
+                MINUTE,
+            )
+            if refused is not None:
+                return refused
             if len(request.body or b"") > MAX_BODY_BYTES:
                 return _refuse(
                     413, "message_too_long", max_chars=self.settings.widget_max_message_chars
@@ -184,6 +266,7 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
             )
 
         # add_route rather than decorators: the same in Sanic 21 (engine) and typed for mypy.
+        widget.middleware(origin_allowed, "request")
         widget.add_route(health, "/", methods=["GET"])
         widget.add_route(conversations, "/conversations", methods=["POST"])
         widget.add_route(restart, "/restart", methods=["POST"])

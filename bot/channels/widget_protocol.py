@@ -97,8 +97,13 @@ def language_switch(message: WidgetMessage, current: str | None) -> str | None:
     return CHOOSE_LANGUAGE + json.dumps({"language": wanted})
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    # Stored events are read back as they were saved: a field that is no mapping counts as empty.
+    return value if isinstance(value, Mapping) else {}
+
+
 def _bot_item(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    data = event.get("data") or {}
+    data = _mapping(event.get("data"))
     item: dict[str, Any] = {"sender": "bot"}
     if event.get("text"):
         item["text"] = event["text"]
@@ -112,7 +117,7 @@ def _user_item(event: Mapping[str, Any], last_buttons: list[Any]) -> dict[str, A
     text = event.get("text")
     if not isinstance(text, str) or not text:
         return None
-    widget = (event.get("metadata") or {}).get("widget") or {}
+    widget = _mapping(_mapping(event.get("metadata")).get("widget"))
     if widget.get("silent"):
         return None
     title = widget.get("title")
@@ -142,8 +147,8 @@ def history(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         item: dict[str, Any] | None = None
         if kind == "bot":
             item = _bot_item(event)
-            buttons = (event.get("data") or {}).get("buttons")
-            if buttons:
+            buttons = _mapping(event.get("data")).get("buttons")
+            if isinstance(buttons, list) and buttons:
                 last_buttons = list(buttons)
         elif kind == "user":
             item = _user_item(event, last_buttons)

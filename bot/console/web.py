@@ -9,21 +9,21 @@ Every view of a conversation, every export, login and admin action is written to
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 import logging
 import secrets
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import FormData
 
+from bot import retention
 from bot.console import auth, dashboard, exports, index
 from bot.console.models import (
     OUTCOMES,
@@ -44,7 +44,7 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).resolve().parent
+HERE = FilePath(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
 router = APIRouter(prefix="/console")
@@ -58,16 +58,98 @@ REFRESH_BATCHES = 4
 STORY_EXPORT_LIMIT = 200
 TAG_MAX = 64
 NOTE_MAX = 4000
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
+
+
+# ---- OpenAPI description (tests/security/test_schemathesis.py holds the app to it) ----------
+
+_DETAIL: dict[str, Any] = {
+    "application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}
 }
+_HTML: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
+TO_LOGIN: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Not logged in: to /console/login"}
+}
+DONE: dict[int | str, dict[str, Any]] = {303: {"description": "Done: back to the page"}}
+NOT_LOGGED_IN: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in", "content": _DETAIL}
+}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "No valid CSRF token, or not allowed for this role", "content": _DETAIL}
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such item", "content": _DETAIL}
+}
+BAD: dict[int | str, dict[str, Any]] = {400: {"description": "Refused input", "content": _DETAIL}}
+ACTION = {**DONE, **NOT_LOGGED_IN, **FORBIDDEN}
+FILTERS = (
+    "date_from",
+    "date_to",
+    "channel",
+    "language",
+    "outcome",
+    "min_fallbacks",
+    "confidence_below",
+    "tag",
+    "needs_review",
+    "q",
+)
+
+
+def form_body(*fields: str) -> dict[str, Any]:
+    """A state-changing request's form (read with request.form(), so described by hand)."""
+    properties = {name: {"type": "string"} for name in (*fields, "csrf_token")}
+    schema = {"type": "object", "properties": properties, "required": ["csrf_token"]}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
+    }
+
+
+# What each query parameter is meant to hold; a page ignores values it cannot use.
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "date_from": {"type": "string", "format": "date"},
+    "date_to": {"type": "string", "format": "date"},
+    "min_fallbacks": {"type": "integer"},
+    "before": {"type": "integer"},
+    "confidence_below": {"type": "number"},
+    "outcome": {"type": "string", "enum": list(OUTCOMES)},
+    "needs_review": {"type": "string", "enum": ["1"]},
+    "closed": {"type": "string", "enum": ["1"]},
+}
+
+
+def query(*names: str) -> dict[str, Any]:
+    """Optional query parameters a page reads itself (see QUERY_SCHEMAS)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": QUERY_SCHEMAS.get(name, {"type": "string"}),
+            }
+            for name in names
+        ]
+    }
+
+
+class YamlResponse(Response):
+    media_type = "application/x-yaml"
+
+
+# Rasa's training data files: a mapping with "version" and the stories or NLU examples.
+YAML_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A Rasa YAML file (attachment)",
+        "content": {"application/x-yaml": {"schema": {"type": "object"}}},
+    }
+}
+# Ids are PostgreSQL `integer` columns: larger numbers cannot name anything (and would make the
+# database raise), so they are refused as invalid input (422).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 # ---- plumbing -----------------------------------------------------------------------------
@@ -95,8 +177,18 @@ def _tracker(request: Request) -> TrackerReader:
     return reader
 
 
-def _secure(request: Request) -> bool:
-    return _settings(request).public_url.startswith("https://")
+def _set_cookie(
+    response: Response, name: str, value: str, path: str, max_age: int | None = None
+) -> None:
+    """Every console cookie is Secure, HttpOnly and SameSite=Strict. Browsers keep Secure
+    cookies on http://localhost and http://127.0.0.1 too, so local use still works."""
+    response.set_cookie(
+        name, value, max_age=max_age, path=path, secure=True, httponly=True, samesite="strict"
+    )
+
+
+def _delete_cookie(response: Response, name: str, path: str) -> None:
+    response.delete_cookie(name, path=path, secure=True, httponly=True, samesite="strict")
 
 
 def _lang(request: Request) -> str:
@@ -120,7 +212,6 @@ def _render(
         {"login": login, "lang": lang, "t": _translator(lang), **context},
         status_code=status_code,
     )
-    response.headers.update(SECURITY_HEADERS)
     return response
 
 
@@ -203,12 +294,10 @@ def stylesheet() -> FileResponse:
     return FileResponse(HERE / "static" / "console.css", media_type="text/css")
 
 
-@router.get("/lang/{lang}")
+@router.get("/lang/{lang}", status_code=303, response_class=RedirectResponse)
 def choose_language(lang: str, request: Request) -> RedirectResponse:
     response = _back("/console/conversations")
-    response.set_cookie(
-        LANG_COOKIE, "en" if lang == "en" else "nl", max_age=365 * 86400, samesite="strict"
-    )
+    _set_cookie(response, LANG_COOKIE, "en" if lang == "en" else "nl", "/console", 365 * 86400)
     return response
 
 
@@ -223,14 +312,7 @@ def _login_page(request: Request, failed: bool = False) -> HTMLResponse:
         login_csrf=token,
         failed=failed,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-        path="/console/login",
-    )
+    _set_cookie(response, LOGIN_CSRF_COOKIE, token, "/console/login")
     return response
 
 
@@ -239,7 +321,16 @@ def login_form(request: Request) -> HTMLResponse:
     return _login_page(request)
 
 
-@router.post("/login")
+@router.post(
+    "/login",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        401: {"description": "Wrong name or password: the form again", "content": _HTML},
+        403: {"description": "No valid CSRF token", "content": _DETAIL},
+    },
+    openapi_extra=form_body("username", "password"),
+)
 async def login(request: Request) -> Response:
     form = await request.form()
     submitted = form.get("csrf_token")
@@ -263,27 +354,25 @@ async def login(request: Request) -> Response:
     if cookie is None:
         return _login_page(request, failed=True)
     response = _back("/console/conversations")
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        max_age=settings.console_session_hours * 3600,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-        path="/console",
-    )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+    _set_cookie(response, COOKIE, cookie, "/console", settings.console_session_hours * 3600)
+    _delete_cookie(response, LOGIN_CSRF_COOKIE, "/console/login")
     return response
 
 
-@router.post("/logout")
+@router.post(
+    "/logout",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses=ACTION,
+    openapi_extra=form_body(),
+)
 def logout(request: Request, login: LoginDep, _form: FormDep) -> RedirectResponse:
     database = _database(request)
     with database.session() as session:
         auth.end_session(session, login.session_id)
     _audit(database, login.username, "logout")
     response = _back("/console/login")
-    response.delete_cookie(COOKIE, path="/console")
+    _delete_cookie(response, COOKIE, "/console")
     return response
 
 
@@ -292,16 +381,27 @@ def logout(request: Request, login: LoginDep, _form: FormDep) -> RedirectRespons
 
 def _date(raw: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(raw) if raw else None
+        day = dt.date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    # Filters add and subtract days: year 1 or 9999 would overflow (a 500) and finds nothing.
+    return day if day is None or 1900 <= day.year <= 9000 else None
 
 
 def _number(raw: str | None, kind: type[int] | type[float]) -> Any:
     try:
-        return kind(raw) if raw not in (None, "") else None
+        value = kind(raw) if raw not in (None, "") else None
     except ValueError:
         return None
+    # Compared with integer columns: a larger number would make the database raise.
+    if kind is int and value is not None and not -MAX_ID <= value <= MAX_ID:
+        return None
+    return value
+
+
+def _cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
+    cursor = index.decode_cursor(raw)
+    return cursor if cursor is None or 0 <= cursor[1] <= MAX_ID else None
 
 
 def _filters(request: Request) -> index.Filters:
@@ -337,14 +437,19 @@ def home() -> RedirectResponse:
     return _back("/console/conversations")
 
 
-@router.get("/conversations", response_class=HTMLResponse)
+@router.get(
+    "/conversations",
+    response_class=HTMLResponse,
+    responses=TO_LOGIN,
+    openapi_extra=query(*FILTERS, "after"),
+)
 def conversation_list(request: Request, login: LoginDep) -> HTMLResponse:
     fresh = _refresh(request)
     filters = _filters(request)
     database = _database(request)
     with database.session() as session:
         rows, following = index.list_page(
-            session, filters, index.decode_cursor(request.query_params.get("after"))
+            session, filters, _cursor(request.query_params.get("after"))
         )
         tags = {
             pk: sorted(tag for _, tag in group)
@@ -395,8 +500,8 @@ def _summary(request: Request, pk: int) -> ConversationSummary:
     return summary
 
 
-@router.get("/conversations/{pk}", response_class=HTMLResponse)
-def conversation(pk: int, request: Request, login: LoginDep) -> HTMLResponse:
+@router.get("/conversations/{pk}", response_class=HTMLResponse, responses={**TO_LOGIN, **NOT_FOUND})
+def conversation(pk: Id, request: Request, login: LoginDep) -> HTMLResponse:
     summary = _summary(request, pk)
     database = _database(request)
     _audit(database, login.username, "view_conversation", summary.conversation_id)
@@ -440,8 +545,14 @@ def conversation(pk: int, request: Request, login: LoginDep) -> HTMLResponse:
     )
 
 
-@router.post("/conversations/{pk}/tags")
-def add_tag(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+@router.post(
+    "/conversations/{pk}/tags",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND},
+    openapi_extra=form_body("tag"),
+)
+def add_tag(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     tag = " ".join(_field(form, "tag", TAG_MAX).lower().split())
     if tag:
@@ -457,8 +568,14 @@ def add_tag(pk: int, request: Request, login: LoginDep, form: FormDep) -> Redire
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post("/conversations/{pk}/tags/remove")
-def remove_tag(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+@router.post(
+    "/conversations/{pk}/tags/remove",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND},
+    openapi_extra=form_body("tag"),
+)
+def remove_tag(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     tag = _field(form, "tag", TAG_MAX)
     with _database(request).session() as session:
@@ -471,8 +588,14 @@ def remove_tag(pk: int, request: Request, login: LoginDep, form: FormDep) -> Red
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post("/conversations/{pk}/notes")
-def add_note(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+@router.post(
+    "/conversations/{pk}/notes",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND},
+    openapi_extra=form_body("text"),
+)
+def add_note(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     body = _field(form, "text", NOTE_MAX)
     if body:
@@ -482,8 +605,14 @@ def add_note(pk: int, request: Request, login: LoginDep, form: FormDep) -> Redir
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post("/conversations/{pk}/review")
-def set_review(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+@router.post(
+    "/conversations/{pk}/review",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND},
+    openapi_extra=form_body("needs_review"),
+)
+def set_review(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     wanted = _field(form, "needs_review") == "1"
     with _database(request).session() as session:
@@ -495,8 +624,14 @@ def set_review(pk: int, request: Request, login: LoginDep, form: FormDep) -> Red
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post("/conversations/{pk}/marks")
-def mark_intent(pk: int, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
+@router.post(
+    "/conversations/{pk}/marks",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND, **BAD},
+    openapi_extra=form_body("intent", "event_id"),
+)
+def mark_intent(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     intent = _field(form, "intent", 64)
     event_id = _number(_field(form, "event_id"), int)
@@ -529,12 +664,16 @@ def _download(body: str, filename: str) -> Response:
     return Response(
         body,
         media_type="application/x-yaml; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', **SECURITY_HEADERS},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
-@router.get("/conversations/{pk}/story.yml")
-def export_story(pk: int, request: Request, login: LoginDep) -> Response:
+@router.get(
+    "/conversations/{pk}/story.yml",
+    response_class=YamlResponse,
+    responses={**YAML_FILE, **TO_LOGIN, **NOT_FOUND},
+)
+def export_story(pk: Id, request: Request, login: LoginDep) -> Response:
     summary = _summary(request, pk)
     _audit(_database(request), login.username, "export_story", summary.conversation_id)
     body = exports.stories_yaml([_story(request, summary)])
@@ -556,7 +695,12 @@ def _story(request: Request, summary: ConversationSummary) -> tuple[str, list[di
     return f"conversation {summary.id}", exports.story_steps(rows, corrections)
 
 
-@router.get("/export/stories.yml")
+@router.get(
+    "/export/stories.yml",
+    response_class=YamlResponse,
+    responses={**YAML_FILE, **TO_LOGIN},
+    openapi_extra=query(*FILTERS),
+)
 def export_stories(request: Request, login: LoginDep) -> Response:
     """The conversations of the current filter (newest first, at most 200) as test stories."""
     with _database(request).session() as session:
@@ -573,7 +717,7 @@ def export_stories(request: Request, login: LoginDep) -> Response:
     return _download(exports.stories_yaml(_story(request, row) for row in rows), "stories.yml")
 
 
-@router.get("/export/nlu.yml")
+@router.get("/export/nlu.yml", response_class=YamlResponse, responses={**YAML_FILE, **TO_LOGIN})
 def export_nlu(request: Request, login: LoginDep) -> Response:
     with _database(request).session() as session:
         marks = session.execute(
@@ -583,41 +727,43 @@ def export_nlu(request: Request, login: LoginDep) -> Response:
     return _download(exports.nlu_yaml([(i, t) for i, t in marks]), "nlu-corrections.yml")
 
 
-@router.post("/conversations/{pk}/erase")
-def erase(pk: int, request: Request, login: AdminDep, form: FormDep) -> RedirectResponse:
+@router.post(
+    "/conversations/{pk}/erase",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND},
+    openapi_extra=form_body(),
+)
+def erase(pk: Id, request: Request, login: AdminDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
-    erase_events = _retention_eraser()
-    if erase_events is not None:
-        erase_events(
-            _settings(request).tracker_database_url,
-            summary.conversation_id,
-            database=_database(request),
-        )
-    index.forget_conversations(_database(request), [summary.conversation_id])
+    # Handoff requests, outbox and saved advice first, then the tracker events and the index.
+    erased = retention.erase_conversation(
+        _settings(request).tracker_database_url,
+        summary.conversation_id,
+        database=_database(request),
+    )
+    forgotten = erased.forgotten
+    detail = (
+        f"{erased.events} tracker events, {forgotten.handoff_requests} handoff requests, "
+        f"{forgotten.saved_advice} saved advice links, index"
+    )
+    notice = erased.delivered_notice()
     _audit(
         _database(request),
         login.username,
         "erase_conversation",
         summary.conversation_id,
-        "tracker events and index" if erase_events else "index only (no bot.retention)",
+        f"{detail}; {notice}" if notice else detail,
     )
     return _back("/console/conversations")
-
-
-def _retention_eraser() -> Callable[..., Any] | None:
-    """bot.retention.erase_conversation, when that module exists (written separately)."""
-    try:
-        module = importlib.import_module("bot.retention")
-    except ImportError:
-        return None
-    eraser = getattr(module, "erase_conversation", None)
-    return eraser if callable(eraser) else None
 
 
 # ---- handoffs ----------------------------------------------------------------------------
 
 
-@router.get("/handoffs", response_class=HTMLResponse)
+@router.get(
+    "/handoffs", response_class=HTMLResponse, responses=TO_LOGIN, openapi_extra=query("closed")
+)
 def handoffs(request: Request, login: LoginDep) -> HTMLResponse:
     _refresh(request)  # so each request links to its conversation
     show_closed = request.query_params.get("closed") == "1"
@@ -649,9 +795,15 @@ def handoffs(request: Request, login: LoginDep) -> HTMLResponse:
     )
 
 
-@router.post("/handoffs/{handoff_id}/{action}")
+@router.post(
+    "/handoffs/{handoff_id}/{action}",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND},
+    openapi_extra=form_body(),
+)
 def handoff_action(
-    handoff_id: int, action: str, request: Request, login: LoginDep, form: FormDep
+    handoff_id: Id, action: str, request: Request, login: LoginDep, form: FormDep
 ) -> RedirectResponse:
     with _database(request).session() as session:
         item = session.get(HandoffRequest, handoff_id)
@@ -674,7 +826,12 @@ def handoff_action(
 # ---- dashboard ---------------------------------------------------------------------------
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    responses=TO_LOGIN,
+    openapi_extra=query("date_from", "date_to"),
+)
 def dashboard_page(request: Request, login: LoginDep) -> HTMLResponse:
     _refresh(request)
     today = utcnow().date()
@@ -690,7 +847,12 @@ def dashboard_page(request: Request, login: LoginDep) -> HTMLResponse:
 # ---- admin -------------------------------------------------------------------------------
 
 
-@router.get("/admin/audit", response_class=HTMLResponse)
+@router.get(
+    "/admin/audit",
+    response_class=HTMLResponse,
+    responses={**TO_LOGIN, **FORBIDDEN},
+    openapi_extra=query("before"),
+)
 def audit_log(request: Request, login: AdminDep) -> HTMLResponse:
     before = _number(request.query_params.get("before"), int)
     with _database(request).session() as session:
@@ -701,7 +863,7 @@ def audit_log(request: Request, login: AdminDep) -> HTMLResponse:
     return _render(request, "console/audit.html", login, entries=entries, aware=index.aware)
 
 
-@router.get("/admin/users", response_class=HTMLResponse)
+@router.get("/admin/users", response_class=HTMLResponse, responses={**TO_LOGIN, **FORBIDDEN})
 def users(request: Request, login: AdminDep) -> HTMLResponse:
     return _users_page(request, login)
 
@@ -729,7 +891,17 @@ def _users_page(request: Request, login: auth.Login, error: str | None = None) -
     )
 
 
-@router.post("/admin/users", response_model=None)
+@router.post(
+    "/admin/users",
+    response_model=None,
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        **ACTION,
+        400: {"description": "Refused: the users page with the reason", "content": _HTML},
+    },
+    openapi_extra=form_body("username", "password", "role"),
+)
 def create_user(request: Request, login: AdminDep, form: FormDep) -> Response:
     username = _field(form, "username", 64)
     password = form.get("password")
@@ -747,9 +919,15 @@ def create_user(request: Request, login: AdminDep, form: FormDep) -> Response:
     return _back("/console/admin/users")
 
 
-@router.post("/admin/users/{user_id}/{action}")
+@router.post(
+    "/admin/users/{user_id}/{action}",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={**ACTION, **NOT_FOUND, **BAD},
+    openapi_extra=form_body(),
+)
 def user_action(
-    user_id: int, action: str, request: Request, login: AdminDep, form: FormDep
+    user_id: Id, action: str, request: Request, login: AdminDep, form: FormDep
 ) -> RedirectResponse:
     with _database(request).session() as session:
         account = session.get(StaffUser, user_id)

@@ -5,7 +5,8 @@ SQLite ignores it and runs one worker), POSTed while the row stays locked, and m
 after a 2xx in the same transaction. So two workers never send the same message, and the
 receiver gets each request exactly once in the normal case. If a worker dies after the POST
 but before the commit, the row is unlocked unchanged and sent again later: at-least-once, with
-the same Idempotency-Key header, so the receiver can drop the repeat.
+the same Idempotency-Key header, so the receiver can drop the repeat. Every POST carries an
+X-Zijwijzer-Signature header (bot/handoff/signature.py) the receiver should check.
 
 A failed attempt (no 2xx, timeout, connection error) counts, and the next one waits with an
 exponential backoff with jitter (5 s, 10 s, 20 s … at most 15 min). A message is never given
@@ -17,17 +18,20 @@ what the request holds.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.db import Database
-from bot.handoff.models import OutboxMessage, utcnow
+from bot.handoff.models import HandoffRequest, OutboxMessage, utcnow
+from bot.handoff.signature import SIGNATURE_HEADER, sign_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -55,22 +59,42 @@ class DeliveryError(Exception):
 
 
 class WebhookClient:
-    """The thin HTTP client of the handoff receiver."""
+    """The thin HTTP client of the handoff receiver.
+
+    Each POST is signed (bot/handoff/signature.py) with `secret` over the exact bytes sent, at
+    the moment of sending, so the receiver can check who sent it and that it is fresh.
+    """
 
     def __init__(
-        self, url: str, *, timeout: float = TIMEOUT_SECONDS, session: requests.Session | None = None
+        self,
+        url: str,
+        secret: str,
+        *,
+        timeout: float = TIMEOUT_SECONDS,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        if not secret:
+            raise ValueError("the handoff webhook needs a secret to sign deliveries")
         self.url = url
         self.timeout = timeout
+        self._secret = secret
         self._session = session or requests.Session()
+        self._clock = clock
 
     def send(self, payload: dict[str, Any], idempotency_key: str) -> int:
         """POSTs one message; returns the status code of a 2xx, raises DeliveryError otherwise."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": idempotency_key,
+            SIGNATURE_HEADER: sign_handoff(self._secret, body, int(self._clock())),
+        }
         try:
             answer = self._session.post(
                 self.url,
-                json=payload,
-                headers={"Idempotency-Key": idempotency_key},
+                data=body,
+                headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
             )
@@ -163,6 +187,12 @@ class Deliverer:
             message.attempts += 1
             message.delivered_at = self._clock()
             message.last_error = None
+            # A delivery is a change of the request: its retention counts from here.
+            session.execute(
+                update(HandoffRequest)
+                .where(HandoffRequest.id == message.handoff_id)
+                .values(updated_at=message.delivered_at)
+            )
             logger.info(
                 "handoff outbox message %s delivered (HTTP %d, attempt %d)",
                 message.id,

@@ -2,7 +2,8 @@
 
 A request and its outbox message are written in one transaction; the delivery worker
 sends outbox messages until the webhook accepts them, so nothing is lost while it is down.
-The staff console's handoff queue reads and updates `HandoffRequest`.
+The staff console's handoff queue reads and updates `HandoffRequest`. Requests hold contact
+details: bot.retention deletes them on erasure and after the retention period.
 """
 
 from __future__ import annotations
@@ -42,8 +43,16 @@ class HandoffRequest(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     assigned_to: Mapped[str | None] = mapped_column(String(255), nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The last change (stored, console update, delivery): retention counts from it
+    # (bot/handoff/store.py purge_handoffs). Nullable only for rows made before the column.
+    updated_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, default=utcnow, onupdate=utcnow, index=True
+    )
 
-    outbox: Mapped[list[OutboxMessage]] = relationship(back_populates="handoff")
+    # Deleting a request deletes its outbox messages (ON DELETE CASCADE in the database too).
+    outbox: Mapped[list[OutboxMessage]] = relationship(
+        back_populates="handoff", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class OutboxMessage(Base):

@@ -4,6 +4,9 @@ A retried action call (the engine or a proxy sends the same turn again) must not
 second request: the outbox message's idempotency key is derived from the conversation and the
 triggering user message, and a unique constraint on it makes a second insert fail. The same
 key goes to the receiver as the Idempotency-Key header.
+
+Requests hold contact details, so they do not stay forever: `erase_handoffs` deletes those of
+an erased conversation, `purge_handoffs` those past retention (both called by bot.retention).
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ import datetime as dt
 import hashlib
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.handoff.models import HandoffRequest, OutboxMessage, utcnow
+from bot.schema_upgrade import add_missing_columns
 
 PAYLOAD_VERSION = 1
 
@@ -76,7 +82,7 @@ def webhook_payload(request: HandoffRequest, created_at: dt.datetime) -> dict[st
 
 
 def ensure_tables(database: Database) -> None:
-    """Creates the app tables that are missing.
+    """Creates the app tables that are missing, and the handoff columns added since.
 
     The action server, the worker and the web app may start at once and race to create the
     same table; the loser's error means the table is there now, which a second pass confirms.
@@ -85,6 +91,129 @@ def ensure_tables(database: Database) -> None:
         database.create_all()
     except DatabaseError:
         database.create_all()
+    upgrade_tables(database)
+
+
+def upgrade_tables(database: Database) -> None:
+    """Adds `handoff_requests.updated_at` to a table made before it, filled from what is known."""
+    table = HandoffRequest.__table__
+    assert isinstance(table, Table)
+    if add_missing_columns(database.engine, table, "updated_at"):
+        with database.session() as session:
+            session.execute(
+                update(HandoffRequest)
+                .where(HandoffRequest.updated_at.is_(None))
+                .values(
+                    updated_at=func.coalesce(HandoffRequest.closed_at, HandoffRequest.created_at)
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+
+# ---- retention ----------------------------------------------------------------------------------
+
+# Deletes of many rows go in chunks of ids (SQLite allows a limited number of parameters).
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ErasedHandoffs:
+    """What erasing the handoff requests of some conversations deleted."""
+
+    requests: int = 0
+    outbox_messages: int = 0
+    # Requests the webhook had accepted before: the receiving system still holds a copy, which
+    # this erasure cannot reach.
+    delivered: int = 0
+
+
+def erase_handoffs(session: Session, conversation_ids: Sequence[str]) -> ErasedHandoffs:
+    """Deletes the handoff requests of these conversations and their outbox messages.
+
+    Runs in the caller's transaction (the retention command erases saved advice in the same
+    one). On PostgreSQL the outbox rows are locked first, so a delivery in progress finishes
+    (or fails) before the count of delivered requests is taken. Outbox before request, as the
+    delivery worker locks them: the other order could deadlock with it.
+    """
+    if not conversation_ids:
+        return ErasedHandoffs()
+    of_these = select(HandoffRequest.id).where(
+        HandoffRequest.conversation_id.in_(list(conversation_ids))
+    )
+    outbox_rows = session.execute(
+        select(OutboxMessage.handoff_id, OutboxMessage.delivered_at)
+        .where(OutboxMessage.handoff_id.in_(of_these))
+        .with_for_update()
+    ).all()
+    delivered = {handoff for handoff, at in outbox_rows if at is not None}
+    request_ids = list(session.scalars(of_these.with_for_update()))
+    outbox = 0
+    for start in range(0, len(request_ids), _CHUNK):
+        outbox += _delete_chunk(session, request_ids[start : start + _CHUNK])
+    return ErasedHandoffs(len(request_ids), outbox, len(delivered))
+
+
+def purge_handoffs(session: Session, days: int, now: dt.datetime | None = None) -> ErasedHandoffs:
+    """Deletes the handoff requests (with their outbox messages) that are past retention.
+
+    A request is done when staff closed it or the webhook accepted it; done, it goes `days`
+    after its last change. One still waiting (neither closed nor delivered) is kept up to
+    twice as long, so a slow queue loses nothing; then it goes too.
+    """
+    if days < 0:
+        raise ValueError(f"days must be 0 or more, got {days}")
+    moment = now if now is not None else utcnow()
+    if moment.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    moment = moment.astimezone(dt.UTC)
+    last_change = func.coalesce(
+        HandoffRequest.updated_at, HandoffRequest.closed_at, HandoffRequest.created_at
+    )
+    delivered = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.handoff_id == HandoffRequest.id,
+            OutboxMessage.delivered_at.is_not(None),
+        )
+        .exists()
+    )
+    done = or_(HandoffRequest.status == "closed", delivered)
+    stale = or_(
+        and_(last_change < moment - dt.timedelta(days=days), done),
+        last_change < moment - dt.timedelta(days=2 * days),
+    )
+    request_ids = list(session.scalars(select(HandoffRequest.id).where(stale)))
+    outbox = 0
+    was_delivered = 0
+    for start in range(0, len(request_ids), _CHUNK):
+        chunk = request_ids[start : start + _CHUNK]
+        was_delivered += int(
+            session.scalar(
+                select(func.count(func.distinct(OutboxMessage.handoff_id))).where(
+                    OutboxMessage.handoff_id.in_(chunk), OutboxMessage.delivered_at.is_not(None)
+                )
+            )
+            or 0
+        )
+        outbox += _delete_chunk(session, chunk)
+    return ErasedHandoffs(len(request_ids), outbox, was_delivered)
+
+
+def _delete_chunk(session: Session, request_ids: list[int]) -> int:
+    """Deletes these requests and their outbox messages; returns how many outbox messages."""
+    # The outbox first and by hand: the count is wanted, and a database made without foreign
+    # keys switched on (SQLite) would otherwise keep orphans.
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.handoff_id.in_(request_ids))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(HandoffRequest)
+        .where(HandoffRequest.id.in_(request_ids))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class HandoffStore:
@@ -126,6 +255,7 @@ class HandoffStore:
                     profile_summary=new.profile_summary,
                     advice_summary=new.advice_summary,
                     status="open",
+                    updated_at=created_at,
                 )
                 session.add(request)
                 session.flush()  # the request's id for the outbox row's foreign key

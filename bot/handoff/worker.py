@@ -24,7 +24,11 @@ INTERVAL_SECONDS = 2.0
 
 
 def make_deliverer(settings: Settings, database: Database | None = None) -> Deliverer:
-    client = WebhookClient(settings.handoff_webhook_url) if settings.handoff_webhook_url else None
+    client = (
+        WebhookClient(settings.handoff_webhook_url, settings.handoff_webhook_secret)
+        if settings.handoff_webhook_url
+        else None
+    )
     return Deliverer(database or Database(settings.database_url), client)
 
 

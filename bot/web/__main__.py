@@ -12,7 +12,15 @@ def main() -> None:
     settings = load_settings()
     app = create_app(settings)
     app.state.database.create_all()
-    uvicorn.run(app, host="127.0.0.1", port=settings.web_port, log_level=settings.log_level.lower())
+    # No access log: its request lines would hold advice-link tokens (/advies/<token>) and
+    # the console's search words, which are personal data.
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=settings.web_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 `GET /advies/{token}.pdf` (the same as a PDF).
 
 The advice holds the person's answers, so the pages are never cached, indexed or sent on
-as a referrer. An unknown token and an expired one get the same friendly page (404, 410).
+as a referrer (bot/web/security.py sets those headers for every private page). An unknown
+token and an expired one get the same friendly page (404, 410).
 Every user-facing word is in the templates (advice*.html, Dutch and English); this module
 only puts the engine's advice into the order the page shows it, deciding nothing.
 """
@@ -26,17 +27,6 @@ from bot.db import Database
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
 LANGUAGES: Final = ("nl", "en")
 KINDS: Final = (("route", "routes"), ("unit", "units"), ("funding", "funding"))
-PRIVATE_HEADERS: Final = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    # Inline styles only; no scripts, no third-party anything, never in a frame.
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
-        "base-uri 'none'; form-action 'none'"
-    ),
-}
 
 router = APIRouter()
 
@@ -250,12 +240,26 @@ def _gone(request: Request, found: Found | None) -> HTMLResponse:
         "advice_gone.html",
         {},
         status_code=410 if found is not None else 404,
-        headers=PRIVATE_HEADERS,
     )
 
 
+_HTML: Final = {"text/html": {"schema": {"type": "string"}}}
+GONE: Final[dict[int | str, dict[str, Any]]] = {
+    404: {"description": "Unknown link: the same friendly page", "content": _HTML},
+    410: {"description": "Expired link: the same friendly page", "content": _HTML},
+}
+
+
 # The PDF route first: "/advies/{token}" would also match "<token>.pdf".
-@router.get(ADVICE_PATH + "/{token}.pdf", response_model=None)
+@router.get(
+    ADVICE_PATH + "/{token}.pdf",
+    response_model=None,
+    response_class=Response,
+    responses={
+        200: {"description": "The advice as a PDF", "content": {"application/pdf": {}}},
+        **GONE,
+    },
+)
 def advice_pdf(request: Request, token: str) -> Response:
     found = _found(request, token)
     if found is None or found.expired:
@@ -265,14 +269,16 @@ def advice_pdf(request: Request, token: str) -> Response:
     return Response(
         render_pdf(html),
         media_type="application/pdf",
-        headers={**PRIVATE_HEADERS, "Content-Disposition": f'inline; filename="{filename}"'},
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
 
-@router.get(ADVICE_PATH + "/{token}", response_class=HTMLResponse, response_model=None)
+@router.get(
+    ADVICE_PATH + "/{token}", response_class=HTMLResponse, response_model=None, responses=GONE
+)
 def advice_page(request: Request, token: str) -> HTMLResponse:
     found = _found(request, token)
     if found is None or found.expired:
         return _gone(request, found)
     context = {**_context(found), "pdf_url": f"{ADVICE_PATH}/{token}.pdf"}
-    return TEMPLATES.TemplateResponse(request, "advice.html", context, headers=PRIVATE_HEADERS)
+    return TEMPLATES.TemplateResponse(request, "advice.html", context)

@@ -12,12 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from bot.db import Database
 from bot.settings import Settings, load_settings
 from bot.web import advice_page, console, health, widget
+from bot.web.security import SecurityMiddleware
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
     database = database or Database(settings.database_url)
-    app = FastAPI(title="Zijwijzer web", docs_url=None, redoc_url=None)
+    # No public API docs: the OpenAPI description (app.openapi()) is for tests/security/.
+    app = FastAPI(title="Zijwijzer web", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.database = database
     app.include_router(health.router)
@@ -26,4 +28,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
     app.include_router(advice_page.router)
     app.include_router(console.router)
+    # Headers and the body limit for every response, whichever router made it.
+    app.add_middleware(SecurityMiddleware, settings=settings)
     return app

@@ -13,7 +13,19 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    responses={
+        503: {
+            "description": "The database cannot be reached",
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+                }
+            },
+        }
+    },
+)
 def ready(request: Request, response: Response) -> dict[str, str]:
     try:
         with request.app.state.database.session() as session:

@@ -8,7 +8,6 @@ settings.chat_url; this app only serves files and the page that shows how to emb
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -22,32 +21,6 @@ TEMPLATES = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 LANGUAGES = ("nl", "en")
 
 router = APIRouter()
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def demo_page_headers(settings: Settings) -> dict[str, str]:
-    """A strict policy: our own script and style, and calls to the chat engine only."""
-    policy = "; ".join(
-        [
-            "default-src 'self'",
-            f"connect-src 'self' {_origin(settings.chat_url)}",
-            "img-src 'self' data: https:",
-            f"script-src 'self' {_origin(settings.public_url)}",
-            f"style-src 'self' {_origin(settings.public_url)}",
-            "frame-ancestors 'self'",
-            "base-uri 'none'",
-            "form-action 'self'",
-        ]
-    )
-    return {
-        "Content-Security-Policy": policy,
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -64,5 +37,4 @@ def demo_page(request: Request, lang: str = "nl") -> HTMLResponse:
             "retention_days": settings.retention_days,
             "max_chars": settings.widget_max_message_chars,
         },
-        headers=demo_page_headers(settings),
     )

@@ -42,14 +42,16 @@ class FakeStore:
 
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
-        self.saved: list[tuple[dict[str, Any], str]] = []
+        self.saved: list[tuple[dict[str, Any], str, str | None]] = []
         self.threads: list[int] = []
 
-    def save(self, advice: dict[str, Any], language: str) -> SavedLink:
+    def save(
+        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+    ) -> SavedLink:
         self.threads.append(threading.get_ident())
         if self.error is not None:
             raise self.error
-        self.saved.append((advice, language))
+        self.saved.append((advice, language, conversation_id))
         token = f"token{len(self.saved)}"
         return SavedLink(token, f"https://zw.example/advies/{token}", EXPIRES, 30)
 
@@ -98,7 +100,8 @@ async def test_summary_json_and_slots(
     assert catalogue.profiles == [{**PROFILE_SLOTS, "language": language}]
     assert catalogue.threads[0] != threading.get_ident()  # off the event loop
     assert store.threads[0] != threading.get_ident()
-    assert store.saved == [(advice, language)]  # the whole advice is saved
+    # The whole advice, tied to the conversation (erasing it removes the link too).
+    assert store.saved == [(advice, language, "test")]
     summary, payload, link = dispatcher.messages
     assert summary["response"] == "utter_advice_summary"
     assert summary["text"] is None  # the sentence is in domain.yml, chosen by `language`

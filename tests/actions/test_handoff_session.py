@@ -290,6 +290,8 @@ async def test_handoff_is_stored_with_the_answers_and_the_advice(
     assert answers["age"] == {"field": "age", "label": "Leeftijd", "value": 38.0, "shown": "38"}
     assert answers["care_qualifications"]["shown"] == "Helpende Zorg en Welzijn"
     assert answers["region"]["value"] == "Almere"
+    # In words, as "wat weet je van mij?" shows them, not the ids.
+    assert (answers["sector"]["value"], answers["sector"]["shown"]) == ("vvt", "ouderenzorg (VVT)")
     assert "education" not in answers  # not answered
     assert request.profile_summary["skipped"] == ["benefit"]
     assert request.advice_summary == {

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 
 from bot.advice_store import (
     AdviceStore,
     SavedAdvice,
+    ensure_table,
     find_advice,
+    forget_advice,
     hash_token,
     load_advice,
     purge_expired,
@@ -128,3 +130,54 @@ def test_store_makes_its_table_and_gives_the_expiry(tmp_path: Path) -> None:
         assert before + dt.timedelta(days=7) <= link.expires_at
     finally:
         database.dispose()
+
+
+def test_erasing_a_conversation_forgets_its_saved_advice(database: Database) -> None:
+    mine = [
+        save_advice(database, ADVICE, "nl", valid_days=30, now=NOW, conversation_id="mine")
+        for _ in range(2)
+    ]
+    other = save_advice(database, ADVICE, "nl", valid_days=30, now=NOW, conversation_id="other")
+    anonymous = save_advice(database, ADVICE, "nl", valid_days=30, now=NOW)
+
+    with database.session() as session:
+        assert forget_advice(session, ["mine"]) == 2
+        assert forget_advice(session, ["mine"]) == 0
+        assert forget_advice(session, []) == 0
+
+    assert all(find_advice(database, token, now=NOW) is None for token in mine)
+    assert load_advice(database, other, now=NOW) is not None
+    assert load_advice(database, anonymous, now=NOW) is not None
+
+
+def test_the_store_keeps_the_conversation_id(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        store = AdviceStore(database, valid_days=7, public_url="https://zijwijzer.example")
+        link = store.save(ADVICE, "nl", conversation_id="widget:abc")
+        with database.session() as session:
+            row = session.scalars(select(SavedAdvice)).one()
+            assert row.conversation_id == "widget:abc"
+            assert row.token_hash == hash_token(link.token)
+    finally:
+        database.dispose()
+
+
+def test_a_table_made_before_the_conversation_id_gets_it(database: Database) -> None:
+    token = save_advice(database, ADVICE, "nl", valid_days=30, now=NOW)
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_saved_advice_conversation_id"))
+        connection.execute(text("ALTER TABLE saved_advice DROP COLUMN conversation_id"))
+
+    ensure_table(database)
+    ensure_table(database)
+
+    inspector = inspect(database.engine)
+    assert "conversation_id" in {c["name"] for c in inspector.get_columns("saved_advice")}
+    assert "ix_saved_advice_conversation_id" in {
+        i["name"] for i in inspector.get_indexes("saved_advice")
+    }
+    # The old row still works, and belongs to no conversation.
+    assert load_advice(database, token, now=NOW) is not None
+    with database.session() as session:
+        assert forget_advice(session, ["anyone"]) == 0

@@ -35,6 +35,9 @@ from bot.redaction import PLACEHOLDERS, bsn_valid, iban_valid, redact, redact_ev
         ("born 1/3/85", "birth_date", "1/3/85"),
         # The ways people in the Netherlands write phone numbers.
         ("bel me: 06 - 123 456 78", "phone", "456 78"),
+        # Two or three spaces, as phone keyboards and autocorrect leave them.
+        ("bel me op 06  12345678 aub", "phone", "12345678"),
+        ("mijn nummer: 020  123  4567", "phone", "123  4567"),
         ("(020) 123 45 67 overdag", "phone", "45 67"),
         ("(06)12345678", "phone", "12345678"),
         ("06.12.34.56.78", "phone", "34.56.78"),

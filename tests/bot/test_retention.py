@@ -1,34 +1,51 @@
-"""Retention: purge by the age of a conversation's last event, erase one, and the command line.
+"""Retention: purge by the age of a conversation's last event, erase one, and the command line;
+and what the app database holds of conversations (handoff requests, outbox, saved advice, the
+console's index and audit log) going with them.
 
 The tracker store's `events` table is made here with the columns Rasa 3.6 gives it, on SQLite
 (a file in tmp_path) and, when ZIJWIJZER_TEST_POSTGRES_URL is set, in a temporary PostgreSQL
-schema (as tests/catalogue/conftest.py does).
+schema (as tests/catalogue/conftest.py does); the app database likewise.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
-import types
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, insert, select
+from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.pool import NullPool
 
 from bot import retention
-from bot.retention import EVENTS, erase_conversation, purge_older_than
+from bot.advice_store import find_advice, save_advice
+from bot.console import index
+from bot.console.models import AuditEntry, ConversationSummary
+from bot.db import Database
+from bot.handoff.models import HandoffRequest, OutboxMessage
+from bot.handoff.store import HandoffStore
+from bot.retention import (
+    EVENTS,
+    AppPurge,
+    Forgotten,
+    erase_conversation,
+    forget_elsewhere,
+    purge_app_data,
+    purge_older_than,
+)
+from tests.bot.handoff.support import new_handoff
 from tests.postgres import postgres_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 DAY = 86400.0
+SECRET_KEY = "test-secret-key-that-is-long-enough-for-hmac"
 
 
 @pytest.fixture
@@ -53,18 +70,36 @@ def tracker_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _no_other_stores(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str, Any]]:
-    """Fake console index and advice store: calls are recorded, no app database is touched."""
-    monkeypatch.setenv("ZIJWIJZER_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    monkeypatch.setenv("ZIJWIJZER_SECRET_KEY", "test-secret-key-that-is-long-enough-for-hmac")
-    calls: list[tuple[str, Any]] = []
-    index = types.ModuleType("bot.console.index")
-    index.forget_conversations = lambda db, ids: calls.append(("forget", (db, list(ids))))  # type: ignore[attr-defined]
-    advice = types.ModuleType("bot.advice_store")
-    advice.purge_expired = lambda db: calls.append(("purge_expired", db))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.console.index", index)
-    monkeypatch.setitem(sys.modules, "bot.advice_store", advice)
-    return calls
+def app_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """The app database the commands use by default: a SQLite file of this test."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("ZIJWIJZER_DATABASE_URL", url)
+    monkeypatch.setenv("ZIJWIJZER_SECRET_KEY", SECRET_KEY)
+    monkeypatch.delenv("ZIJWIJZER_AUDIT_RETENTION_DAYS", raising=False)
+    return url
+
+
+@pytest.fixture
+def sqlite_app(app_url: str) -> Iterator[Database]:
+    database = Database(app_url)
+    index.ensure_schema(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def postgres_app() -> Iterator[Database]:
+    with postgres_schema() as url:
+        database = Database(url)
+        index.ensure_schema(database)
+        yield database
+        database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest) -> Database:
+    found: Database = request.getfixturevalue(f"{request.param}_app")
+    return found
 
 
 def _create_events_table(url: str) -> None:
@@ -102,24 +137,62 @@ def _counts(url: str) -> dict[str, int]:
     return {sender: count for sender, count in rows}
 
 
+def _index(database: Database, *conversation_ids: str) -> None:
+    """Puts conversations in the console's index, as the indexer would."""
+    with database.session() as session:
+        for conversation_id in conversation_ids:
+            session.add(
+                ConversationSummary(conversation_id=conversation_id, started_at=NOW, last_at=NOW)
+            )
+
+
+def _indexed(database: Database) -> list[str]:
+    with database.session() as session:
+        return sorted(session.scalars(select(ConversationSummary.conversation_id)))
+
+
+def _handoff(database: Database, conversation_id: str, *, delivered: bool = False) -> str:
+    stored = HandoffStore(database).create(new_handoff(conversation_id=conversation_id))
+    if delivered:
+        with database.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.idempotency_key == stored.idempotency_key)
+                .values(delivered_at=NOW)
+            )
+    return stored.public_id
+
+
+def _handoffs(database: Database) -> list[str]:
+    with database.session() as session:
+        return sorted(session.scalars(select(HandoffRequest.conversation_id)))
+
+
+def _outbox(database: Database) -> int:
+    with database.session() as session:
+        return int(session.scalar(select(func.count(OutboxMessage.id))) or 0)
+
+
 def test_purge_removes_conversations_whose_last_event_is_older(
-    tracker_url: str, _no_other_stores: list[tuple[str, Any]]
+    tracker_url: str, sqlite_app: Database
 ) -> None:
     _add(tracker_url, "old", 400, 300, 200)
     # Began long ago but went on recently: its last event counts, so it stays whole.
     _add(tracker_url, "long-running", 400, 200, 1)
     _add(tracker_url, "recent", 3, 2)
     _add(tracker_url, "just-inside", 179.9)
+    _index(sqlite_app, "old", "long-running", "recent")
 
-    assert purge_older_than(tracker_url, 180, now=NOW) == ["old"]
+    assert purge_older_than(tracker_url, 180, now=NOW, database=sqlite_app) == ["old"]
     assert _counts(tracker_url) == {"long-running": 3, "recent": 2, "just-inside": 1}
-    assert [args[1] for name, args in _no_other_stores if name == "forget"] == [["old"]]
+    assert _indexed(sqlite_app) == ["long-running", "recent"]
 
     # A second run finds nothing more; a shorter retention takes more, but not a conversation
     # whose last event is exactly that old ("long-running": 1 day).
     assert purge_older_than(tracker_url, 180, now=NOW) == []
     assert purge_older_than(tracker_url, 1, now=NOW) == ["just-inside", "recent"]
     assert _counts(tracker_url) == {"long-running": 3}
+    assert _indexed(sqlite_app) == ["long-running"]
 
 
 def test_purge_with_zero_days_removes_everything_before_now(tracker_url: str) -> None:
@@ -135,44 +208,134 @@ def test_purge_uses_the_current_time_by_default(tracker_url: str) -> None:
     assert purge_older_than(tracker_url, 180) == ["ancient"]
 
 
-def test_purge_calls_the_other_stores(
-    tracker_url: str, _no_other_stores: list[tuple[str, Any]]
+def test_purge_cleans_the_app_database(tracker_url: str, app: Database) -> None:
+    """Expired advice, handoff requests past retention, audit rows past theirs: one purge."""
+    expired = save_advice(app, {"summary": {}}, "nl", valid_days=30, now=NOW - timedelta(days=31))
+    fresh = save_advice(app, {"summary": {}}, "nl", valid_days=30, now=NOW)
+    _handoff(app, "closed long ago")
+    _handoff(app, "waiting")
+    with app.session() as session:
+        session.execute(
+            update(HandoffRequest)
+            .where(HandoffRequest.conversation_id == "closed long ago")
+            .values(status="closed", updated_at=NOW - timedelta(days=181))
+        )
+        session.execute(
+            update(HandoffRequest)
+            .where(HandoffRequest.conversation_id == "waiting")
+            .values(updated_at=NOW - timedelta(days=181))
+        )
+        for days_ago in (366, 364):
+            session.add(
+                AuditEntry(at=NOW - timedelta(days=days_ago), username="anna", action="view")
+            )
+
+    purge_older_than(tracker_url, 180, now=NOW, database=app, audit_days=365)
+
+    assert find_advice(app, expired, now=NOW) is None
+    assert find_advice(app, fresh, now=NOW) is not None
+    # Still waiting for an advisor: kept up to twice the period.
+    assert _handoffs(app) == ["waiting"]
+    assert _outbox(app) == 1
+    with app.session() as session:
+        assert len(list(session.scalars(select(AuditEntry.id)))) == 1
+
+
+def test_purge_app_data_counts_what_it_deleted(app: Database) -> None:
+    _handoff(app, "old", delivered=True)
+    with app.session() as session:
+        session.execute(update(HandoffRequest).values(updated_at=NOW - timedelta(days=200)))
+        session.add(AuditEntry(at=NOW - timedelta(days=30), username="anna", action="view"))
+    assert purge_app_data(app, 180, 10, NOW) == AppPurge(
+        saved_advice=0, handoff_requests=1, outbox_messages=1, audit_entries=1
+    )
+    assert purge_app_data(app, 180, 10, NOW) == AppPurge()
+    with pytest.raises(ValueError, match="0 or more"):
+        purge_app_data(app, 180, -1, NOW)
+
+
+def test_the_audit_period_comes_from_the_settings(
+    sqlite_url: str, sqlite_app: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = object()
-    _add(tracker_url, "old", 400)
-    purge_older_than(tracker_url, 180, now=NOW, database=database)  # type: ignore[arg-type]
-    assert _no_other_stores == [("forget", (database, ["old"])), ("purge_expired", database)]
+    monkeypatch.setenv("ZIJWIJZER_AUDIT_RETENTION_DAYS", "30")
+    with sqlite_app.session() as session:
+        for days_ago in (31, 29):
+            session.add(
+                AuditEntry(at=NOW - timedelta(days=days_ago), username="anna", action="view")
+            )
+    purge_older_than(sqlite_url, 180, now=NOW, database=sqlite_app)
+    with sqlite_app.session() as session:
+        assert [(NOW - index.aware(at)).days for at in session.scalars(select(AuditEntry.at))] == [
+            29
+        ]
 
-    # Nothing purged: the index is not called, expired advice is still purged.
-    _no_other_stores.clear()
-    purge_older_than(tracker_url, 180, now=NOW, database=database)  # type: ignore[arg-type]
-    assert _no_other_stores == [("purge_expired", database)]
 
-
-def test_erase_deletes_one_conversation(
-    tracker_url: str, _no_other_stores: list[tuple[str, Any]]
-) -> None:
-    database = object()
+def test_erase_deletes_one_conversation_everywhere(tracker_url: str, app: Database) -> None:
     _add(tracker_url, "me", 3, 2, 1)
     _add(tracker_url, "someone else", 1)
-    assert erase_conversation(tracker_url, "me", database=database) == 3  # type: ignore[arg-type]
+    _index(app, "me", "someone else")
+    _handoff(app, "me")
+    _handoff(app, "someone else")
+    mine = save_advice(app, {"summary": {}}, "nl", valid_days=30, conversation_id="me")
+    theirs = save_advice(app, {"summary": {}}, "nl", valid_days=30, conversation_id="someone else")
+
+    erased = erase_conversation(tracker_url, "me", database=app)
+
+    assert erased.events == 3
+    assert erased.forgotten == Forgotten(
+        handoff_requests=1, outbox_messages=1, delivered_handoffs=0, saved_advice=1
+    )
+    assert erased.delivered_notice() is None
     assert _counts(tracker_url) == {"someone else": 1}
-    assert _no_other_stores == [("forget", (database, ["me"]))]
-    assert erase_conversation(tracker_url, "me") == 0
+    assert _indexed(app) == ["someone else"]
+    assert _handoffs(app) == ["someone else"]
+    assert _outbox(app) == 1
+    assert find_advice(app, mine) is None and find_advice(app, theirs) is not None
+
+    again = erase_conversation(tracker_url, "me", database=app)
+    assert not again.anything
+
+
+def test_erasing_a_delivered_handoff_says_the_receiver_keeps_a_copy(
+    tracker_url: str, app: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    _add(tracker_url, "widget:me", 1)
+    _handoff(app, "widget:me", delivered=True)
+    with caplog.at_level(logging.INFO):
+        erased = erase_conversation(tracker_url, "widget:me", database=app)
+    assert erased.forgotten.delivered_handoffs == 1
+    notice = erased.delivered_notice()
+    assert notice is not None and "receiving system keeps its copy" in notice
+    assert "had already accepted" in caplog.text
+    # No personal data in the log: no conversation id, no contact details.
+    assert "widget:me" not in caplog.text and "+31612345678" not in caplog.text
+
+
+def test_the_chats_erasure_forgets_everything_but_the_events(
+    tracker_url: str, app: Database
+) -> None:
+    # The engine deletes the events itself (bot/tracker_store.py), after the action.
+    _add(tracker_url, "me", 1)
+    _index(app, "me")
+    _handoff(app, "me")
+    assert forget_elsewhere(["me"], database=app).handoff_requests == 1
+    assert _handoffs(app) == [] and _indexed(app) == []
+    assert _counts(tracker_url) == {"me": 1}
+    assert forget_elsewhere([], database=app) == Forgotten()
 
 
 def test_an_id_that_looks_like_sql_is_only_an_id(tracker_url: str) -> None:
     _add(tracker_url, "x' OR '1'='1", 1)
     _add(tracker_url, "other", 1)
-    assert erase_conversation(tracker_url, "x' OR 1=1 --") == 0
-    assert erase_conversation(tracker_url, "x' OR '1'='1") == 1
+    assert erase_conversation(tracker_url, "x' OR 1=1 --").events == 0
+    assert erase_conversation(tracker_url, "x' OR '1'='1").events == 1
     assert _counts(tracker_url) == {"other": 1}
 
 
 def test_a_database_without_conversations_yet(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     assert purge_older_than(url, 180, now=NOW) == []
-    assert erase_conversation(url, "anyone") == 0
+    assert not erase_conversation(url, "anyone").anything
 
 
 def test_bad_arguments_to_the_functions(sqlite_url: str) -> None:
@@ -182,48 +345,80 @@ def test_bad_arguments_to_the_functions(sqlite_url: str) -> None:
         purge_older_than(sqlite_url, 1, now=datetime(2026, 1, 1))
 
 
-def test_a_missing_module_is_skipped_but_a_broken_one_is_not(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    assert retention._optional("bot.no_such_module", "anything") is None
-    broken = tmp_path / "zw_broken_module.py"
-    broken.write_text("import zw_dependency_that_is_missing\n", encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ModuleNotFoundError):
-        retention._optional("zw_broken_module", "anything")
-
-
 # ---- command line ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path) -> str:
+def cli_env(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, app_url: str) -> str:
     monkeypatch.setenv("ZIJWIJZER_TRACKER_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("ZIJWIJZER_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    monkeypatch.setenv("ZIJWIJZER_SECRET_KEY", "test-secret-key-that-is-long-enough-for-hmac")
     monkeypatch.setenv("ZIJWIJZER_RETENTION_DAYS", "30")
+    monkeypatch.setenv("ZIJWIJZER_AUDIT_RETENTION_DAYS", "60")
     return sqlite_url
 
 
-def test_cli_purge_uses_the_retention_setting(
-    cli_env: str, capsys: pytest.CaptureFixture[str]
+def test_cli_purge_uses_the_retention_settings(
+    cli_env: str, sqlite_app: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    age = (datetime.now(UTC) - NOW).total_seconds() / DAY
-    _add(cli_env, "old", age + 31, age + 40)
-    _add(cli_env, "new", age + 29)
+    # `_add` counts days back from NOW, the command from the real clock: shift by the gap.
+    gap = (datetime.now(UTC) - NOW).total_seconds() / DAY
+    _add(cli_env, "old", 31 - gap, 40 - gap)
+    _add(cli_env, "new", 29 - gap)
+    _handoff(sqlite_app, "new")
+    real_now = datetime.now(UTC)
+    with sqlite_app.session() as session:
+        session.execute(
+            update(HandoffRequest).values(status="closed", updated_at=real_now - timedelta(days=31))
+        )
+        for days_ago in (61, 59):
+            session.add(
+                AuditEntry(at=real_now - timedelta(days=days_ago), username="anna", action="view")
+            )
     assert retention.main(["purge"]) == 0
-    assert capsys.readouterr().out == "purged 1 conversation(s) (2 event(s)) older than 30 days\n"
+    assert capsys.readouterr().out == (
+        "purged 1 conversation(s) (2 event(s)) older than 30 days\n"
+        "purged 1 handoff request(s) (1 outbox message(s)), 0 expired saved advice link(s), "
+        "1 audit log row(s) older than 60 days\n"
+    )
     assert retention.main(["purge", "--older-than-days", "0"]) == 0
     assert capsys.readouterr().out.startswith("purged 1 conversation(s) (1 event(s))")
     assert _counts(cli_env) == {}
 
 
-def test_cli_erase(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_warns_when_the_audit_log_would_go_before_the_data(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ZIJWIJZER_AUDIT_RETENTION_DAYS", "7")
+    assert retention.main(["purge"]) == 0
+    assert capsys.readouterr().err.startswith("warning: the audit log is kept 7 days")
+
+
+def test_cli_erase(cli_env: str, sqlite_app: Database, capsys: pytest.CaptureFixture[str]) -> None:
     _add(cli_env, "widget:abc", 1, 1)
+    _handoff(sqlite_app, "widget:abc")
+    save_advice(sqlite_app, {"summary": {}}, "nl", valid_days=30, conversation_id="widget:abc")
     assert retention.main(["erase", "widget:abc"]) == 0
-    assert capsys.readouterr().out == "erased 1 conversation (2 event(s))\n"
+    assert capsys.readouterr().out == (
+        "erased 1 conversation (2 event(s), 1 handoff request(s), 1 saved advice link(s))\n"
+    )
     assert retention.main(["erase", "widget:abc"]) == 0
     assert capsys.readouterr().out == "no such conversation\n"
+
+
+def test_cli_erase_says_when_a_handoff_was_delivered(
+    cli_env: str, sqlite_app: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only the handoff request is left (the events were purged): still erased, and said.
+    _handoff(sqlite_app, "widget:abc", delivered=True)
+    assert retention.main(["erase", "widget:abc"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "note: 1 handoff request(s) of this conversation had already been delivered"
+    )
+    assert out.endswith(
+        "erased 1 conversation (0 event(s), 1 handoff request(s), 0 saved advice link(s))\n"
+    )
+    assert "widget:abc" not in out
+    assert _handoffs(sqlite_app) == []
 
 
 @pytest.mark.parametrize(
@@ -272,7 +467,7 @@ def test_cli_runs_as_a_module(cli_env: str) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert good.returncode == 0, good.stderr
-    assert good.stdout == "purged 0 conversation(s) (0 event(s)) older than 30 days\n"
+    assert good.stdout.startswith("purged 0 conversation(s) (0 event(s)) older than 30 days\n")
 
 
 def test_cli_reports_a_database_failure_without_details(
@@ -284,6 +479,20 @@ def test_cli_reports_a_database_failure_without_details(
     assert retention.main(["erase", "someone"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: the tracker database failed") and "someone" not in err
+
+
+def test_cli_erase_with_a_failing_app_database_erases_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    cli_env: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _add(cli_env, "someone", 1)
+    monkeypatch.setenv("ZIJWIJZER_DATABASE_URL", f"sqlite:///{tmp_path}")
+    assert retention.main(["erase", "someone"]) == 1
+    err = capsys.readouterr().err
+    assert err == "error: the app database failed (OperationalError); nothing was erased\n"
+    assert _counts(cli_env) == {"someone": 1}
 
 
 def test_the_table_matches_what_rasa_creates() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import VAR_DIR, load_settings
+from bot.webhook_auth import derive_secret
 
 
 def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,3 +42,53 @@ def test_a_bad_number_is_named(monkeypatch: pytest.MonkeyPatch, name: str) -> No
     monkeypatch.setenv(name, "five")
     with pytest.raises(ValueError, match=name):
         load_settings()
+
+
+SECURITY_VARIABLES = [
+    "ZIJWIJZER_REST_API_KEY",
+    "ZIJWIJZER_ENGINE_API_JWT_SECRET",
+    "ZIJWIJZER_ENGINE_MAX_BODY_BYTES",
+    "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE",
+    "ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE_PER_ADDRESS",
+    "ZIJWIJZER_WIDGET_CONVERSATIONS_PER_HOUR_PER_ADDRESS",
+    "ZIJWIJZER_REDIS_URL",
+    "ZIJWIJZER_PREVIOUS_SECRET_KEYS",
+]
+
+
+def test_security_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SECURITY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZIJWIJZER_SECRET_KEY", "instance-key")
+    settings = load_settings()
+    # The REST key is derived from the secret key: every tool on the machine knows it.
+    assert settings.rest_api_key == derive_secret("instance-key", "rest-channel")
+    assert settings.engine_api_jwt_secret == ""  # the HTTP API off
+    assert settings.engine_max_body_bytes == 1024 * 1024
+    assert settings.widget_messages_per_minute == 20
+    assert settings.widget_messages_per_minute_per_address == 60
+    assert settings.widget_conversations_per_hour_per_address == 30
+    assert settings.redis_url == ""
+    assert settings.previous_secret_keys == ()
+
+
+def test_security_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZIJWIJZER_REST_API_KEY", "rest-key")
+    monkeypatch.setenv("ZIJWIJZER_ENGINE_API_JWT_SECRET", "jwt-secret")
+    monkeypatch.setenv("ZIJWIJZER_ENGINE_MAX_BODY_BYTES", "2048")
+    monkeypatch.setenv("ZIJWIJZER_WIDGET_MESSAGES_PER_MINUTE", "5")
+    monkeypatch.setenv("ZIJWIJZER_REDIS_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("ZIJWIJZER_PREVIOUS_SECRET_KEYS", " old-1, ,old-2 ")
+    settings = load_settings()
+    assert settings.rest_api_key == "rest-key"
+    assert settings.engine_api_jwt_secret == "jwt-secret"
+    assert settings.engine_max_body_bytes == 2048
+    assert settings.widget_messages_per_minute == 5
+    assert settings.redis_url == "redis://cache:6379/1"
+    assert settings.previous_secret_keys == ("old-1", "old-2")
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", " Off "])
+def test_rest_channel_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ZIJWIJZER_REST_API_KEY", value)
+    assert load_settings().rest_api_key == ""

@@ -136,3 +136,42 @@ def test_issue_refuses_bad_input() -> None:
 )
 def test_bearer_token(header: str | None, expected: str | None) -> None:
     assert bearer_token(header) == expected
+
+
+# ---- rotation: ZIJWIJZER_PREVIOUS_SECRET_KEYS ------------------------------------------------
+
+OLD_KEY = "the-key-before-the-rotation-also-long-enough"
+
+
+def test_a_token_of_a_previous_key_still_works_after_a_rotation() -> None:
+    old = new_conversation(OLD_KEY, days=30, now=NOW)
+    assert verify_token(KEY, old.token, now=NOW) is None  # without the old key: refused
+    assert verify_token(KEY, old.token, now=NOW, previous_keys=[OLD_KEY]) == old.conversation_id
+    assert token_matches(KEY, old.token, old.conversation_id, now=NOW, previous_keys=[OLD_KEY])
+    # Among several previous keys, and with empty entries left over from a list.
+    keys = ["", "an-even-older-key", OLD_KEY]
+    assert verify_token(KEY, old.token, now=NOW, previous_keys=keys) == old.conversation_id
+
+
+def test_a_current_token_still_works_while_previous_keys_are_set() -> None:
+    current = new_conversation(KEY, days=30, now=NOW)
+    found = verify_token(KEY, current.token, now=NOW, previous_keys=[OLD_KEY])
+    assert found == current.conversation_id
+
+
+def test_a_previous_key_does_not_extend_expiry_or_accept_forgeries() -> None:
+    old = new_conversation(OLD_KEY, days=1, now=NOW)
+    later = NOW + 2 * SECONDS_PER_DAY
+    assert verify_token(KEY, old.token, now=later, previous_keys=[OLD_KEY]) is None
+    forged = new_conversation("an-attackers-key", days=30, now=NOW)
+    assert verify_token(KEY, forged.token, now=NOW, previous_keys=[OLD_KEY]) is None
+    # A previous key alone (the current one empty) opens nothing.
+    assert verify_token("", old.token, now=NOW, previous_keys=[OLD_KEY]) is None
+
+
+def test_new_tokens_are_signed_with_the_current_key_only() -> None:
+    fresh = new_conversation(KEY, days=30, now=NOW)
+    assert verify_token(KEY, fresh.token, now=NOW) == fresh.conversation_id
+    # Once the rotation is over (the old key dropped), the new token still works; it never
+    # depended on the old key.
+    assert verify_token(OLD_KEY, fresh.token, now=NOW) is None

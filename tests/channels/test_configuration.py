@@ -69,3 +69,13 @@ def test_webhook_url_follows_the_public_chat_url(clean_env: pytest.MonkeyPatch) 
     )
     clean_env.setenv("ZIJWIJZER_TELEGRAM_WEBHOOK_URL", "https://gw.example.org/tg")
     assert load_settings().telegram_webhook_url == "https://gw.example.org/tg"
+
+
+def test_the_rest_channel_is_ours_and_there_is_no_socketio() -> None:
+    # Rasa's own `rest:` and `socketio:` believe any sender id a client sends.
+    lines = (assistant.ROOT / "credentials.yml").read_text(encoding="utf-8").splitlines()
+    channels = {line.rstrip(":") for line in lines if line and not line[0].isspace()}
+    channels = {name for name in channels if not name.startswith("#")}
+    assert "bot.channels.rest.TrustedRestInput" in channels
+    assert "bot.channels.widget.WidgetInput" in channels
+    assert not {"rest", "socketio", "rasa.core.channels.rest.RestInput"} & channels

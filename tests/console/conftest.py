@@ -119,7 +119,8 @@ def make_console(folder: Path) -> Console:
     with database.session() as session:
         auth.create_user(session, "anna", PASSWORD, "admin")
         auth.create_user(session, "rob", PASSWORD, "reviewer")
-    client = TestClient(create_app(settings, database))
+    # https: the console's cookies are Secure, and httpx sends those over https only.
+    client = TestClient(create_app(settings, database), base_url="https://testserver")
     return Console(client, settings, database, tracker_url, folder)
 
 

@@ -3,41 +3,37 @@ against seeded temporary databases. Screenshots in test-output/screenshots/conso
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 import yaml
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import screenshot_path
+from tests.browser import screenshot_path, serve
 from tests.console.conftest import PASSWORD, Console, make_console
-from tests.stack import free_port
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Console]]:
     console = make_console(tmp_path)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(console.client.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", console
+        with serve(console.client.app) as url:
+            yield url, console
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         console.database.dispose()
+
+
+def _csp_violations(page: Page) -> list[str]:
+    """Chromium reports every resource or style the Content-Security-Policy blocked."""
+    seen: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return seen
 
 
 def _login(page: Page, base: str, username: str) -> None:
@@ -53,8 +49,13 @@ def test_review_flow_in_chromium(browser: Browser, served: tuple[str, Console]) 
     base, _console = served
     context = browser.new_context(accept_downloads=True, viewport={"width": 1300, "height": 900})
     page = context.new_page()
+    violations = _csp_violations(page)
     try:
         _login(page, base, "rob")
+        # Chromium keeps the Secure session cookie on http://127.0.0.1 and sends it back.
+        cookies = {cookie["name"]: cookie for cookie in context.cookies()}
+        session = cookies["zw_console"]
+        assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
         rows = page.locator("table.list tbody tr")
         expect(rows).to_have_count(5)
         page.screenshot(path=screenshot_path("console-list"), full_page=True)
@@ -82,6 +83,7 @@ def test_review_flow_in_chromium(browser: Browser, served: tuple[str, Console]) 
         page.goto(f"{base}/console/dashboard?date_from=2026-11-01&date_to=2026-11-23")
         expect(page.locator("svg.chart")).to_have_count(3)
         page.screenshot(path=screenshot_path("console-dashboard"), full_page=True)
+        assert violations == []
     finally:
         context.close()
 
@@ -90,6 +92,7 @@ def test_advice_transcript_in_chromium(browser: Browser, served: tuple[str, Cons
     base, console = served
     context = browser.new_context(viewport={"width": 1300, "height": 900})
     page = context.new_page()
+    violations = _csp_violations(page)
     try:
         _login(page, base, "anna")
         page.goto(f"{base}/console/conversations/{console.pk('delta')}")
@@ -98,5 +101,6 @@ def test_advice_transcript_in_chromium(browser: Browser, served: tuple[str, Cons
         page.goto(f"{base}/console/conversations/{console.pk('bravo')}")
         expect(page.locator(".advice")).to_contain_text("Derde leerweg")
         page.screenshot(path=screenshot_path("console-advice"), full_page=True)
+        assert violations == []
     finally:
         context.close()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from bot.console.exports import nlu_yaml, stories_yaml, story_steps
 from tests.console.seed import Plan, conversation
+from tests.engine_runtime import run_in_engine_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 CHECK = """
 import sys
 from rasa.shared.core.domain import Domain
@@ -46,7 +43,6 @@ def test_nlu_yaml_with_awkward_texts() -> None:
     assert yaml.safe_load(nlu_yaml([]))["nlu"] == []
 
 
-@pytest.mark.skipif(not RASA_PYTHON.exists(), reason=".venv-rasa is missing (make setup)")
 def test_rasa_reads_the_exports(tmp_path: Path) -> None:
     plans = [
         Plan("a", 1.79e9, "handoff", "rest", "en", 2),
@@ -63,15 +59,8 @@ def test_rasa_reads_the_exports(tmp_path: Path) -> None:
     nlu = tmp_path / "nlu.yml"
     nlu.write_text(nlu_yaml([("inform", "ik ben 38"), ("greet", "hoi: daar")]), encoding="utf-8")
     # The engine's runtime, outside the repository (our `catalogue` would shadow spaCy's).
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK, str(ROOT / "domain.yml"), str(stories), str(nlu)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = run_in_engine_runtime(
+        CHECK, str(ROOT / "domain.yml"), str(stories), str(nlu), cwd=tmp_path, with_bot=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
     count, events, examples = map(int, done.stdout.split()[-3:])

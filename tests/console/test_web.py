@@ -6,9 +6,10 @@ import re
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 
 from bot.console.models import AuditEntry, IntentMark, StaffSession, StaffUser
+from bot.tracker_events import events
 from tests.console.conftest import PASSWORD, Console
 
 PAGES = [
@@ -72,7 +73,7 @@ def test_login_sets_a_strict_httponly_cookie_and_logout_ends_the_session(
     assert response.status_code == 303
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=" in cookie
-    assert "Secure" not in cookie  # public_url is http here
+    assert "Secure" in cookie  # even though public_url is http here
     assert console.client.get("/console/conversations").status_code == 200
     stolen = console.client.cookies.get("zw_console")
     console.client.post("/console/logout", data={"csrf_token": console.csrf()})
@@ -94,14 +95,24 @@ def test_login_form_needs_its_csrf_token(console: Console) -> None:
     assert response.status_code == 403
 
 
-def test_secure_cookie_behind_https(console: Console) -> None:
-    import dataclasses
-
-    console.client.app.state.settings = dataclasses.replace(  # type: ignore[attr-defined]
-        console.settings, public_url="https://zijwijzer.example"
+def test_every_cookie_is_secure_httponly_and_strict(console: Console) -> None:
+    """Also while public_url is http (as in this fixture): no cookie depends on the setting."""
+    assert console.settings.public_url.startswith("http://")
+    set_cookies = console.client.get("/console/login").headers.get_list("set-cookie")
+    console.login("rob")
+    set_cookies += console.client.get("/console/lang/en", follow_redirects=False).headers.get_list(
+        "set-cookie"
     )
-    page = console.client.get("/console/login")
-    assert "Secure" in page.headers["set-cookie"]
+    logout = console.client.post(
+        "/console/logout", data={"csrf_token": console.csrf()}, follow_redirects=False
+    )
+    set_cookies += logout.headers.get_list("set-cookie")
+    names = {cookie.split("=", 1)[0] for cookie in set_cookies}
+    assert names == {"zw_console_login", "zw_console_lang", "zw_console"}
+    for cookie in set_cookies:
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "samesite"} <= attributes, cookie
+        assert "samesite=strict" in cookie.lower(), cookie
 
 
 def test_passwords_are_argon2_hashes(console: Console) -> None:
@@ -363,14 +374,24 @@ def test_dashboard_draws_svg_charts(console: Console) -> None:
     assert "request_advice" in page.text  # top intents
 
 
-def test_admin_erases_a_conversation(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
+def _tracker_events(console: Console, conversation_id: str) -> int:
+    engine = create_engine(console.tracker_url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count())
+                    .select_from(events)
+                    .where(events.c.sender_id == conversation_id)
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
 
-    erased: list[tuple[str, str]] = []
-    fake = types.ModuleType("bot.retention")
-    fake.erase_conversation = lambda url, cid, database: erased.append((url, cid))  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.retention", fake)
+
+def test_admin_erases_a_conversation(console: Console) -> None:
+    assert _tracker_events(console, "echo") > 0
+    others = _tracker_events(console, "alpha")
     console.login("anna")
     pk = console.pk("echo")
     csrf = console.csrf()
@@ -381,11 +402,15 @@ def test_admin_erases_a_conversation(console: Console, monkeypatch: pytest.Monke
         f"/console/conversations/{pk}/erase", data={"csrf_token": csrf}, follow_redirects=False
     )
     assert response.status_code == 303
-    assert erased == [(console.tracker_url, "echo")]
+    # Its events are gone from the tracker store, another conversation's are not.
+    assert _tracker_events(console, "echo") == 0
+    assert _tracker_events(console, "alpha") == others > 0
     assert console.client.get(f"/console/conversations/{pk}").status_code == 404
     with console.database.session() as session:
-        actions = list(session.scalars(select(AuditEntry.action)))
-    assert "erase_conversation" in actions and "login" in actions
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "erase_conversation")
+        ).one()
+    assert entry.detail is not None and "tracker events" in entry.detail
     audit = console.client.get("/console/admin/audit")
     assert audit.status_code == 200 and "erase_conversation" in audit.text
 
@@ -492,3 +517,48 @@ def test_transcript_of_a_conversation_erased_in_the_chat_is_gone(console: Consol
     engine.dispose()
     assert console.client.get(f"/console/conversations/{pk}").status_code == 404
     assert listed(console.client.get("/console/conversations?q=thuiszorg").text) == []
+
+
+# ---- regressions found by schemathesis (tests/security/test_schemathesis.py) -------------------
+
+
+def test_ids_beyond_the_database_integer_are_invalid_not_a_server_error(console: Console) -> None:
+    """9223372036854775808 made SQLite raise OverflowError (500); PostgreSQL's integer ends at
+    2**31 - 1, so the ids are bounded there and larger ones are refused as invalid (422)."""
+    console.login("anna")
+    csrf = console.csrf()
+    for too_big in (2**31, 2**63):
+        for path in (
+            f"/console/conversations/{too_big}",
+            f"/console/conversations/{too_big}/story.yml",
+        ):
+            assert console.client.get(path).status_code == 422, path
+        for path in (
+            f"/console/conversations/{too_big}/tags",
+            f"/console/conversations/{too_big}/erase",
+            f"/console/handoffs/{too_big}/assign",
+            f"/console/admin/users/{too_big}/unlock",
+        ):
+            response = console.client.post(path, data={"csrf_token": csrf, "tag": "x"})
+            assert response.status_code == 422, path
+    assert console.client.get(f"/console/conversations/{2**31 - 1}").status_code == 404
+
+
+def test_out_of_range_filters_are_ignored_not_a_server_error(console: Console) -> None:
+    console.login("anna")
+    huge = str(10**20)
+    for path, params in (
+        ("/console/admin/audit", {"before": huge}),
+        ("/console/conversations", {"min_fallbacks": huge}),
+        ("/console/conversations", {"min_fallbacks": "-" + huge}),
+        ("/console/conversations", {"after": f"20261120T120000.000000~{huge}"}),
+        ("/console/conversations", {"date_from": "0001-01-01", "date_to": "9999-12-31"}),
+        ("/console/export/stories.yml", {"date_to": "9999-12-31"}),
+        ("/console/dashboard", {"date_from": "0001-01-01", "date_to": "0001-01-02"}),
+        ("/console/dashboard", {"date_to": "9999-12-31"}),
+    ):
+        response = console.client.get(path, params=params)
+        assert response.status_code == 200, (path, params)
+    # Out of range means "no filter": every seeded conversation is listed.
+    page = console.client.get("/console/conversations", params={"min_fallbacks": huge}).text
+    assert len(listed(page)) == 5

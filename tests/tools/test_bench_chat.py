@@ -61,3 +61,11 @@ def test_group_cpu_seconds_counts_this_process_group(chat: ModuleType) -> None:
 
     assert chat.group_cpu_seconds(os.getpgid(0)) > 0
     assert chat.group_cpu_seconds(2**22 + 12345) == 0  # no such group
+
+
+def test_zijwijzer_is_benchmarked_with_its_rest_key_and_a_jwt_api(chat: ModuleType) -> None:
+    settings = chat.zijwijzer_settings(6001, 6002, "bench-jwt-secret")
+    assert (settings.rasa_port, settings.action_port) == (6001, 6002)
+    assert settings.engine_api_jwt_secret == "bench-jwt-secret"
+    assert chat.rest_headers(settings) == {"Authorization": f"Bearer {settings.rest_api_key}"}
+    assert settings.rest_api_key  # the REST channel is on

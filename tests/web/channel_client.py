@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 TIMEOUT = 60.0
@@ -15,6 +15,8 @@ TIMEOUT = 60.0
 class Answer:
     status: int
     body: Any
+    # Header names in lower case.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def call(
@@ -25,8 +27,11 @@ def call(
     token: str | None = None,
     body: Any = None,
     raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Answer:
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    """One request; `headers` adds to (or replaces) the JSON ones: Origin, a proxy's client
+    address header."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
@@ -35,10 +40,14 @@ def call(
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-            return Answer(answer.status, json.load(answer))
+            return Answer(answer.status, json.load(answer), _lower(answer.headers.items()))
     except urllib.error.HTTPError as error:
         text = error.read()
-        return Answer(error.code, json.loads(text) if text else None)
+        return Answer(error.code, json.loads(text) if text else None, _lower(error.headers.items()))
+
+
+def _lower(items: Any) -> dict[str, str]:
+    return {str(name).lower(): str(value) for name, value in items}
 
 
 @dataclass
@@ -46,16 +55,22 @@ class WidgetConversation:
     engine_url: str
     conversation_id: str
     token: str
+    # Sent with every request of this conversation (a client address header, an Origin).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, engine_url: str) -> WidgetConversation:
-        answer = call(engine_url, "POST", "/conversations")
+    def start(cls, engine_url: str, headers: dict[str, str] | None = None) -> WidgetConversation:
+        answer = call(engine_url, "POST", "/conversations", headers=headers)
         assert answer.status == 201, answer
-        return cls(engine_url, answer.body["conversation_id"], answer.body["token"])
+        return cls(
+            engine_url, answer.body["conversation_id"], answer.body["token"], dict(headers or {})
+        )
 
     def send(self, message: str, **extra: Any) -> Answer:
         body = {"conversation_id": self.conversation_id, "message": message, **extra}
-        return call(self.engine_url, "POST", "/webhook", token=self.token, body=body)
+        return call(
+            self.engine_url, "POST", "/webhook", token=self.token, body=body, headers=self.headers
+        )
 
     def say(self, message: str, **extra: Any) -> list[dict[str, Any]]:
         answer = self.send(message, **extra)
@@ -64,7 +79,7 @@ class WidgetConversation:
         return replies
 
     def history(self) -> dict[str, Any]:
-        answer = call(self.engine_url, "GET", "/history", token=self.token)
+        answer = call(self.engine_url, "GET", "/history", token=self.token, headers=self.headers)
         assert answer.status == 200, answer
         result: dict[str, Any] = answer.body
         return result

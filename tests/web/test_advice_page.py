@@ -29,6 +29,8 @@ PRIVATE = {
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
     "x-robots-tag": "noindex, nofollow",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
 }
 
 
@@ -60,6 +62,8 @@ def visible(page: str) -> str:
 def assert_private(headers: Any) -> None:
     for name, value in PRIVATE.items():
         assert headers[name] == value, name
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in policy
 
 
 # ---- the page -----------------------------------------------------------------------------------
@@ -293,3 +297,16 @@ def test_tokens_stay_out_of_the_access_log() -> None:
     assert token not in record.getMessage()
     assert '"GET /advies/… HTTP/1.1" 200' in record.getMessage()
     assert logging.getLogger("uvicorn.access").filters  # installed on import
+
+
+def test_pages_use_the_stylesheet_not_inline_styles(
+    client: TestClient, database: Database, real_catalogue: Catalogue
+) -> None:
+    advice = real_advice(real_catalogue, "helpende", "nl")
+    token = save_advice(database, advice, "nl", valid_days=30)
+    for path in (f"/advies/{token}", "/advies/unknown-token"):
+        page = client.get(path).text
+        assert '<link rel="stylesheet" href="/static/advice.css">' in page
+        assert "<style" not in page and "style=" not in page and "<script" not in page
+    sheet = client.get("/static/advice.css")
+    assert sheet.status_code == 200 and "overflow-wrap: anywhere" in sheet.text

@@ -395,3 +395,32 @@ def test_advice_cards_and_markdown_from_the_contract(browser: Browser, stack: St
     page.screenshot(path=screenshot_path("widget-cards-360x740"), full_page=False)
     assert context.errors == []  # type: ignore[attr-defined]
     context.close()
+
+
+def test_markup_in_a_message_stays_text_under_the_policy(browser: Browser, stack: Stack) -> None:
+    """What a person types is drawn with textContent: no element, no script, no dialog; and
+    the demo page's Content-Security-Policy blocks nothing the widget needs."""
+    context, page = new_page(browser)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    open_and_accept(page, stack)
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    markup = "<img src=x onerror=alert(1)><script>alert(2)</script> 👩\u200d⚕️ \u202eabc"
+    type_and_send(page, markup)
+    mine = page.locator(".zw-message.zw-user").last
+    expect(mine).to_contain_text("<img src=x onerror=alert(1)><script>alert(2)</script>")
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    assert markup in mine.evaluate("node => node.textContent")
+    expect(page.locator(".zw-message img")).to_have_count(0)
+    expect(page.locator(".zw-message script")).to_have_count(0)
+    assert dialogs == []
+    assert violations == []
+    assert context.errors == []  # type: ignore[attr-defined]
+    context.close()

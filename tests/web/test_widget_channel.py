@@ -191,3 +191,9 @@ def test_the_widget_language_reaches_the_bot(stack: Stack, responses: dict[str, 
     assert history["language"] == "nl"
     users = [m["text"] for m in history["messages"] if m["sender"] == "user"]
     assert users == ["Nederlands"]
+
+
+def test_readiness_is_served_by_the_channel(stack: Stack) -> None:
+    # tools/assistant.py waits on this (the HTTP API may be off): 200 once the model is loaded.
+    answer = call(stack.engine_url, "GET", "/")
+    assert (answer.status, answer.body) == (200, {"status": "ok"})

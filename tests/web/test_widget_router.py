@@ -54,8 +54,14 @@ def test_demo_page_security_headers(client: TestClient) -> None:
     assert "connect-src 'self' https://chat.example.org" in policy
     assert "script-src 'self' https://zijwijzer.example.org" in policy
     assert "'unsafe-inline'" not in policy
+    assert "default-src 'none'" in policy
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["x-content-type-options"] == "nosniff"
+    # The sites allowed to embed the widget may frame the demo page; X-Frame-Options cannot
+    # say that, so it is left out here.
+    assert "x-frame-options" not in headers
+    assert "frame-ancestors" in policy and "frame-ancestors 'none'" not in policy
+    assert headers["strict-transport-security"].startswith("max-age=")
 
 
 @pytest.mark.parametrize(
@@ -70,6 +76,9 @@ def test_static_files(client: TestClient, path: str, kind: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 200
     assert kind in answer.headers["content-type"]
+    # Embedding sites load the widget's files from here.
+    assert answer.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 def test_widget_script_never_uses_inner_html(client: TestClient) -> None:

@@ -38,6 +38,7 @@
       switchLabel: "Switch to English",
       privacyTitle: "Voordat je begint",
       privacy: [
+        "Zijwijzer is een chatbot: een computerprogramma, geen mens. Wil je liever met een mens praten? Vraag dan naar een adviseur.",
         "We bewaren dit gesprek om je te kunnen helpen. Persoonlijke gegevens zoals je e-mailadres, telefoonnummer, BSN, IBAN, adres en geboortedatum halen we eruit voordat we iets bewaren.",
         "We bewaren het gesprek {days} dagen. Daarna wordt het verwijderd.",
         "Wil je dat we je gesprek eerder verwijderen? Typ 'verwijder mijn gesprek'. Je kunt ook contact opnemen via je adviseur.",
@@ -46,12 +47,14 @@
       inputLabel: "Typ je bericht",
       placeholder: "Typ je bericht…",
       send: "Verstuur",
-      typing: "Zijwijzer typt…",
+      typing: "Zijwijzer (chatbot) typt…",
       you: "Jij",
       bot: "Zijwijzer",
       errorDown: "Het lukt nu niet om Zijwijzer te bereiken. Je bericht is niet verloren.",
       errorServer: "Er ging iets mis bij Zijwijzer. Je bericht is niet verloren.",
       errorTooLong: "Je bericht is te lang. Maak het korter dan {max} tekens.",
+      errorBusy: "Je stuurt veel berichten kort na elkaar. Wacht {seconds} seconden en probeer het dan opnieuw. Je bericht is niet verloren.",
+      errorBlocked: "Deze chat werkt niet op deze website.",
       retry: "Opnieuw proberen",
       recommended: "Aanrader",
       possible: "Mogelijk",
@@ -75,6 +78,7 @@
       switchLabel: "Wissel naar Nederlands",
       privacyTitle: "Before you start",
       privacy: [
+        "Zijwijzer is a chatbot: a computer program, not a person. Would you rather talk to a person? Ask for an advisor.",
         "We keep this conversation so we can help you. We remove personal details such as your e-mail address, phone number, BSN, IBAN, address and date of birth before we store anything.",
         "We keep the conversation for {days} days. After that it is deleted.",
         "Do you want us to delete it sooner? Type 'delete my conversation'. You can also ask your advisor.",
@@ -83,12 +87,14 @@
       inputLabel: "Type your message",
       placeholder: "Type your message…",
       send: "Send",
-      typing: "Zijwijzer is typing…",
+      typing: "Zijwijzer (chatbot) is typing…",
       you: "You",
       bot: "Zijwijzer",
       errorDown: "Zijwijzer cannot be reached right now. Your message is not lost.",
       errorServer: "Something went wrong at Zijwijzer. Your message is not lost.",
       errorTooLong: "Your message is too long. Keep it under {max} characters.",
+      errorBusy: "You are sending many messages in a short time. Wait {seconds} seconds and try again. Your message is not lost.",
+      errorBlocked: "This chat does not work on this website.",
       retry: "Try again",
       recommended: "Recommended",
       possible: "Possible",
@@ -573,6 +579,14 @@
     var text = t("errorDown");
     if (answer && answer.status === 413) {
       text = t("errorTooLong", { max: MAX_CHARS });
+      retry = null;
+    } else if (answer && answer.status === 429) {
+      // Rate limited: the server says how long to wait (JSON body; the header is not
+      // readable cross-origin). The retry button stays: the message is kept.
+      var wait = answer.data && Number(answer.data.retry_after);
+      text = t("errorBusy", { seconds: wait > 0 ? Math.ceil(wait) : 60 });
+    } else if (answer && answer.status === 403) {
+      text = t("errorBlocked"); // an origin the bot does not serve: retrying will not help
       retry = null;
     } else if (answer && answer.status) {
       text = t("errorServer");

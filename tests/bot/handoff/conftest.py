@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.db import Database
+from bot.handoff.signature import SIGNATURE_HEADER, verify_handoff_signature
 from tests.postgres import postgres_schema
 
 
@@ -55,18 +56,29 @@ def database(request: pytest.FixtureRequest) -> Database:
 Answer = int | tuple[str, float, int]
 
 
+# The secret the receiver checks signatures with; the tests give the sender the same.
+WEBHOOK_SECRET = "handoff-webhook-secret-of-the-tests"
+
+
 @dataclass
 class Received:
     key: str | None
     body: dict[str, Any]
     status: int
+    # Whether X-Zijwijzer-Signature signed this raw body with WEBHOOK_SECRET, recently.
+    signed: bool = False
 
 
 @dataclass
 class Receiver:
-    """Answers requests from `script` in turn (then `then`), and records every request."""
+    """Answers requests from `script` in turn (then `then`), and records every request.
+
+    Like a real receiver it checks the signature first: a request without a good one gets 401
+    and counts as received but not accepted.
+    """
 
     url: str = ""
+    secret: str = WEBHOOK_SECRET
     script: list[Answer] = field(default_factory=list)
     then: Answer = 200
     delay: float = 0.0
@@ -96,11 +108,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         receiver = self.server.receiver
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        answer = receiver.next_answer()
+        raw = self.rfile.read(length)
+        body = json.loads(raw or b"{}")
+        signed = verify_handoff_signature(
+            receiver.secret, self.headers.get(SIGNATURE_HEADER), raw, now=time.time()
+        )
+        answer = receiver.next_answer() if signed else 401
         seconds, status = (answer[1], answer[2]) if isinstance(answer, tuple) else (0.0, answer)
         # Recorded on arrival: a request the client gave up on still reached the receiver.
-        receiver.record(Received(self.headers.get("Idempotency-Key"), body, status))
+        receiver.record(Received(self.headers.get("Idempotency-Key"), body, status, signed))
         time.sleep(receiver.delay + seconds)
         # The client may have given up (a timeout): then there is nobody to answer.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):

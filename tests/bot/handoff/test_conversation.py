@@ -95,7 +95,12 @@ def test_consent_phone_with_a_re_ask_stored_redacted_and_delivered(
     assert len(requests_of(stack, sender)) == 1
 
     worker = assistant.start_handoff_worker(
-        stack.settings, {**stack.env, "ZIJWIJZER_HANDOFF_WEBHOOK_URL": receiver.url}
+        stack.settings,
+        {
+            **stack.env,
+            "ZIJWIJZER_HANDOFF_WEBHOOK_URL": receiver.url,
+            "ZIJWIJZER_HANDOFF_WEBHOOK_SECRET": receiver.secret,
+        },
     )
     try:
         assistant.wait_ready([worker])  # no HTTP endpoint: ready while it runs
@@ -108,6 +113,7 @@ def test_consent_phone_with_a_re_ask_stored_redacted_and_delivered(
     finally:
         assistant.stop([worker])
     assert len(mine) == 1
+    assert mine[0].signed
     assert mine[0].body["contact"] == "+31612345678"
     assert sender not in str(mine[0].body)
     database = Database(stack.settings.database_url)

@@ -4,10 +4,13 @@ exactly-once per idempotency key, and two workers on PostgreSQL claiming at the 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
+from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from bot.db import Database
@@ -21,8 +24,9 @@ from bot.handoff.delivery import (
     backoff_delay,
 )
 from bot.handoff.models import OutboxMessage
+from bot.handoff.signature import SIGNATURE_HEADER, verify_handoff_signature
 from bot.handoff.store import HandoffStore
-from tests.bot.handoff.conftest import FakeClock, Receiver
+from tests.bot.handoff.conftest import WEBHOOK_SECRET, FakeClock, Receiver
 from tests.bot.handoff.support import new_handoff
 
 # Short, so the timeout case stays quick; the receiver sleeps well past it.
@@ -49,7 +53,7 @@ def _now() -> dt.datetime:
 
 
 def _deliverer(database: Database, receiver: Receiver, clock: FakeClock) -> Deliverer:
-    client = WebhookClient(receiver.url, timeout=TIMEOUT)
+    client = WebhookClient(receiver.url, WEBHOOK_SECRET, timeout=TIMEOUT)
     return Deliverer(database, client, clock=clock, rng=random.Random(7))
 
 
@@ -99,6 +103,53 @@ def test_fails_times_out_then_recovers_and_delivers_exactly_once(
     bodies = [r.body for r in receiver.received]
     assert all(body["id"] == stored.public_id for body in bodies)
     assert all(body == bodies[0] for body in bodies)
+    # Every attempt was signed, each at its own moment.
+    assert all(r.signed for r in receiver.received)
+
+
+def test_a_delivery_signed_with_another_secret_is_refused(
+    database: Database, receiver: Receiver
+) -> None:
+    stored = HandoffStore(database, create_tables=False).create(new_handoff())
+    clock = FakeClock(_now())
+    client = WebhookClient(receiver.url, "not-the-receivers-secret", timeout=TIMEOUT)
+    deliverer = Deliverer(database, client, clock=clock, rng=random.Random(7))
+
+    assert deliverer.deliver_due().failed == 1
+    assert _message(database, stored.idempotency_key).last_error == "HTTP 401"
+    assert [r.signed for r in receiver.received] == [False]
+
+
+def test_the_signature_covers_the_exact_body_and_the_sending_time(
+    database: Database, receiver: Receiver
+) -> None:
+    HandoffStore(database, create_tables=False).create(new_handoff())
+    sent: list[tuple[str, bytes]] = []
+
+    class Recording(requests.Session):
+        def post(self, url: str | bytes, data: Any = None, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            sent.append((kwargs["headers"][SIGNATURE_HEADER], data))
+            return super().post(url, data=data, **kwargs)
+
+    client = WebhookClient(
+        receiver.url, WEBHOOK_SECRET, timeout=TIMEOUT, session=Recording(), clock=lambda: 1.8e9
+    )
+    Deliverer(database, client, clock=FakeClock(_now())).deliver_due()
+
+    header, body = sent[0]
+    assert header.startswith("t=1800000000,v1=")
+    assert verify_handoff_signature(WEBHOOK_SECRET, header, body, now=1.8e9 + 60)
+    # Changed by one byte, or checked long after: refused.
+    assert not verify_handoff_signature(WEBHOOK_SECRET, header, body + b" ", now=1.8e9)
+    assert not verify_handoff_signature(WEBHOOK_SECRET, header, body, now=1.8e9 + 3600)
+    # The receiver's clock is not 2027: the signature from 2027 did not verify there.
+    assert [r.signed for r in receiver.received] == [False]
+    assert json.loads(body)["contact"] == "+31612345678"
+
+
+def test_a_client_without_a_secret_is_refused() -> None:
+    with pytest.raises(ValueError, match="secret"):
+        WebhookClient("http://127.0.0.1:9/handoff", "")
 
 
 def test_nothing_is_delivered_while_the_receiver_is_down(
@@ -149,7 +200,7 @@ def test_a_redirect_is_not_a_delivery(database: Database, receiver: Receiver) ->
 
 def test_an_unreachable_receiver_is_a_failed_attempt() -> None:
     # Port 9 (discard) on loopback: nothing listens there in the test machine.
-    client = WebhookClient("http://127.0.0.1:9/handoff", timeout=TIMEOUT)
+    client = WebhookClient("http://127.0.0.1:9/handoff", WEBHOOK_SECRET, timeout=TIMEOUT)
     with pytest.raises(DeliveryError, match="ConnectionError"):
         client.send({"id": "x"}, "k")
 
@@ -180,7 +231,10 @@ def test_two_workers_on_postgresql_never_send_a_message_twice(
     setup.dispose()
     # Slow answers, so both workers hold claimed rows at the same time.
     receiver.delay = 0.05
-    workers = [Deliverer(Database(postgres_url), WebhookClient(receiver.url)) for _ in range(2)]
+    workers = [
+        Deliverer(Database(postgres_url), WebhookClient(receiver.url, WEBHOOK_SECRET))
+        for _ in range(2)
+    ]
     barrier = threading.Barrier(len(workers))
     rounds: list[int] = []
 

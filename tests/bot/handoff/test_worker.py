@@ -15,7 +15,7 @@ from bot.db import Database
 from bot.handoff.delivery import Deliverer, WebhookClient
 from bot.handoff.store import HandoffStore
 from bot.handoff.worker import run
-from tests.bot.handoff.conftest import Receiver
+from tests.bot.handoff.conftest import WEBHOOK_SECRET, Receiver
 from tests.bot.handoff.support import new_handoff
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -33,6 +33,7 @@ def test_once_from_the_command_line_delivers(tmp_path: Path, receiver: Receiver)
         "ZIJWIJZER_DATABASE_URL": url,
         "ZIJWIJZER_HANDOFF_WEBHOOK_URL": receiver.url,
         "ZIJWIJZER_SECRET_KEY": "test-secret",
+        "ZIJWIJZER_HANDOFF_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot.handoff.worker", "--once"],
@@ -67,7 +68,7 @@ def test_without_a_webhook_the_worker_says_so_and_waits(
 def test_the_loop_stops_when_asked(tmp_path: Path, receiver: Receiver) -> None:
     database = Database(f"sqlite:///{tmp_path / 'app.db'}")
     stopping = threading.Event()
-    deliverer = Deliverer(database, WebhookClient(receiver.url))
+    deliverer = Deliverer(database, WebhookClient(receiver.url, WEBHOOK_SECRET))
     result: list[int] = []
     thread = threading.Thread(
         target=lambda: result.append(run(deliverer, once=False, interval=0.05, stopping=stopping))
@@ -94,7 +95,7 @@ def test_failures_are_logged_without_personal_data(
     HandoffStore(database).create(new_handoff())
     receiver.then = 500
     with caplog.at_level(logging.DEBUG):
-        Deliverer(database, WebhookClient(receiver.url)).deliver_due()
+        Deliverer(database, WebhookClient(receiver.url, WEBHOOK_SECRET)).deliver_due()
     assert "not delivered" in caplog.text
     assert CONTACT not in caplog.text
     assert "conversation-1" not in caplog.text

@@ -1,0 +1,73 @@
+"""Rasa's REST channel behind a key: POST /webhooks/rest/webhook {"sender", "message"}.
+
+Registered in credentials.yml as `bot.channels.rest.TrustedRestInput:`. Rasa's RestInput
+believes any sender id it is sent, so whoever reaches it could write into (and read the
+answers of) anyone's conversation. This subclass lets a request through only with
+`Authorization: Bearer <ZIJWIJZER_REST_API_KEY>` (constant-time compare); anything else is
+answered 401 with `WWW-Authenticate: Bearer` and reaches no conversation.
+
+It is a server-to-server door (`make chat`, tests, the benchmark, an operator's own
+integration), never one for browsers: the website widget has its own channel with
+per-conversation tokens (bot/channels/widget.py). The key comes from bot/settings.py: by
+default derived from ZIJWIJZER_SECRET_KEY (`derive_secret(secret_key, "rest-channel")`), so
+tools on the same machine know it without configuration; ZIJWIJZER_REST_API_KEY sets another
+one, and `ZIJWIJZER_REST_API_KEY=off` switches the channel off (one log line, no routes).
+The name stays "rest", so the URL is Rasa's usual /webhooks/rest/webhook.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import tokens
+from bot.settings import load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def key_ok(authorization: str | None, key: str) -> bool:
+    """Whether an Authorization header carries exactly `key` as its bearer token."""
+    given = tokens.bearer_token(authorization)
+    if not key or given is None:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "replace"), key.encode("utf-8"))
+
+
+class TrustedRestInput(RestInput):  # type: ignore[misc]  # rasa has no type information
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TrustedRestInput:
+        # Nothing secret in credentials.yml: the key comes from the settings.
+        return cls(load_settings().rest_api_key)
+
+    def __init__(self, api_key: str | None = None) -> None:
+        self.api_key = load_settings().rest_api_key if api_key is None else api_key
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        if not self.api_key:
+            logger.info("REST channel off: ZIJWIJZER_REST_API_KEY is 'off'.")
+            return Blueprint("custom_webhook_TrustedRestInput_off", __name__)
+        rest: Blueprint = super().blueprint(on_new_message)
+
+        async def authenticate(request: Request) -> HTTPResponse | None:
+            # Blueprint middleware runs before each of this channel's routes only.
+            if key_ok(request.headers.get("Authorization"), self.api_key):
+                return None
+            return response.json(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+
+        rest.middleware(authenticate, "request")
+        return rest

@@ -1,0 +1,38 @@
+"""`python -m bot.engine run ...`: Rasa's command line, with the HTTP API's secret kept off it.
+
+Engine side (.venv-rasa, `bot` on PYTHONPATH through build/rasa-plugins). Rasa 3.6 takes the
+JWT secret of its HTTP API only as a command-line argument, which every local user can read
+(`ps`, /proc/<pid>/cmdline). tools/assistant.py starts the engine through this module instead,
+with the secret in ZIJWIJZER_ENGINE_API_JWT_SECRET: the arguments are completed inside the
+process, so the visible command line never holds the secret. Without the variable the HTTP API
+stays off. Standard library only until Rasa itself is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+JWT_SECRET_ENV = "ZIJWIJZER_ENGINE_API_JWT_SECRET"  # noqa: S105 (a variable name)
+
+
+def rasa_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """Rasa's arguments: `argv`, plus the JWT-only HTTP API for `run` when a secret is set."""
+    arguments = list(argv)
+    secret = environ.get(JWT_SECRET_ENV, "").strip()
+    if not secret or arguments[:1] != ["run"]:
+        return arguments
+    # Never --auth-token: Rasa reads that token from the query string, into logs and histories.
+    return [*arguments, "--enable-api", "--jwt-secret", secret, "--jwt-method", "HS256"]
+
+
+def main() -> None:
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
