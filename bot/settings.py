@@ -153,6 +153,17 @@ class Settings:
     audit_retention_days: int
     # Signs handoff webhook deliveries (X-Zijwijzer-Signature); derived from secret_key by default.
     handoff_webhook_secret: str
+    # The deploying organisation's privacy statement (AVG art. 13): linked from the widget's
+    # privacy notice when set. Empty: no link.
+    privacy_url: str
+
+
+def _web_address(name: str) -> str:
+    """An http(s) address from the environment, or empty; anything else is refused."""
+    value = _str(name, "")
+    if value and not value.lower().startswith(("https://", "http://")):
+        raise ValueError(f"{name} must be an http(s) address, got {value!r}")
+    return value
 
 
 def load_settings() -> Settings:
@@ -212,4 +223,5 @@ def load_settings() -> Settings:
         audit_retention_days=_int("ZIJWIJZER_AUDIT_RETENTION_DAYS", 365),
         handoff_webhook_secret=_str("ZIJWIJZER_HANDOFF_WEBHOOK_SECRET", "")
         or derive_secret(_secret_key(), "handoff-webhook"),
+        privacy_url=_web_address("ZIJWIJZER_PRIVACY_URL"),
     )

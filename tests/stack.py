@@ -158,6 +158,9 @@ class Stack:
         return "\n".join(f"--- {name}\n{tail(path)}" for name, path in self.logs.items())
 
 
+PRIVACY_URL = "https://werkgever.example/privacy"
+
+
 @contextlib.contextmanager
 def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Stack]:
     if not assistant.MODEL.exists():
@@ -184,6 +187,8 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
         "ZIJWIJZER_ENGINE_MAX_BODY_BYTES": "",
         # The HTTP API on, JWT only, with a secret nobody else knows.
         "ZIJWIJZER_ENGINE_API_JWT_SECRET": secrets.token_urlsafe(32),
+        # The deploying organisation's privacy statement, linked from the widget's notice.
+        "ZIJWIJZER_PRIVACY_URL": PRIVACY_URL,
         **GENEROUS_LIMITS,
         "RASA_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),

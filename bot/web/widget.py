@@ -36,5 +36,6 @@ def demo_page(request: Request, lang: str = "nl") -> HTMLResponse:
             "chat_url": settings.chat_url,
             "retention_days": settings.retention_days,
             "max_chars": settings.widget_max_message_chars,
+            "privacy_url": settings.privacy_url,
         },
     )

@@ -44,6 +44,26 @@ def test_a_bad_number_is_named(monkeypatch: pytest.MonkeyPatch, name: str) -> No
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", ""), ("https://werkgever.example/privacy", "https://werkgever.example/privacy")],
+)
+def test_the_privacy_statement_is_a_web_address(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("ZIJWIJZER_PRIVACY_URL", value)
+    assert load_settings().privacy_url == expected
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "werkgever.example/privacy", "data:,x"])
+def test_a_privacy_statement_that_is_no_web_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ZIJWIJZER_PRIVACY_URL", value)
+    with pytest.raises(ValueError, match="ZIJWIJZER_PRIVACY_URL"):
+        load_settings()
+
+
 SECURITY_VARIABLES = [
     "ZIJWIJZER_REST_API_KEY",
     "ZIJWIJZER_ENGINE_API_JWT_SECRET",

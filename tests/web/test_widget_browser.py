@@ -17,7 +17,7 @@ import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.browser import screenshot_path
-from tests.stack import Stack
+from tests.stack import PRIVACY_URL, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +62,11 @@ def open_and_accept(page: Page, stack: Stack) -> None:
     expect(privacy).to_contain_text("verwijder mijn gesprek")
     expect(privacy).to_contain_text(f"{stack.settings.retention_days} dagen")
     expect(privacy).to_contain_text("BSN")
+    expect(privacy).to_contain_text("Zijwijzer is een chatbot")
+    # The privacy statement of the organisation that runs the bot, opened in a new tab.
+    statement = privacy.get_by_role("link", name="Lees de privacyverklaring")
+    expect(statement).to_have_attribute("href", PRIVACY_URL)
+    expect(statement).to_have_attribute("target", "_blank")
     expect(page.locator(".zw-input")).to_be_disabled()
     page.get_by_role("button", name="Akkoord, start de chat").click()
     expect(privacy).to_be_hidden()

@@ -40,6 +40,22 @@ def test_demo_page_embeds_the_widget_with_one_script_tag(client: TestClient) -> 
     assert html.count("<script") == 1  # no inline script: the policy forbids it
 
 
+def test_demo_page_links_the_privacy_statement_when_one_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZIJWIJZER_SECRET_KEY", "test-secret-key-that-is-long-enough-for-hmac")
+    monkeypatch.setenv("ZIJWIJZER_PRIVACY_URL", "https://werkgever.example/privacy?a=1&b=2")
+    app = create_app(load_settings(), Database(f"sqlite:///{tmp_path / 'app.db'}"))
+    with TestClient(app) as test_client:
+        html = test_client.get("/").text
+    # On the widget's script tag (escaped), and in the snippet shown to integrators.
+    assert html.count('data-privacy-url="https://werkgever.example/privacy?a=1&amp;b=2"') == 2
+
+
+def test_demo_page_without_a_privacy_statement_has_no_link(client: TestClient) -> None:
+    assert "data-privacy-url" not in client.get("/").text
+
+
 def test_demo_page_in_english(client: TestClient) -> None:
     html = client.get("/?lang=en").text
     assert '<html lang="en">' in html and "Working in care" in html

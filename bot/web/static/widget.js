@@ -22,6 +22,8 @@
   var CHAT_URL = (script.getAttribute("data-chat-url") || "").replace(/\/+$/, "");
   var RETENTION_DAYS = parseInt(script.getAttribute("data-retention-days") || "180", 10);
   var MAX_CHARS = parseInt(script.getAttribute("data-max-chars") || "1000", 10);
+  // The deploying organisation's privacy statement (AVG art. 13), linked from the notice.
+  var PRIVACY_URL = script.getAttribute("data-privacy-url") || "";
   var BASE = script.src.replace(/[^/]*$/, "");
   var API = CHAT_URL + "/webhooks/widget";
   var TIMEOUT_MS = 30000;
@@ -40,9 +42,11 @@
       privacy: [
         "Zijwijzer is een chatbot: een computerprogramma, geen mens. Wil je liever met een mens praten? Vraag dan naar een adviseur.",
         "We bewaren dit gesprek om je te kunnen helpen. Persoonlijke gegevens zoals je e-mailadres, telefoonnummer, BSN, IBAN, adres en geboortedatum halen we eruit voordat we iets bewaren.",
+        "Vertel liever niets over je gezondheid of andere gevoelige zaken. Voor dit advies is dat niet nodig.",
         "We bewaren het gesprek {days} dagen. Daarna wordt het verwijderd.",
         "Wil je dat we je gesprek eerder verwijderen? Typ 'verwijder mijn gesprek'. Je kunt ook contact opnemen via je adviseur.",
       ],
+      privacyLink: "Lees de privacyverklaring",
       accept: "Akkoord, start de chat",
       inputLabel: "Typ je bericht",
       placeholder: "Typ je bericht…",
@@ -80,9 +84,11 @@
       privacy: [
         "Zijwijzer is a chatbot: a computer program, not a person. Would you rather talk to a person? Ask for an advisor.",
         "We keep this conversation so we can help you. We remove personal details such as your e-mail address, phone number, BSN, IBAN, address and date of birth before we store anything.",
+        "Please do not share details about your health or other sensitive matters. The advice does not need them.",
         "We keep the conversation for {days} days. After that it is deleted.",
         "Do you want us to delete it sooner? Type 'delete my conversation'. You can also ask your advisor.",
       ],
+      privacyLink: "Read the privacy statement",
       accept: "I agree, start the chat",
       inputLabel: "Type your message",
       placeholder: "Type your message…",
@@ -342,6 +348,9 @@
     TEXTS[state.language].privacy.forEach(function (line) {
       privacyText.appendChild(el("p", { text: line.split("{days}").join(String(RETENTION_DAYS)) }));
     });
+    if (safeUrl(PRIVACY_URL) && /^https?:/i.test(PRIVACY_URL.trim())) {
+      privacyText.appendChild(el("p", {}, [link(t("privacyLink"), PRIVACY_URL)]));
+    }
     acceptButton.textContent = t("accept");
     log.setAttribute("aria-label", t("title"));
     typing.querySelector(".zw-typing-text").textContent = t("typing");
