@@ -63,9 +63,13 @@ def verify_handoff_signature(
         or not (timestamps[0].isascii() and timestamps[0].isdigit())
     ):
         return False
-    sent_at = int(timestamps[0])
     current = time.time() if now is None else now
-    if abs(current - sent_at) > max_age:
+    try:
+        sent_at = int(timestamps[0])
+        too_old = abs(current - sent_at) > max_age
+    except (ValueError, OverflowError):  # too many digits for an int, or for a float
+        return False
+    if too_old:
         return False
     expected = _digest(secret, sent_at, body).encode()
     # Every value is compared (no early exit), so timing tells nothing about which matched.
