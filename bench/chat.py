@@ -47,6 +47,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.engine import JWT_SECRET_ENV, rasa_arguments  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from tools import assistant  # noqa: E402
 
@@ -95,7 +96,7 @@ HOST = "127.0.0.1"
 ZIJWIJZER_PORT, ACTION_PORT, PLAIN_PORT = 5305, 5355, 5405
 BENCH_DIR = ROOT / "build" / "bench"
 PLAIN_DIR = BENCH_DIR / "plain"
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA = assistant.RASA
 REQUEST_TIMEOUT_SECONDS = 60.0
 PLAIN_TRAIN_TIMEOUT_SECONDS = 600.0
 
@@ -319,9 +320,9 @@ def plain_model() -> Path:
 def start_plain(model: Path, port: int, jwt_secret: str, log: Path) -> assistant.Process:
     """The plain bot keeps Rasa's stock REST channel; its API takes JWTs, as ours does."""
     out = log.open("wb")
-    command = [str(RASA), "run", "--model", str(model), "--interface", HOST]
-    command += ["--port", str(port), "--enable-api", "--jwt-secret", jwt_secret]
-    command += ["--jwt-method", "HS256"]
+    # The same API arguments bot/engine.py gives ours, on the visible command line here.
+    arguments = ["run", "--model", str(model), "--interface", HOST, "--port", str(port)]
+    command = [str(RASA), *rasa_arguments(arguments, {JWT_SECRET_ENV: jwt_secret})]
     popen = subprocess.Popen(
         command,
         cwd=PLAIN_DIR,  # its own endpoints.yml and credentials.yml (REST channel)

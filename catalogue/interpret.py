@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from catalogue.compiled import Catalogue
-from catalogue.numberwords import parse_number
+from catalogue.numberwords import DIGITS, parse_number
 from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE
 
 FULL_TIME_HOURS: Final = 36
@@ -440,7 +440,7 @@ def _numbers(text: str) -> list[tuple[int, float]]:
     """(position, value) of every number in the text, digits or words."""
     found: list[tuple[int, float]] = []
     # A minus sign starting a word is kept, so that "-5" is refused rather than read as 5.
-    for match in re.finditer(r"(?:(?<!\w)-)?\d+(?:[.,]\d+)?", text):
+    for match in DIGITS.finditer(text):
         found.append((match.start(), float(match.group().replace(",", "."))))
     if not found:
         # Number words ("achtendertig", "twenty four"), word by word.

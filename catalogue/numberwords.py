@@ -54,8 +54,10 @@ _EN_SMALL = [
 _EN_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _EN_UNIT_NAMES = ["one", *_EN_SMALL[2:10]]  # as the second part of "twenty-one"
 
+# A number in digits, with a decimal comma or point; also catalogue.interpret's pattern.
 # A minus sign counts when it starts a word ("-5"), not inside one ("mbo-2", "20-24").
-_TOKEN = re.compile(r"(?:(?<!\w)-)?\d+(?:[.,]\d+)?|[^\W\d_]+")
+DIGITS = re.compile(r"(?:(?<!\w)-)?\d+(?:[.,]\d+)?")
+_TOKEN = re.compile(DIGITS.pattern + r"|[^\W\d_]+")
 
 
 def _dutch_below_hundred(n: int) -> list[str]:

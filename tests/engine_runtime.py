@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.assistant import plugin_path
-
-ROOT = Path(__file__).resolve().parents[1]
-RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+from tools.assistant import RASA_PYTHON, plugin_path
 
 
 def run_in_engine_runtime(

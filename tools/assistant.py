@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(ROOT))
 
+# Read by bot/engine.py inside the engine, which turns it into Rasa's JWT arguments.
+from bot.engine import JWT_SECRET_ENV as ENGINE_API_JWT_SECRET_ENV  # noqa: E402
 from bot.settings import REST_CHANNEL_OFF, Settings, load_settings  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
-# Read by bot/engine.py inside the engine, which turns it into Rasa's JWT arguments.
-ENGINE_API_JWT_SECRET_ENV = "ZIJWIJZER_ENGINE_API_JWT_SECRET"  # noqa: S105 (a variable name)
 MODEL = ROOT / "models" / "zijwijzer.tar.gz"
 ENGINE_WORKDIR = ROOT / "var" / "rasa"
 # Our Rasa plugins (channels, tracker store) live in bot/; the engine sees them through a

@@ -87,9 +87,7 @@ def authenticate(
         _verify(_dummy_hash(), password)
         return None
     if _verify(user.password_hash, password):
-        user.failed_attempts = 0
-        user.first_failed_at = None
-        user.locked_until = None
+        clear_lockout(user)
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return user
@@ -102,8 +100,15 @@ def authenticate(
         user.failed_attempts = 0
         user.first_failed_at = None
         # A locked account loses its open sessions too.
-        session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+        end_user_sessions(session, user.id)
     return None
+
+
+def clear_lockout(user: StaffUser) -> None:
+    """Forgets failed logins and lifts a lockout."""
+    user.failed_attempts = 0
+    user.first_failed_at = None
+    user.locked_until = None
 
 
 # ---- sessions ---------------------------------------------------------------------------
@@ -169,6 +174,16 @@ def resolve_session(session: Session, cookie: str | None, secret_key: str) -> Lo
 
 def end_session(session: Session, session_id: str) -> None:
     session.execute(delete(StaffSession).where(StaffSession.id == session_id))
+
+
+def end_user_sessions(session: Session, user_id: int) -> int:
+    """Ends every open session of one user (every instance checks the database); how many."""
+    result = session.execute(
+        delete(StaffSession)
+        .where(StaffSession.user_id == user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def csrf_ok(login: Login, submitted: str | None) -> bool:

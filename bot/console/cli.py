@@ -25,12 +25,12 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.console import auth, index
-from bot.console.models import ROLES, AuditEntry, StaffSession, StaffUser
+from bot.console.models import ROLES, AuditEntry, StaffUser
 from bot.console.tracker import TrackerReader
 from bot.db import Database
 from bot.settings import load_settings
@@ -96,15 +96,6 @@ def _user(session: Session, username: str) -> StaffUser:
     return user
 
 
-def _end_sessions(session: Session, user: StaffUser) -> int:
-    result = session.execute(
-        delete(StaffSession)
-        .where(StaffSession.user_id == user.id)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def _audit(session: Session, action: str, user: StaffUser, detail: str) -> None:
     session.add(
         AuditEntry(
@@ -122,10 +113,8 @@ def set_password(session: Session, username: str, password: str) -> int:
     check_strength(password)
     user = _user(session, username)
     user.password_hash = auth.hash_password(password)
-    user.failed_attempts = 0
-    user.first_failed_at = None
-    user.locked_until = None
-    ended = _end_sessions(session, user)
+    auth.clear_lockout(user)
+    ended = auth.end_user_sessions(session, user.id)
     _audit(session, "set_password", user, f"password set, {ended} session(s) ended")
     return ended
 
@@ -136,12 +125,10 @@ def set_active(session: Session, username: str, active: bool) -> int:
     user.active = active
     ended = 0
     if active:
-        user.failed_attempts = 0
-        user.first_failed_at = None
-        user.locked_until = None
+        auth.clear_lockout(user)
         _audit(session, "enable_user", user, "enabled")
     else:
-        ended = _end_sessions(session, user)
+        ended = auth.end_user_sessions(session, user.id)
         _audit(session, "disable_user", user, f"disabled, {ended} session(s) ended")
     return ended
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from fastapi.types import DecoratedCallable
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import FormData
@@ -105,6 +106,19 @@ def form_body(*fields: str) -> dict[str, Any]:
             "content": {"application/x-www-form-urlencoded": {"schema": schema}},
         }
     }
+
+
+def _item_action(
+    path: str, *fields: str, bad: bool = False
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A form POST on one item: 303 back to a page; 404 for an unknown id, 400 if `bad`."""
+    return router.post(
+        path,
+        status_code=303,
+        response_class=RedirectResponse,
+        responses={**ACTION, **NOT_FOUND, **(BAD if bad else {})},
+        openapi_extra=form_body(*fields),
+    )
 
 
 # What each query parameter is meant to hold; a page ignores values it cannot use.
@@ -545,13 +559,7 @@ def conversation(pk: Id, request: Request, login: LoginDep) -> HTMLResponse:
     )
 
 
-@router.post(
-    "/conversations/{pk}/tags",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND},
-    openapi_extra=form_body("tag"),
-)
+@_item_action("/conversations/{pk}/tags", "tag")
 def add_tag(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     tag = " ".join(_field(form, "tag", TAG_MAX).lower().split())
@@ -568,13 +576,7 @@ def add_tag(pk: Id, request: Request, login: LoginDep, form: FormDep) -> Redirec
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post(
-    "/conversations/{pk}/tags/remove",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND},
-    openapi_extra=form_body("tag"),
-)
+@_item_action("/conversations/{pk}/tags/remove", "tag")
 def remove_tag(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     tag = _field(form, "tag", TAG_MAX)
@@ -588,13 +590,7 @@ def remove_tag(pk: Id, request: Request, login: LoginDep, form: FormDep) -> Redi
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post(
-    "/conversations/{pk}/notes",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND},
-    openapi_extra=form_body("text"),
-)
+@_item_action("/conversations/{pk}/notes", "text")
 def add_note(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     body = _field(form, "text", NOTE_MAX)
@@ -605,13 +601,7 @@ def add_note(pk: Id, request: Request, login: LoginDep, form: FormDep) -> Redire
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post(
-    "/conversations/{pk}/review",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND},
-    openapi_extra=form_body("needs_review"),
-)
+@_item_action("/conversations/{pk}/review", "needs_review")
 def set_review(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     wanted = _field(form, "needs_review") == "1"
@@ -624,13 +614,7 @@ def set_review(pk: Id, request: Request, login: LoginDep, form: FormDep) -> Redi
     return _back(f"/console/conversations/{pk}")
 
 
-@router.post(
-    "/conversations/{pk}/marks",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND, **BAD},
-    openapi_extra=form_body("intent", "event_id"),
-)
+@_item_action("/conversations/{pk}/marks", "intent", "event_id", bad=True)
 def mark_intent(pk: Id, request: Request, login: LoginDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     intent = _field(form, "intent", 64)
@@ -727,13 +711,7 @@ def export_nlu(request: Request, login: LoginDep) -> Response:
     return _download(exports.nlu_yaml([(i, t) for i, t in marks]), "nlu-corrections.yml")
 
 
-@router.post(
-    "/conversations/{pk}/erase",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND},
-    openapi_extra=form_body(),
-)
+@_item_action("/conversations/{pk}/erase")
 def erase(pk: Id, request: Request, login: AdminDep, form: FormDep) -> RedirectResponse:
     summary = _summary(request, pk)
     # Handoff requests, outbox and saved advice first, then the tracker events and the index.
@@ -795,13 +773,7 @@ def handoffs(request: Request, login: LoginDep) -> HTMLResponse:
     )
 
 
-@router.post(
-    "/handoffs/{handoff_id}/{action}",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND},
-    openapi_extra=form_body(),
-)
+@_item_action("/handoffs/{handoff_id}/{action}")
 def handoff_action(
     handoff_id: Id, action: str, request: Request, login: LoginDep, form: FormDep
 ) -> RedirectResponse:
@@ -919,13 +891,7 @@ def create_user(request: Request, login: AdminDep, form: FormDep) -> Response:
     return _back("/console/admin/users")
 
 
-@router.post(
-    "/admin/users/{user_id}/{action}",
-    status_code=303,
-    response_class=RedirectResponse,
-    responses={**ACTION, **NOT_FOUND, **BAD},
-    openapi_extra=form_body(),
-)
+@_item_action("/admin/users/{user_id}/{action}", bad=True)
 def user_action(
     user_id: Id, action: str, request: Request, login: AdminDep, form: FormDep
 ) -> RedirectResponse:
@@ -934,11 +900,11 @@ def user_action(
         if account is None:
             raise HTTPException(status_code=404, detail="no such user")
         if action == "unlock":
-            account.locked_until, account.failed_attempts, account.first_failed_at = None, 0, None
+            auth.clear_lockout(account)
         elif action in ("deactivate", "activate") and account.id != login.user_id:
             account.active = action == "activate"
             if not account.active:
-                session.execute(delete(StaffSession).where(StaffSession.user_id == account.id))
+                auth.end_user_sessions(session, account.id)
         else:
             raise HTTPException(status_code=400, detail="unknown action")
         name = account.username

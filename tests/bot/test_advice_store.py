@@ -4,7 +4,6 @@ Runs on SQLite and, when ZIJWIJZER_TEST_POSTGRES_URL is set, on PostgreSQL (own 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from bot.advice_store import (
     save_advice,
 )
 from bot.db import Database
-from tests.postgres import postgres_schema
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 ADVICE: dict[str, Any] = {
@@ -32,32 +30,6 @@ ADVICE: dict[str, Any] = {
     "routes": [{"id": "bbl", "title": "BBL: werken en leren € ‘test’"}],
     "catalogue_version": "2026.11.23",
 }
-
-
-@pytest.fixture
-def sqlite_database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def postgres_database() -> Iterator[Database]:
-    """A Database whose connections only see a schema of their own, dropped afterwards."""
-    with postgres_schema() as url:
-        database = Database(url)
-        database.create_all()
-        try:
-            yield database
-        finally:
-            database.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest) -> Database:
-    found: Database = request.getfixturevalue(f"{request.param}_database")
-    return found
 
 
 def test_save_then_load(database: Database) -> None:

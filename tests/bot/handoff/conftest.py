@@ -1,5 +1,5 @@
-"""Fixtures of the handoff tests: app databases (SQLite, and PostgreSQL in a schema of its own
-when ZIJWIJZER_TEST_POSTGRES_URL is set) and a local webhook receiver with scripted answers."""
+"""Fixtures of the handoff tests (the app databases are tests/bot/conftest.py's): a PostgreSQL
+schema of their own, and a local webhook receiver with scripted answers."""
 
 from __future__ import annotations
 
@@ -12,42 +12,19 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.db import Database
 from bot.handoff.signature import SIGNATURE_HEADER, verify_handoff_signature
 from tests.postgres import postgres_schema
 
 
 @pytest.fixture
-def sqlite_database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL of a schema of its own, for tests that open several Databases on it."""
     with postgres_schema() as url:
         yield url
-
-
-@pytest.fixture
-def postgres_database(postgres_url: str) -> Iterator[Database]:
-    database = Database(postgres_url)
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest) -> Database:
-    found: Database = request.getfixturevalue(f"{request.param}_database")
-    return found
 
 
 # ---- the webhook receiver -------------------------------------------------------------------
