@@ -17,7 +17,7 @@ PY_RASA   := $(VENV_RASA)/bin/python
 RASA      := $(VENV_RASA)/bin/rasa
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: help setup run test lint format typecheck validate pytest train bench bench-console catalogue clean browser
+.PHONY: help setup run test lint format typecheck validate pytest train bench bench-console catalogue clean browser prod
 
 help:
 	@echo "make run    - set up on first use, load the catalogue, train when needed, start the bot (SQLite)"
@@ -27,6 +27,8 @@ help:
 	@echo "make fuzz   - long fuzzing run, 50,000 inputs per target (FUZZ_EXAMPLES=N to change)"
 	@echo "make nlu-eval - NLU on a held-out split, 2-4 minutes (figures in docs/quality.md)"
 	@echo "make purge  - delete conversations older than the retention period (DAYS=N to override)"
+	@echo "make prod   - production shape: HAProxy, 2 engines, 2 action servers, PostgreSQL, Redis"
+	@echo "make bench-prod - locust against the production shape at 10, 50 and 200 users, ~10 minutes"
 
 # ---- the two runtimes -------------------------------------------------------------------
 $(VENV)/.installed: requirements/app.lock
@@ -58,6 +60,7 @@ purge: $(VENV)/.installed
 
 # ---- assistant (engine + action server) -----------------------------------------------------
 include make/assistant.mk
+include make/prod.mk
 
 # ---- checks --------------------------------------------------------------------------------
 lint: $(VENV)/.installed
@@ -109,6 +112,7 @@ bench: $(VENV)/.installed $(VENV_RASA)/.installed catalogue train
 	$(PY) bench/advice.py
 	@echo "Chat benchmark: Zijwijzer against a plain rasa init assistant, about 4 minutes"
 	$(PY) bench/chat.py
+	$(PY) bench/long_conversation.py
 	$(MAKE) bench-console
 
 # Staff console list pages at 100,000 conversations (SQLite; PostgreSQL too when

@@ -5,7 +5,8 @@ JWT secret of its HTTP API only as a command-line argument, which every local us
 (`ps`, /proc/<pid>/cmdline). tools/assistant.py starts the engine through this module instead,
 with the secret in ZIJWIJZER_ENGINE_API_JWT_SECRET: the arguments are completed inside the
 process, so the visible command line never holds the secret. Without the variable the HTTP API
-stays off. Standard library only until Rasa itself is imported.
+stays off. It also installs the engine's fault handling (bot/engine_faults.py) before Rasa
+starts. Standard library only until Rasa itself is imported.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def rasa_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]
 def main() -> None:
     from rasa.__main__ import main as rasa_main
 
+    from bot import engine_faults
+    from bot.channels import metrics as engine_metrics
+
+    # Before Rasa makes its agent: no silent in-memory fallback when the tracker database
+    # fails, and a short, honest end to an action server that is down or slow.
+    engine_faults.install()
+    engine_metrics.install()  # turn metrics and request ids; keeps JSON logs (bot/logs.py)
     sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
     rasa_main()
 

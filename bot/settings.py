@@ -46,6 +46,14 @@ def _list(name: str, default: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _str(name, default).split(",") if part.strip())
 
 
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (any case); unset or empty gives the first."""
+    value = _str(name, allowed[0]).lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
 SECRET_FILE = VAR_DIR / "secret.key"
 
 
@@ -156,6 +164,21 @@ class Settings:
     # The deploying organisation's privacy statement (AVG art. 13): linked from the widget's
     # privacy notice when set. Empty: no link.
     privacy_url: str
+    # How long the engine waits for the action server before it tells the user it failed
+    # (bot/engine_faults.py); Rasa's own wait is 300 s.
+    action_timeout_seconds: float
+    # Address the web app listens on: loopback by default; 0.0.0.0 in a container (deploy/k8s),
+    # where the Service, the ingress and the kubelet's probes reach it on the pod's address.
+    web_host: str
+    # Log output of every process (bot/logs.py): "json" (one object per line, production)
+    # or "text" (readable lines, the default for `make run`).
+    log_format: str
+    # The handoff worker's health and metrics endpoint (bot/handoff/worker.py); port 0: off.
+    worker_health_host: str
+    worker_health_port: int
+    # Events of one session the engine loads per turn (bot/tracker_store.py): beyond it, the
+    # latest ones after the state the older ones left. 0: all (Rasa's own way).
+    tracker_history_events: int
 
 
 def _web_address(name: str) -> str:
@@ -224,4 +247,10 @@ def load_settings() -> Settings:
         handoff_webhook_secret=_str("ZIJWIJZER_HANDOFF_WEBHOOK_SECRET", "")
         or derive_secret(_secret_key(), "handoff-webhook"),
         privacy_url=_web_address("ZIJWIJZER_PRIVACY_URL"),
+        action_timeout_seconds=_float("ZIJWIJZER_ACTION_TIMEOUT_SECONDS", 5.0),
+        web_host=_str("ZIJWIJZER_WEB_HOST", "127.0.0.1"),
+        log_format=_choice("ZIJWIJZER_LOG_FORMAT", ("text", "json")),
+        worker_health_host=_str("ZIJWIJZER_WORKER_HEALTH_HOST", "127.0.0.1"),
+        worker_health_port=_int("ZIJWIJZER_WORKER_HEALTH_PORT", 5070),
+        tracker_history_events=_int("ZIJWIJZER_TRACKER_HISTORY_EVENTS", 400),
     )

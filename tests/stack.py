@@ -108,6 +108,9 @@ class Stack:
     env: dict[str, str]
     folder: Path
     logs: dict[str, Path] = field(default_factory=dict)
+    # The running processes (action server, engine, web app), stopped with the stack; a test
+    # that restarts one appends the new one here.
+    processes: list[assistant.Process] = field(default_factory=list)
 
     @property
     def engine_url(self) -> str:
@@ -214,7 +217,7 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
     print(f"logs: {' '.join(str(p) for p in stack.logs.values())}")
     with contextlib.ExitStack() as files:
         out = {name: files.enter_context(path.open("wb")) for name, path in stack.logs.items()}
-        processes: list[assistant.Process] = []
+        processes: list[assistant.Process] = stack.processes
         try:
             processes.append(assistant.start_action_server(settings, env, output=out["actions"]))
             processes.append(

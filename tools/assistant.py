@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(ROOT))
 
 # Read by bot/engine.py inside the engine, which turns it into Rasa's JWT arguments.
+from bot import logs  # noqa: E402
 from bot.engine import JWT_SECRET_ENV as ENGINE_API_JWT_SECRET_ENV  # noqa: E402
 from bot.settings import REST_CHANNEL_OFF, Settings, load_settings  # noqa: E402
 
@@ -148,6 +149,23 @@ def _sqlite_parent(url: str) -> None:
         Path(url.removeprefix(SQLITE)).parent.mkdir(parents=True, exist_ok=True)
 
 
+def log_env(settings: Settings) -> dict[str, str]:
+    """The log settings a child process reads (bot/logs.py), from `settings`."""
+    return {"ZIJWIJZER_LOG_FORMAT": settings.log_format, "ZIJWIJZER_LOG_LEVEL": settings.log_level}
+
+
+def _engine_log_arguments(settings: Settings, workdir: Path) -> list[str]:
+    """JSON logs for the engine: Rasa's `--logging-config-file` with our formatter
+    (bot/logs.py, written next to the engine's working directory), and structlog's JSON
+    renderer for Rasa's own events. Text: Rasa's usual coloured lines, no file."""
+    if settings.log_format != logs.JSON:
+        return []
+    path = logs.write_config_file(
+        workdir / "logging.json", logs.ENGINE, settings.log_level, settings.log_format
+    )
+    return ["--logging-config-file", str(path)]
+
+
 def _sdk_log_flags(level: str) -> list[str]:
     # rasa-sdk takes its log level from flags only.
     if level == "DEBUG":
@@ -160,10 +178,13 @@ def _sdk_log_flags(level: str) -> list[str]:
 def start_action_server(
     settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
 ) -> Process:
+    """rasa-sdk's action server as `python -m bot.action_server` (bot/action_server.py): the
+    SDK's command line and routes (/health, /actions, /webhook) plus /metrics, /ready and
+    our log format. `/health` is the readiness wait here: /ready needs a loaded catalogue."""
     # `-m` with cwd=ROOT puts the project first on sys.path, so `actions` imports.
     # Loopback only; rasa-sdk reads its interface from SANIC_HOST.
-    child_env = {**env, "SANIC_HOST": "127.0.0.1"}
-    command = [str(PYTHON), "-m", "rasa_sdk", "--actions", "actions"]
+    child_env = {**env, "SANIC_HOST": "127.0.0.1", **log_env(settings)}
+    command = [str(PYTHON), "-m", "bot.action_server", "--actions", "actions"]
     command += ["--port", str(settings.action_port), *_sdk_log_flags(settings.log_level)]
     popen = subprocess.Popen(
         command,
@@ -207,6 +228,13 @@ def start_engine(
     child_env.update(guard_env(settings))
     child_env[ENGINE_API_JWT_SECRET_ENV] = settings.engine_api_jwt_secret  # empty: API off
     child_env["LOG_LEVEL"] = settings.log_level  # Rasa's own variable
+    child_env.update(log_env(settings))
+    if settings.log_format == logs.JSON:
+        child_env["FORCE_JSON_LOGGING"] = "true"  # Rasa's structlog events as JSON, tty or not
+        # TensorFlow's C++ side prints its info and warning lines straight to stderr, not JSON.
+        # (Python's deprecation notices while Rasa is imported stay: Sanic 21 shows each once,
+        # whatever PYTHONWARNINGS says.)
+        child_env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     # Also when started outside make: no telemetry, no error reports sent to Sentry.
     child_env["RASA_TELEMETRY_ENABLED"] = "false"
     command = [
@@ -224,6 +252,7 @@ def start_engine(
         "127.0.0.1",
         "--port",
         str(settings.rasa_port),
+        *_engine_log_arguments(settings, workdir),
         "--cors",
         *settings.allowed_origins,
     ]

@@ -13,7 +13,7 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.dedup import DeliveryLog
+from bot.channels.dedup import Claim, DeliveryLog
 from bot.channels.inbound import Inbound
 from bot.settings import load_settings
 
@@ -32,9 +32,34 @@ def delivery_log() -> DeliveryLog:
     return _log
 
 
-async def claim(inbound: Inbound) -> bool:
-    """True when this delivery is new on every instance; False for a duplicate or retry."""
+async def claim(inbound: Inbound) -> Claim:
+    """NEW when this delivery is to be handled here; DUPLICATE or BUSY (bot/channels/dedup.py)."""
     return await asyncio.to_thread(delivery_log().claim, inbound.channel, inbound.delivery_id)
+
+
+async def done(inbound: Inbound) -> None:
+    """The turn was stored: a redelivery is a duplicate from now on."""
+    try:
+        await asyncio.to_thread(delivery_log().done, inbound.channel, inbound.delivery_id)
+    except Exception:  # the claim stays pending: a redelivery only within stale_after is BUSY
+        logger.exception("Could not mark a %s delivery as handled.", inbound.channel)
+
+
+async def deliver(out_channel: Any, recipient_id: str, messages: list[dict[str, Any]]) -> None:
+    """Sends the replies collected during a turn, once the turn was stored.
+
+    The turn runs against a CollectingOutputChannel: a turn whose save fails has then sent
+    nothing, and the platform's redelivery is answered once, not twice.
+    """
+    for message in messages:
+        reply = {key: value for key, value in message.items() if key != "recipient_id"}
+        try:
+            await out_channel.send_response(recipient_id, reply)
+        except Exception as error:  # stored already: a redelivery would double the turn
+            logger.warning(
+                "Could not send a reply on %s (%s).", out_channel.name(), type(error).__name__
+            )
+            return
 
 
 async def release(inbound: Inbound) -> None:

@@ -8,6 +8,8 @@ from bot/settings.py). Differences with Rasa's SlackInput:
 - the signing secret is checked on the raw body (bot/webhook_auth.py); failures get 401;
 - each event_id (and each button click) reaches the conversation once, also across instances
   and Slack's retries (bot/channels/dedup.py), instead of Rasa's "ignore http_timeout retries";
+  a turn that could not be stored sends nothing but a "not saved" note and gets 503 when it
+  failed within ACK_WAIT_SECONDS, so Slack retries it (replies go out only after the save);
 - the sender id is "slack:<user>:<channel>" and the conversation starts in recruiter mode;
 - the widget's JSON payloads (the advice) are not posted to Slack.
 """
@@ -21,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, response
@@ -31,17 +33,25 @@ from slack_sdk.web.async_client import AsyncWebClient  # type: ignore[import-not
 
 from bot import webhook_auth
 from bot.channels import recruiter
+from bot.channels.dedup import Claim
 from bot.channels.inbound import (
     Inbound,
     reply_address,
     slack_event_inbound,
     slack_interaction_inbound,
 )
+from bot.channels.widget_protocol import DEFAULT_LANGUAGE, response_text
+from bot.engine_faults import STORAGE_RESPONSE, StorageUnavailable
+from bot.request_context import begin_turn
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 REQUEST_TIMEOUT_SECONDS = 15
+# Slack retries an event it has no 2xx for after 3 s: wait this long for the turn, so that a
+# turn that fails quickly (database down) gets an error status and Slack's retry.
+ACK_WAIT_SECONDS = 2.5
+STORED, UNSTORED, FAILED = "stored", "unstored", "failed"
 
 
 class RecruiterSlackBot(SlackBot):  # type: ignore[misc]
@@ -134,18 +144,32 @@ class RecruiterSlackInput(SlackInput):  # type: ignore[misc]
                 return response.text("", status=400)
             if inbound is None:
                 return response.text("")  # not a message the bot answers
+            # The turn's request id (the background task below keeps it: a copied context).
+            begin_turn(request.headers)
             try:
-                first_time = await recruiter.claim(inbound)
+                claim = await recruiter.claim(inbound)
             except Exception:
                 logger.exception("Could not record a Slack event; Slack will retry it.")
                 return response.text("", status=503)
-            if not first_time:
+            if claim is Claim.DUPLICATE:
                 # A retry of what we already have: tell Slack to stop retrying.
                 return response.text("", headers={"X-Slack-No-Retry": "1"})
-            # Slack wants an answer within 3 s; the bot's turn may take longer.
+            if claim is Claim.BUSY:
+                return response.text("", status=503)  # still being handled: retry later
+            # Slack wants an answer within 3 s; the bot's turn may take longer: it goes on in
+            # the background after ACK_WAIT_SECONDS.
             task = asyncio.create_task(self._handle(request.app.ctx.agent, inbound, on_new_message))
             self._background_tasks.add(task)
             task.add_done_callback(self._background_tasks.discard)
+            finished, _ = await asyncio.wait({task}, timeout=ACK_WAIT_SECONDS)
+            if task in finished:
+                # Refused and released: Slack retries it.
+                return response.text("", status=503 if task.result() != STORED else 200)
+            # Slack gets its 200 now and will not retry: a turn refused later says so itself.
+            agent = request.app.ctx.agent
+            task.add_done_callback(
+                lambda done: self._tell_later(agent, inbound) if done.result() == UNSTORED else None
+            )
             return response.text("")
 
         # Plain calls rather than decorators: sanic's decorators have no type information.
@@ -158,19 +182,47 @@ class RecruiterSlackInput(SlackInput):  # type: ignore[misc]
         agent: Any,
         inbound: Inbound,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
-    ) -> None:
+    ) -> str:
+        """One turn: STORED (and its replies sent), UNSTORED (tracker store down) or FAILED."""
+        out_channel = self.get_output_channel(reply_address(inbound.sender_id))
+        # Replies are collected and sent only once the turn was stored (recruiter.deliver).
+        collector = CollectingOutputChannel()
         try:
             await recruiter.start_as_recruiter(agent, inbound.sender_id)
-            out_channel = self.get_output_channel(reply_address(inbound.sender_id))
             await on_new_message(
                 UserMessage(
                     inbound.text,
-                    out_channel,
+                    collector,
                     inbound.sender_id,
                     input_channel=self.name(),
                     metadata=inbound.metadata,
                 )
             )
+        except StorageUnavailable:
+            logger.warning("Tracker store down: a Slack event is refused.")
+            await recruiter.release(inbound)
+            return UNSTORED
         except Exception:
             logger.exception("Handling a Slack event failed; a retry of it will be handled.")
             await recruiter.release(inbound)
+            return FAILED
+        await recruiter.done(inbound)
+        await recruiter.deliver(out_channel, inbound.sender_id, collector.messages)
+        return STORED
+
+    def _tell_later(self, agent: Any, inbound: Inbound) -> None:
+        task = asyncio.create_task(self._tell_unstored(agent, inbound))
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
+
+    async def _tell_unstored(self, agent: Any, inbound: Inbound) -> None:
+        # Slack had its 200 already (a slow turn): say that the message was not kept.
+        out_channel = self.get_output_channel(reply_address(inbound.sender_id))
+        responses = getattr(getattr(agent, "domain", None), "responses", None) or {}
+        text = response_text(responses, STORAGE_RESPONSE, DEFAULT_LANGUAGE)
+        if not text:
+            return
+        try:
+            await out_channel.send_text_message(inbound.sender_id, text)
+        except Exception as error:
+            logger.info("Could not tell a Slack user (%s).", type(error).__name__)

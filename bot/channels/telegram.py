@@ -7,7 +7,9 @@ them from bot/settings.py). Differences with Rasa's TelegramInput:
 - the API's base URL is a setting (a self-hosted Bot API server, or a test's fake);
 - every update must carry X-Telegram-Bot-Api-Secret-Token (401 otherwise); the secret is sent
   to Telegram with setWebhook, after the server started and without blocking or failing it;
-- each update_id reaches the conversation once (bot/channels/dedup.py, in the tracker DB);
+- each update_id reaches the conversation once (bot/channels/dedup.py, in the tracker DB); a
+  turn that could not be stored is answered 503 and sends nothing, so Telegram's redelivery is
+  handled (the replies go out only after the save);
 - the sender id is "telegram:<chat id>", only private chats, recruiter mode from the start;
 - no getMe call per update (Rasa compares the bot's username on every message).
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 from aiogram import Bot  # type: ignore[import-not-found]  # only in .venv-rasa
 from aiogram.bot.api import TelegramAPIServer  # type: ignore[import-not-found]
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -30,7 +32,10 @@ from sanic.response import HTTPResponse
 
 from bot import webhook_auth
 from bot.channels import recruiter
+from bot.channels.dedup import Claim
 from bot.channels.inbound import Inbound, reply_address, telegram_inbound
+from bot.engine_faults import StorageUnavailable
+from bot.request_context import begin_turn
 
 logger = logging.getLogger(__name__)
 
@@ -124,20 +129,31 @@ class RecruiterTelegramInput(TelegramInput):  # type: ignore[misc]
             inbound = telegram_inbound(update) if isinstance(update, dict) else None
             if inbound is None:
                 return response.text("")  # not a message the bot answers
+            begin_turn(request.headers)  # the turn's request id, for every log line of it
             try:
-                first_time = await recruiter.claim(inbound)
+                claim = await recruiter.claim(inbound)
             except Exception:
                 logger.exception("Could not record a Telegram update; Telegram will resend it.")
                 return response.text("", status=503)
-            if not first_time:
+            if claim is Claim.DUPLICATE:
                 return response.text("")  # Telegram resent an update we already handled
+            if claim is Claim.BUSY:
+                return response.text("", status=503)  # still being handled: resend later
+            # Replies are collected and sent only once the turn was stored (see deliver).
+            collector = CollectingOutputChannel()
             try:
                 await recruiter.start_as_recruiter(request.app.ctx.agent, inbound.sender_id)
-                await on_new_message(self._user_message(inbound, out_channel))
+                await on_new_message(self._user_message(inbound, collector))
+            except StorageUnavailable:
+                logger.warning("Tracker store down: a Telegram update is refused; it comes again.")
+                await recruiter.release(inbound)
+                return response.text("", status=503)
             except Exception:
                 logger.exception("Handling a Telegram update failed; Telegram will resend it.")
                 await recruiter.release(inbound)
                 return response.text("", status=500)
+            await recruiter.done(inbound)
+            await recruiter.deliver(out_channel, inbound.sender_id, collector.messages)
             if inbound.callback_query_id:
                 await self._acknowledge(out_channel, inbound.callback_query_id)
             return response.text("")
@@ -149,7 +165,7 @@ class RecruiterTelegramInput(TelegramInput):  # type: ignore[misc]
         telegram_webhook.add_route(receive, "/webhook", methods=["POST"])
         return telegram_webhook
 
-    def _user_message(self, inbound: Inbound, out_channel: RecruiterTelegramOutput) -> Any:
+    def _user_message(self, inbound: Inbound, out_channel: Any) -> Any:
         return UserMessage(
             inbound.text,
             out_channel,

@@ -8,8 +8,12 @@ them to Rasa 3.6 and Sanic. Runs in .venv-rasa: stdlib, rasa and stdlib-only bot
 
     POST /conversations           -> {"conversation_id", "token", "expires"}
     POST /restart                 -> the same: a new, empty conversation ("Nieuw gesprek")
-    POST /webhook   (Bearer)      {"conversation_id", "message", "language"?, "title"?}
-                                  -> the bot's replies, as the REST channel gives them
+    POST /webhook   (Bearer)      {"conversation_id", "message", "language"?, "title"?,
+                                   "message_id"?, "resend"?}
+                                  -> the bot's replies, as the REST channel gives them;
+                                     503 {"error": "storage_unavailable", "retry_after",
+                                     "message", "messages": {"nl", "en"}} when the tracker
+                                     store is down (nothing answered, nothing stored)
     GET  /history   (Bearer)      -> {"conversation_id", "language", "messages": [...]}
     GET  /                        -> 200 once the model is loaded, else 503 {"status": "loading"}
                                      (the launcher's readiness check: the HTTP API may be off)
@@ -24,6 +28,11 @@ Guards, in this order, each answered before anything reaches a conversation:
   configured (SANIC_PROXIES_COUNT, SANIC_REAL_IP_HEADER or SANIC_FORWARDED_SECRET), else the
   connection's address;
 - the token (401), signed with the current secret key or one of ZIJWIJZER_PREVIOUS_SECRET_KEYS.
+
+Resends: the widget gives each message a `message_id` and sends it again with `resend: true`
+when the answer did not arrive. If the conversation's latest user message has that id, the
+first attempt was stored and the stored answer is returned instead of a second turn (only
+resends cost this extra tracker read).
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ from sanic.response import HTTPResponse
 
 from bot import ratelimit, tokens
 from bot.channels import widget_protocol as protocol
+from bot.engine_faults import STORAGE_RESPONSE, StorageUnavailable
+from bot.request_context import begin_turn
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -61,6 +72,30 @@ def _too_many(verdict: ratelimit.Verdict) -> HTTPResponse:
         {"error": "rate_limited", "retry_after": verdict.retry_after},
         status=429,
         headers={"Retry-After": str(verdict.retry_after)},
+    )
+
+
+def storage_unavailable(request: Request, language: str | None) -> HTTPResponse:
+    """503 for a turn the tracker store could not read or write: nothing was answered or
+    stored, and the person is told so in words from domain.yml (both languages: the
+    conversation's language cannot be read while the store is down)."""
+    agent = getattr(request.app.ctx, "agent", None)
+    responses = getattr(getattr(agent, "domain", None), "responses", None) or {}
+    messages = {
+        code: text
+        for code in protocol.LANGUAGES
+        if (text := protocol.response_text(responses, STORAGE_RESPONSE, code))
+    }
+    body: dict[str, Any] = {
+        "error": "storage_unavailable",
+        "retry_after": StorageUnavailable.retry_after,
+        "messages": messages,
+    }
+    message = messages.get(language or protocol.DEFAULT_LANGUAGE)
+    if message:
+        body["message"] = message
+    return response.json(
+        body, status=503, headers={"Retry-After": str(StorageUnavailable.retry_after)}
     )
 
 
@@ -130,6 +165,27 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
         if tracker is None:
             return protocol.DEFAULT_LANGUAGE
         return protocol.language_of({"language": tracker.get_slot("language")})
+
+    async def _answered(
+        self, request: Request, message: protocol.WidgetMessage
+    ) -> list[dict[str, Any]] | None:
+        """For a resend: the stored answer when the first attempt was stored, else None.
+
+        Read under the conversation's lock, so a first attempt still running finishes first.
+        """
+        agent = getattr(request.app.ctx, "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if agent is None or store is None or message.message_id is None:
+            return None
+        async with agent.lock_store.lock(message.conversation_id):
+            tracker = await store.retrieve(message.conversation_id)
+        if tracker is None:
+            return None
+        return protocol.answered_replies(
+            (event.as_dict() for event in tracker.events),
+            message.message_id,
+            message.conversation_id,
+        )
 
     async def _say(
         self,
@@ -219,8 +275,15 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
                 return response.json(parsed.body(), status=parsed.status)
             if parsed.conversation_id != owner:
                 return _refuse(401, "unauthorized")
+            begin_turn(request.headers)  # the turn's request id, for every log line of it
             replies: list[dict[str, Any]] = []
             try:
+                if parsed.resend:
+                    # Stored before, answer lost (e.g. an engine stopped after its save):
+                    # the stored answer again, not a second turn.
+                    answered = await self._answered(request, parsed)
+                    if answered is not None:
+                        return response.json(answered)
                 # The widget sends its language only with a first message: read the
                 # conversation's language (a tracker read) only then, not on every turn.
                 current = (
@@ -232,6 +295,8 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
                 if switch is not None:
                     replies += await self._say(on_new_message, switch, parsed, silent=True)
                 replies += await self._say(on_new_message, parsed.text, parsed)
+            except StorageUnavailable:
+                return storage_unavailable(request, parsed.language)
             except asyncio.CancelledError:
                 logger.error("widget: a message timed out")
                 return _refuse(503, "timeout")
@@ -252,7 +317,10 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
             store = getattr(agent, "tracker_store", None)
             if store is None:
                 return _refuse(503, "not_ready")
-            tracker = await store.retrieve_full_tracker(owner)
+            try:
+                tracker = await store.retrieve_full_tracker(owner)
+            except StorageUnavailable:
+                return storage_unavailable(request, None)
             events = [event.as_dict() for event in tracker.events] if tracker else []
             language = protocol.language_of(
                 {"language": tracker.get_slot("language") if tracker else None}

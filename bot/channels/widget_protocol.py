@@ -22,6 +22,8 @@ CHOOSE_LANGUAGE = "/choose_language"
 # The keys of a bot message the widget can draw (the REST channel's output shape).
 _BOT_KEYS = ("text", "buttons", "custom", "image", "attachment")
 _PAYLOAD = re.compile(r"/[A-Za-z_][A-Za-z0-9_]*")
+# The widget's own id of a message, kept for its resends: short and plain, so it can be stored.
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,15 @@ class WidgetMessage:
     title: str | None
     # Sent by the widget itself (the greeting at the start): not shown as the user's bubble.
     silent: bool
+    # The widget's id of this message (the same on every resend); None from older widgets.
+    message_id: str | None = None
+    # The widget sends it again because the first attempt's answer did not arrive.
+    resend: bool = False
 
     def metadata(self) -> dict[str, Any]:
         widget: dict[str, Any] = {}
+        if self.message_id:
+            widget["message_id"] = self.message_id
         if self.language:
             widget["language"] = self.language
         if self.title:
@@ -83,7 +91,13 @@ def parse_message(body: object, *, max_chars: int) -> WidgetMessage | Refusal:
     else:
         title = title.strip()[:MAX_TITLE_CHARS]
     silent = body.get("silent") is True and is_payload(text.strip())
-    return WidgetMessage(conversation_id, text.strip(), language, title, silent)
+    message_id = body.get("message_id")
+    if message_id is not None and (
+        not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id)
+    ):
+        return Refusal(400, "bad_request", {"field": "message_id"})
+    resend = body.get("resend") is True and message_id is not None
+    return WidgetMessage(conversation_id, text.strip(), language, title, silent, message_id, resend)
 
 
 def language_switch(message: WidgetMessage, current: str | None) -> str | None:
@@ -160,3 +174,55 @@ def history(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def language_of(slots: Mapping[str, Any]) -> str:
     value = slots.get("language")
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _message_id(event: Mapping[str, Any]) -> Any:
+    return _mapping(_mapping(event.get("metadata")).get("widget")).get("message_id")
+
+
+def answered_replies(
+    events: Iterable[Mapping[str, Any]], message_id: str, recipient_id: str
+) -> list[dict[str, Any]] | None:
+    """The stored answer to a resent message, or None when it must be handled as new.
+
+    When the latest user message of the conversation carries `message_id`, the first attempt
+    was stored and only its answer got lost: the bot messages after it are that answer, in the
+    REST channel's shape. Otherwise (an earlier message, or not stored) None.
+    """
+    items = list(events)
+    last_user = max(
+        (i for i, event in enumerate(items) if event.get("event") == "user"), default=None
+    )
+    if last_user is None or _message_id(items[last_user]) != message_id:
+        return None
+    replies = []
+    for event in items[last_user + 1 :]:
+        if event.get("event") != "bot":
+            continue
+        item = _bot_item(event)
+        if item is not None:
+            item.pop("sender")
+            replies.append({"recipient_id": recipient_id, **item})
+    return replies
+
+
+def response_text(responses: Mapping[str, Any], name: str, language: str) -> str | None:
+    """The text of a domain response in `language`: the variant whose only condition is
+    that language, or for Dutch the variant without conditions."""
+    variants = responses.get(name)
+    if not isinstance(variants, list):
+        return None
+    for variant in variants:
+        if not isinstance(variant, Mapping) or not isinstance(variant.get("text"), str):
+            continue
+        conditions = variant.get("condition") or []
+        values = [
+            c.get("value")
+            for c in conditions
+            if isinstance(c, Mapping) and c.get("name") == "language"
+        ]
+        if (language == DEFAULT_LANGUAGE and not conditions) or (
+            len(conditions) == 1 and values == [language]
+        ):
+            return str(variant["text"])
+    return None

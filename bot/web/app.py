@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot.db import Database
+from bot.handoff.delivery import Deliverer
+from bot.metrics import WebMetrics, new_registry
 from bot.settings import Settings, load_settings
-from bot.web import advice_page, console, health, widget
+from bot.web import advice_page, console, health, metrics, widget
 from bot.web.security import SecurityMiddleware
 
 
@@ -23,6 +25,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(widget.router)
     # The widget's script and style, and the demo page's style (bot/web/static/).
     app.mount("/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
@@ -30,4 +33,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(console.router)
     # Headers and the body limit for every response, whichever router made it.
     app.add_middleware(SecurityMiddleware, settings=settings)
+    # Outermost: every request counted and timed, refusals by the layer above included.
+    # Its own registry per app, so several apps in one process (tests) do not collide.
+    app.state.metrics_registry = new_registry()
+    web_metrics = WebMetrics(
+        app.state.metrics_registry, outbox_status=lambda: Deliverer(database, None).status()
+    )
+    app.add_middleware(metrics.RequestMetricsMiddleware, metrics=web_metrics)
     return app

@@ -112,3 +112,11 @@ def test_security_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_rest_channel_can_be_switched_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("ZIJWIJZER_REST_API_KEY", value)
     assert load_settings().rest_api_key == ""
+
+
+def test_the_web_app_listens_on_loopback_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZIJWIJZER_WEB_HOST", raising=False)
+    assert load_settings().web_host == "127.0.0.1"
+    # In a container (deploy/k8s/web.yaml) the Service and the probes reach the pod's address.
+    monkeypatch.setenv("ZIJWIJZER_WEB_HOST", "0.0.0.0")
+    assert load_settings().web_host == "0.0.0.0"

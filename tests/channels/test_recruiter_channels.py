@@ -211,13 +211,14 @@ def test_telegram_message_is_answered_with_an_inline_keyboard(channels: Channels
     latest = channels.latest_user_event(sender)
     assert latest["input_channel"] == "telegram"
     assert channels.slot(sender, "recruiter") is True
-    # (Rasa adds its model_id and assistant_id to the stored metadata.)
+    # (Rasa adds its model_id and assistant_id to the stored metadata; the turn hook the
+    # turn's request id, bot/turn_metrics.py.)
     metadata = latest["metadata"]
     assert {key: metadata.get(key) for key in ("channel", "recruiter")} == {
         "channel": "telegram",
         "recruiter": True,
     }
-    assert set(metadata) <= {"channel", "recruiter", "model_id", "assistant_id"}
+    assert set(metadata) <= {"channel", "recruiter", "model_id", "assistant_id", "request_id"}
 
 
 def test_telegram_button_press_comes_back_as_its_payload(channels: Channels) -> None:
@@ -265,7 +266,10 @@ def test_telegram_resent_update_reaches_the_conversation_once(channels: Channels
     concurrent = telegram_text(chat * 10 + 1, chat, "wat kost het?")
     with ThreadPoolExecutor(max_workers=2) as pool:
         statuses = list(pool.map(lambda _: channels.telegram(concurrent)[0], range(2)))
-    assert statuses == [200, 200]
+    # The second is a duplicate (200) once the first is stored, or while the first is still
+    # being handled "busy" (503: Telegram sends it again later, and then it is a duplicate).
+    assert sorted(statuses) in ([200, 200], [200, 503])
+    assert channels.telegram(concurrent)[0] == 200
     assert channels.user_texts(f"telegram:{chat}") == ["hoi", "wat kost het?"]
     assert answers >= 1
 

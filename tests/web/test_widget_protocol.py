@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.channels.widget_protocol import (
     MAX_TITLE_CHARS,
     Refusal,
     WidgetMessage,
+    answered_replies,
     history,
     is_payload,
     language_of,
     language_switch,
     parse_message,
+    response_text,
 )
 
 CID = "0123456789abcdef0123456789abcdef"
@@ -145,3 +149,90 @@ def test_history_is_bounded() -> None:
     events = [{"event": "user", "text": f"m{i}"} for i in range(1500)]
     items = history(events)
     assert len(items) == 1000 and items[-1]["text"] == "m1499"
+
+
+MID = "m-4f9c2a7e1b"
+
+
+def test_a_message_id_is_kept_in_the_metadata_and_resend_needs_one() -> None:
+    message = parsed({"conversation_id": CID, "message": "hoi", "message_id": MID, "resend": True})
+    assert (message.message_id, message.resend) == (MID, True)
+    assert message.metadata() == {"widget": {"message_id": MID}}
+    # Older widgets send neither: they keep working, and "resend" alone means nothing.
+    old = parsed({"conversation_id": CID, "message": "hoi", "resend": True})
+    assert (old.message_id, old.resend) == (None, False)
+    assert old.metadata() == {"widget": {}}
+
+
+@pytest.mark.parametrize(
+    "message_id",
+    ["short", "x" * 65, "has space 123", "<script>1234", 12345678, "ü" * 10, "", None],
+)
+def test_bad_message_ids_are_refused(message_id: object) -> None:
+    body: dict[str, Any] = {"conversation_id": CID, "message": "hoi", "message_id": message_id}
+    if message_id is None:
+        assert parsed(body).message_id is None  # an explicit null is "no id"
+        return
+    refusal = refused(body)
+    assert (refusal.status, refusal.error, refusal.detail) == (
+        400,
+        "bad_request",
+        {"field": "message_id"},
+    )
+
+
+def _user(text: str, message_id: str | None) -> dict[str, Any]:
+    widget = {"message_id": message_id} if message_id else {}
+    return {"event": "user", "text": text, "metadata": {"widget": widget}}
+
+
+def _bot(text: str, **data: Any) -> dict[str, Any]:
+    return {"event": "bot", "text": text, "data": data}
+
+
+def test_a_resend_of_the_stored_latest_message_gets_the_stored_answer() -> None:
+    buttons = [{"title": "Ja", "payload": "/affirm"}]
+    events = [
+        _user("hoi", "m-first-0001"),
+        _bot("Hoi!"),
+        {"event": "action", "name": "action_listen"},
+        _user("ik ben 38", MID),
+        {"event": "slot", "name": "age", "value": 38},
+        _bot("Welke opleiding heb je?", buttons=buttons),
+        _bot("", custom={"type": "advice"}),
+        {"event": "action", "name": "action_listen"},
+    ]
+    assert answered_replies(events, MID, CID) == [
+        {"recipient_id": CID, "text": "Welke opleiding heb je?", "buttons": buttons},
+        {"recipient_id": CID, "custom": {"type": "advice"}},
+    ]
+
+
+def test_a_resend_that_was_not_stored_or_is_not_the_latest_is_handled_anew() -> None:
+    events = [_user("hoi", "m-first-0001"), _bot("Hoi!"), _user("later", None), _bot("Ok")]
+    assert answered_replies(events, "m-first-0001", CID) is None  # not the latest
+    assert answered_replies(events[:2], MID, CID) is None  # never stored
+    assert answered_replies([], MID, CID) is None
+
+
+RESPONSES = {
+    "utter_storage_unavailable": [
+        {"condition": [{"type": "slot", "name": "language", "value": "en"}], "text": "Not saved."},
+        {"text": "Niet opgeslagen."},
+    ]
+}
+
+
+def test_response_text_by_language() -> None:
+    assert response_text(RESPONSES, "utter_storage_unavailable", "nl") == "Niet opgeslagen."
+    assert response_text(RESPONSES, "utter_storage_unavailable", "en") == "Not saved."
+    assert response_text(RESPONSES, "utter_missing", "nl") is None
+    assert response_text({"utter_x": "not a list"}, "utter_x", "nl") is None
+
+
+def test_the_domain_has_both_fault_texts() -> None:
+    domain = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
+    for name in ("utter_storage_unavailable", "utter_action_unavailable"):
+        dutch = response_text(domain["responses"], name, "nl")
+        english = response_text(domain["responses"], name, "en")
+        assert dutch and english and dutch != english, name

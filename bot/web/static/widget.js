@@ -56,6 +56,7 @@
       bot: "Zijwijzer",
       errorDown: "Het lukt nu niet om Zijwijzer te bereiken. Je bericht is niet verloren.",
       errorServer: "Er ging iets mis bij Zijwijzer. Je bericht is niet verloren.",
+      errorStorage: "Het lukt nu even niet om je bericht op te slaan. Je bericht staat nog in het venster; probeer het over een minuut opnieuw.",
       errorTooLong: "Je bericht is te lang. Maak het korter dan {max} tekens.",
       errorBusy: "Je stuurt veel berichten kort na elkaar. Wacht {seconds} seconden en probeer het dan opnieuw. Je bericht is niet verloren.",
       errorBlocked: "Deze chat werkt niet op deze website.",
@@ -98,6 +99,7 @@
       bot: "Zijwijzer",
       errorDown: "Zijwijzer cannot be reached right now. Your message is not lost.",
       errorServer: "Something went wrong at Zijwijzer. Your message is not lost.",
+      errorStorage: "I cannot save your message right now. Your message is still in the chat window; please try again in a minute.",
       errorTooLong: "Your message is too long. Keep it under {max} characters.",
       errorBusy: "You are sending many messages in a short time. Wait {seconds} seconds and try again. Your message is not lost.",
       errorBlocked: "This chat does not work on this website.",
@@ -158,6 +160,8 @@
     busy: false,
     started: false,
     retry: null,
+    // The typed message whose sending failed: sent again unchanged, it keeps its id.
+    unsent: null,
   };
 
   function t(name, values) {
@@ -597,6 +601,11 @@
     } else if (answer && answer.status === 403) {
       text = t("errorBlocked"); // an origin the bot does not serve: retrying will not help
       retry = null;
+    } else if (answer && answer.status === 503 && answer.data && answer.data.error === "storage_unavailable") {
+      // Nothing was stored: the server's own words (domain.yml) in our language, if sent.
+      var messages = answer.data.messages || {};
+      var own = messages[state.language] || (state.language === "nl" && answer.data.message);
+      text = typeof own === "string" && own ? own : t("errorStorage");
     } else if (answer && answer.status) {
       text = t("errorServer");
     }
@@ -620,12 +629,27 @@
     }
   }
 
+  // A random id per message, the same on every resend of it (the channel answers a resend
+  // whose first attempt was stored with the stored answer, instead of a second turn).
+  function messageId() {
+    var bytes = new Uint8Array(12);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    return "m-" + Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
   // Sends one message: {text, title?, silent?}. On failure the typed text goes back into
-  // the input and the retry button sends the very same message again.
+  // the input and the retry button (or sending the same text again) resends the very same
+  // message, with the same id.
   function send(message) {
     if (state.busy) {
       return;
     }
+    if (!message.id) message.id = messageId();
+    state.unsent = null;
     clearError();
     var typed = !message.silent && !message.title;
     var bubble = message.silent ? null : addUser(message.title || message.text);
@@ -643,6 +667,10 @@
         if (message.silent) body.language = state.language;
         if (message.title) body.title = message.title;
         if (message.silent) body.silent = true;
+        body.message_id = message.id;
+        // An earlier attempt may have been stored with its answer lost: say it is a resend.
+        if (message.attempted) body.resend = true;
+        message.attempted = true;
         return request("POST", "/webhook", body).then(function (answer) {
           if (answer.status === 401) {
             // Token expired or the conversation is gone: start a new one and try once more.
@@ -687,6 +715,7 @@
             input.value = message.text; // the typed message is never lost
             updateCounter();
           }
+          if (typed) state.unsent = message;
           showError(answer, function () {
             send(message);
           });
@@ -848,7 +877,9 @@
       showError({ status: 413 }, null);
       return;
     }
-    send({ text: text });
+    // The kept text sent again unchanged is a resend of that message (same id).
+    var unsent = state.unsent;
+    send(unsent && unsent.text === text ? unsent : { text: text });
   });
 
   input.addEventListener("keydown", function (event) {
