@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from catalogue.store import make_engine
@@ -39,7 +40,18 @@ class Database:
             return self._engine
 
     def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Makes the missing tables. The action server, the worker and the web app may start at
+        once and race to make the same tables; a lost race means that table is there now. The
+        next pass can lose the race for another table, but every lost race is a table made, so
+        one pass per table ends it."""
+        attempts = len(Base.metadata.tables) + 1
+        for attempt in range(attempts):
+            try:
+                Base.metadata.create_all(self.engine)
+                return
+            except DatabaseError:
+                if attempt == attempts - 1:
+                    raise
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:

@@ -13,7 +13,8 @@ them to Rasa 3.6 and Sanic. Runs in .venv-rasa: stdlib, rasa and stdlib-only bot
                                   -> the bot's replies, as the REST channel gives them;
                                      503 {"error": "storage_unavailable", "retry_after",
                                      "message", "messages": {"nl", "en"}} when the tracker
-                                     store is down (nothing answered, nothing stored)
+                                     store or the lock store is down (nothing answered,
+                                     nothing stored)
     GET  /history   (Bearer)      -> {"conversation_id", "language", "messages": [...]}
     GET  /                        -> 200 once the model is loaded, else 503 {"status": "loading"}
                                      (the launcher's readiness check: the HTTP API may be off)
@@ -43,6 +44,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.lock_store import LockError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -76,9 +78,9 @@ def _too_many(verdict: ratelimit.Verdict) -> HTTPResponse:
 
 
 def storage_unavailable(request: Request, language: str | None) -> HTTPResponse:
-    """503 for a turn the tracker store could not read or write: nothing was answered or
-    stored, and the person is told so in words from domain.yml (both languages: the
-    conversation's language cannot be read while the store is down)."""
+    """503 for a turn the tracker store could not read or write, or the lock store could not
+    lock: nothing was answered or stored, and the person is told so in words from domain.yml
+    (both languages: the conversation's language cannot be read while the store is down)."""
     agent = getattr(request.app.ctx, "agent", None)
     responses = getattr(getattr(agent, "domain", None), "responses", None) or {}
     messages = {
@@ -296,6 +298,12 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
                     replies += await self._say(on_new_message, switch, parsed, silent=True)
                 replies += await self._say(on_new_message, parsed.text, parsed)
             except StorageUnavailable:
+                return storage_unavailable(request, parsed.language)
+            except LockError:
+                # The turn could not be locked (Redis down or a conversation stuck behind a
+                # dead engine's ticket), so nothing ran and nothing was stored: the same
+                # honest answer as a store that is down, and the widget keeps the text.
+                logger.error("widget: the conversation could not be locked; turn refused")
                 return storage_unavailable(request, parsed.language)
             except asyncio.CancelledError:
                 logger.error("widget: a message timed out")

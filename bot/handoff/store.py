@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, or_, select, update
-from sqlalchemy.exc import DatabaseError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import Database
@@ -84,13 +84,9 @@ def webhook_payload(request: HandoffRequest, created_at: dt.datetime) -> dict[st
 def ensure_tables(database: Database) -> None:
     """Creates the app tables that are missing, and the handoff columns added since.
 
-    The action server, the worker and the web app may start at once and race to create the
-    same table; the loser's error means the table is there now, which a second pass confirms.
+    Several processes may start at once: `Database.create_all` copes with their race.
     """
-    try:
-        database.create_all()
-    except DatabaseError:
-        database.create_all()
+    database.create_all()
     upgrade_tables(database)
 
 

@@ -146,15 +146,19 @@ def test_two_messages_at_once_on_two_engines_are_handled_one_at_a_time(prod_shap
     assert_whole_turns(events)
 
 
-def test_redis_cut_refuses_the_turn_and_stores_nothing(prod_shape: Prod) -> None:
+def test_redis_cut_refuses_the_turn_and_stores_nothing(
+    prod_shape: Prod, dutch: dict[str, dict[str, Any]]
+) -> None:
     chat = conversation(prod_shape)
     assert chat.send("hoi").status == 200
 
     prod_shape.redis_proxy.cut()
     refused = chat.send("ik wil graag advies")
-    # A clear error, not an answer: the turn could not be locked.
-    assert refused.status >= 500, refused
-    assert isinstance(refused.body, dict) and "error" in refused.body
+    # A clear, honest refusal, not an answer: the turn could not be locked, so it did not run.
+    assert refused.status == 503, refused
+    assert isinstance(refused.body, dict)
+    assert refused.body["error"] == "storage_unavailable"
+    assert refused.body["message"] == dutch["utter_storage_unavailable"]["text"]
     assert user_texts(prod_shape.events(chat.conversation_id)) == ["hoi"]
 
     prod_shape.redis_proxy.restore()
