@@ -136,13 +136,47 @@ def _install_strict_tracker_store() -> None:
 
 
 def engine_options(url: Any, rasa_options: dict[str, Any]) -> dict[str, Any]:
-    """`create_engine` options: Rasa's, plus a checked pool and a connect timeout."""
+    """`create_engine` options: Rasa's, plus a checked pool and a connect timeout.
+
+    A SQLite file gets a pool of kept connections, as SQLAlchemy 2.0 gives it by default:
+    1.4 (Rasa's) opens and closes a connection for every session, two or three per turn.
+    """
+    from sqlalchemy.pool import QueuePool
+
     options: dict[str, Any] = {**rasa_options, "pool_pre_ping": True}
+    connect_args = dict(options.get("connect_args", {}))
     if str(url).startswith("postgres"):
-        connect_args = dict(options.get("connect_args", {}))
         connect_args.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
         options["connect_args"] = connect_args
+    elif _is_sqlite_file(url):
+        # The pool may hand a connection to another thread than the one that opened it;
+        # each is used by one session at a time.
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+        options["poolclass"] = QueuePool
     return options
+
+
+def _is_sqlite_file(url: Any) -> bool:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
+def use_write_ahead_log(engine: Any) -> None:
+    """SQLite in write-ahead-log mode: a commit writes and syncs one file instead of a
+    rollback journal and the database (each commit stays durable: `synchronous` keeps its
+    default, FULL), and readers in other processes (web app, console) do not block it."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _write_ahead_log(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
 
 
 def _install_lazy_sql_store() -> None:
@@ -182,6 +216,8 @@ def _install_lazy_sql_store() -> None:
         self.engine = sa.create_engine(
             url, **engine_options(url, rasa_stores.create_engine_kwargs(url))
         )
+        if _is_sqlite_file(url):
+            use_write_ahead_log(self.engine)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self._zijwijzer_tables_ready = False
         try:
@@ -264,7 +300,7 @@ def _install_action_timeout(timeout: float) -> None:
 
 
 def _is_action_failure(error: BaseException) -> bool:
-    import aiohttp  # type: ignore[import-not-found]  # only in .venv-rasa
+    import aiohttp  # only in .venv-rasa (pyproject.toml: no stubs needed)
     from rasa.shared.exceptions import RasaException
 
     return isinstance(error, (RasaException, asyncio.TimeoutError, aiohttp.ClientError, OSError))

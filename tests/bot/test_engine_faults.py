@@ -72,9 +72,15 @@ async def main():
     except StorageUnavailable:
         seen["down_retrieve"] = "storage_unavailable"
     # SQLite works as before; its tables are made at start.
-    sqlite = Agent._create_tracker_store(SQLTrackerStore(domain, host="sqlite:///t.db"), domain)
+    plain = SQLTrackerStore(domain, host="sqlite:///t.db")
+    sqlite = Agent._create_tracker_store(plain, domain)
     await sqlite.save(DialogueStateTracker.from_dict("b", [{"event": "action", "name": "x"}]))
     seen["sqlite_events"] = len((await sqlite.retrieve("b")).events)
+    # ...with kept connections in write-ahead-log mode.
+    seen["sqlite_pool"] = type(plain.engine.pool).__name__
+    with plain.engine.connect() as connection:
+        seen["sqlite_journal"] = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    seen["postgres_pool"] = type(down.engine.pool).__name__
 
 asyncio.run(main())
 print(json.dumps(seen))
@@ -93,6 +99,8 @@ def test_storage_errors_refuse_the_turn_and_a_database_down_at_start_is_retried_
     assert seen["pre_ping"] is True
     assert seen["down_retrieve"] == "storage_unavailable"
     assert seen["sqlite_events"] == 1
+    assert seen["sqlite_pool"] == seen["postgres_pool"] == "QueuePool"
+    assert seen["sqlite_journal"] == "wal"
 
 
 ACTIONS = """
