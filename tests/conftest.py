@@ -49,9 +49,13 @@ def strict_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrictSta
             yield StrictStack(running, fake)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium (tests/browser.py); each test opens its own context."""
+    """Headless Debian Chromium (tests/browser.py); each test opens its own context.
+
+    Per module, not per session: Playwright's sync API leaves its event loop marked as running
+    in the main thread while it is open, and every async test run after that would fail.
+    """
     with chromium() as running:
         yield running
 
