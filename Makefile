@@ -17,7 +17,7 @@ PY_RASA   := $(VENV_RASA)/bin/python
 RASA      := $(VENV_RASA)/bin/rasa
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: help setup run test lint format typecheck validate pytest train bench bench-console catalogue clean browser prod
+.PHONY: help setup run test lint format typecheck validate pytest pytest-unit pytest-engine train bench bench-console catalogue clean browser prod
 
 help:
 	@echo "make run    - set up on first use, load the catalogue, train when needed, start the bot (SQLite)"
@@ -74,8 +74,16 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.installed $(VENV_RASA)/.installed browser
-	$(PY) -m pytest
+# All tests: those that need no trained model first (they run beside the training in
+# `make test`), then the integration tests, which start the engine with the trained model
+# (the `integration` marker, added in tests/conftest.py for the engine fixtures).
+pytest: pytest-unit pytest-engine
+
+pytest-unit: $(VENV)/.installed $(VENV_RASA)/.installed browser
+	$(PY) -m pytest -m "not integration"
+
+pytest-engine: $(VENV)/.installed $(VENV_RASA)/.installed browser
+	$(PY) -m pytest -m integration
 
 # The fuzz tests (tests/fuzz) run in `make test` with thousands of inputs per target; this runs
 # them longer. Failing inputs are kept in .hypothesis/ and tried first on the next run.
@@ -92,14 +100,15 @@ browser:
 	  { echo "Browser tests need Debian's Chromium: apt-get install chromium chromium-driver"; exit 1; }
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
-# (figures in docs/quality.md). Two jobs at a time: the checks run while the model trains,
-# and the gate's own training (~4 min, both cores) while pytest mostly waits on the engine.
+# (figures in docs/quality.md). Two jobs at a time: the training first, and beside it the
+# checks and the tests that need no model; then the integration tests, which mostly wait on
+# the engine, beside the gate's own training (~4 min, both cores).
 # Each part's output is printed whole when it ends (-O).
 test:
 	@$(MAKE) --no-print-directory -j2 -O test-parts
 
 .PHONY: test-parts nlu-gate
-test-parts: lint typecheck validate pytest nlu-gate
+test-parts: train lint typecheck validate pytest-unit pytest-engine nlu-gate
 
 # The gate after the main training, not beside it: two trainings at once only share the cores.
 nlu-gate: train $(NLP_STAMP) $(NLU_GENERATED) $(VENV)/.installed

@@ -25,7 +25,9 @@ def rasa_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]
     if not secret or arguments[:1] != ["run"]:
         return arguments
     # Never --auth-token: Rasa reads that token from the query string, into logs and histories.
-    return [*arguments, "--enable-api", "--jwt-secret", secret, "--jwt-method", "HS256"]
+    # "--jwt-secret=VALUE" in one word: a URL-safe secret can start with "-" (1 in 64 from
+    # secrets.token_urlsafe), which argparse takes for an option and the engine does not start.
+    return [*arguments, "--enable-api", f"--jwt-secret={secret}", "--jwt-method", "HS256"]
 
 
 def main() -> None:

@@ -88,8 +88,8 @@ validate: $(VENV_RASA)/.installed $(NLU_GENERATED)
 nlu-eval: $(NLP_STAMP) $(NLU_GENERATED) $(VENV)/.installed
 	@$(PY) tools/nlu_eval.py
 
-# The integration test talks to the trained model.
-pytest: train
+# The integration tests talk to the trained model.
+pytest-engine: train
 
 run: setup catalogue train
 	@$(PY) tools/assistant.py

@@ -15,7 +15,7 @@ haproxy:
 prod: setup train haproxy
 	@$(PY) tools/prod.py
 
-pytest: haproxy
+pytest-engine: haproxy
 
 # Locust against the production shape (bench/prod.py, bench/locustfile.py): 10, 50 and 200
 # users, then one engine and one action server; about 10 minutes. Figures in docs/performance.md.

@@ -285,9 +285,10 @@ def test_erasing_after_a_bounded_load_deletes_the_whole_conversation(
     assert report["after_erase"] == 0
 
 
+@pytest.mark.integration  # needs the trained model: `make test` runs it after the training
 def test_the_model_predicts_the_same_next_action(tmp_path: Path) -> None:
     if not MODEL.exists():
-        pytest.skip(f"no trained model at {MODEL} (make train)")
+        pytest.fail(f"no trained model at {MODEL}: run `make train` (or `make pytest`)")
     report = _run(tmp_path, str(MODEL))
     assert report["predictions"] > 200
     assert report["mismatches"] == []

@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,37 @@ def test_the_http_api_is_off_without_a_jwt_secret_and_never_takes_a_url_token() 
     assert rasa_arguments(run, {}) == run
     assert rasa_arguments(run, {JWT_SECRET_ENV: "  "}) == run
     on = rasa_arguments(run, {JWT_SECRET_ENV: "s3cret"})
-    assert on == [*run, "--enable-api", "--jwt-secret", "s3cret", "--jwt-method", "HS256"]
+    assert on == [*run, "--enable-api", "--jwt-secret=s3cret", "--jwt-method", "HS256"]
     assert "--auth-token" not in on
     # Only `rasa run` serves the API; other commands are passed on unchanged.
     assert rasa_arguments(["train"], {JWT_SECRET_ENV: "s3cret"}) == ["train"]
     assert assistant.ENGINE_API_JWT_SECRET_ENV == JWT_SECRET_ENV
+
+
+# Rasa's own parser for `rasa run`, in the engine's runtime: what it makes of our arguments.
+PARSE_RUN_ARGUMENTS = """
+import argparse, json, sys
+from rasa.cli.arguments.run import add_server_arguments
+parser = argparse.ArgumentParser()
+add_server_arguments(parser)
+print(json.dumps(vars(parser.parse_args(json.loads(sys.argv[1])))["jwt_secret"]))
+"""
+
+
+@pytest.mark.parametrize("secret", ["s3cret", "-starts-with-a-dash", "--looks-like-an-option"])
+def test_rasa_reads_every_url_safe_secret_as_the_jwt_secret(secret: str) -> None:
+    # secrets.token_urlsafe starts with "-" once in 64; as a separate word argparse took it for
+    # an option and the engine did not start (a CI run lost five tests to it).
+    arguments = rasa_arguments(["run"], {JWT_SECRET_ENV: secret})[1:]
+    parsed = subprocess.run(
+        [str(assistant.RASA_PYTHON), "-c", PARSE_RUN_ARGUMENTS, json.dumps(arguments)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert parsed.returncode == 0, parsed.stderr
+    assert json.loads(parsed.stdout) == secret
 
 
 def test_the_engine_command_line_never_holds_the_jwt_secret(
