@@ -15,16 +15,6 @@ from tests.browser import chromium
 from tests.channels.fakes import FakeApis, fake_apis
 from tests.stack import Stack, dutch_responses, start_stack, strict_env
 
-# Fixtures that start the engine with the trained model. A test using one is an integration
-# test whatever its module says: `make test` runs those after the training, the rest beside it.
-ENGINE_FIXTURES = frozenset({"stack", "strict_stack", "prod_stack", "prod_shape", "faults"})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.integration)
-
 
 @pytest.fixture(scope="session")
 def real_catalogue() -> Catalogue:

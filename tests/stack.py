@@ -164,10 +164,17 @@ class Stack:
 PRIVACY_URL = "https://werkgever.example/privacy"
 
 
-@contextlib.contextmanager
-def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+def trained_model() -> Path:
+    """The trained model. Without one the integration tests fail, never skip: `make pytest`
+    trains first, so a missing model is a broken setup, not an optional part."""
     if not assistant.MODEL.exists():
         pytest.fail(f"no trained model at {assistant.MODEL}: run `make train` (or `make pytest`)")
+    return assistant.MODEL
+
+
+@contextlib.contextmanager
+def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    trained_model()
     ports: set[int] = set()
     while len(ports) < 3:
         ports.add(free_port())

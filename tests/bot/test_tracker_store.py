@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from tests.engine_runtime import run_in_engine_runtime
-from tools.assistant import MODEL, ROOT
+from tests.stack import trained_model
+from tools.assistant import ROOT
 
 # The conversation, built from the domain's own intents, actions and loops. Prints one JSON
 # object: what the tests below assert on.
@@ -287,9 +288,7 @@ def test_erasing_after_a_bounded_load_deletes_the_whole_conversation(
 
 @pytest.mark.integration  # needs the trained model: `make test` runs it after the training
 def test_the_model_predicts_the_same_next_action(tmp_path: Path) -> None:
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (or `make pytest`)")
-    report = _run(tmp_path, str(MODEL))
+    report = _run(tmp_path, str(trained_model()))
     assert report["predictions"] > 200
     assert report["mismatches"] == []
 

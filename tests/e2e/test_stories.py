@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.stack import trained_model
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
-MODEL = ROOT / "models" / "zijwijzer.tar.gz"
 STORIES = ROOT / "tests" / "e2e"
 OUT = ROOT / "build" / "e2e"
 MIN_STORIES = 40
@@ -35,8 +36,7 @@ def story_count() -> int:
 
 
 def test_e2e_stories_pass() -> None:
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` (or `make pytest`)")
+    model = trained_model()
     assert story_count() >= MIN_STORIES
     workdir = ROOT / "build" / "rasa"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -51,7 +51,7 @@ def test_e2e_stories_pass() -> None:
             "--stories",
             str(STORIES),
             "--model",
-            str(MODEL),
+            str(model),
             "--out",
             str(OUT),
             "--fail-on-prediction-errors",

@@ -7,13 +7,13 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bot.engine import JWT_SECRET_ENV, rasa_arguments
 from bot.settings import load_settings
+from tests.engine_runtime import run_in_engine_runtime
 from tools import assistant
 
 
@@ -61,16 +61,12 @@ print(json.dumps(vars(parser.parse_args(json.loads(sys.argv[1])))["jwt_secret"])
 
 
 @pytest.mark.parametrize("secret", ["s3cret", "-starts-with-a-dash", "--looks-like-an-option"])
-def test_rasa_reads_every_url_safe_secret_as_the_jwt_secret(secret: str) -> None:
+def test_rasa_reads_every_url_safe_secret_as_the_jwt_secret(secret: str, tmp_path: Path) -> None:
     # secrets.token_urlsafe starts with "-" once in 64; as a separate word argparse took it for
     # an option and the engine did not start (a CI run lost five tests to it).
     arguments = rasa_arguments(["run"], {JWT_SECRET_ENV: secret})[1:]
-    parsed = subprocess.run(
-        [str(assistant.RASA_PYTHON), "-c", PARSE_RUN_ARGUMENTS, json.dumps(arguments)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    parsed = run_in_engine_runtime(
+        PARSE_RUN_ARGUMENTS, json.dumps(arguments), cwd=tmp_path, with_bot=False, timeout=120
     )
     assert parsed.returncode == 0, parsed.stderr
     assert json.loads(parsed.stdout) == secret
