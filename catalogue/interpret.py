@@ -14,9 +14,10 @@ never returned as values.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -198,6 +199,8 @@ GOAL_PHRASES: Final[dict[str, tuple[str, ...]]] = {
     "hbo": ("hbo", "hogeschool", "hbo-v", "hbo verpleegkunde", "university of applied sciences"),
 }
 # Without one of these, goal words describe something else ("mijn diploma", "hbo accountancy").
+# They count in their own clause: "ik heb hbo accountancy en wil in de zorg werken" has a
+# diploma and a wish, not an hbo goal.
 WISH_WORDS: Final = (
     "wil",
     "wilt",
@@ -313,6 +316,14 @@ NO_EXPERIENCE: Final = (
     "nog nooit",
     "no experience",
     "never worked",
+    "niet in de zorg gewerkt",
+    "nooit in de zorg gewerkt",
+)
+# "geen zorgervaring", "no care experience", "zonder ervaring in de zorg": a negation, at most
+# two words, then experience.
+NO_EXPERIENCE_PATTERN: Final = re.compile(
+    r" (?:geen|no|zero|zonder|without|nul) (?:\S+ ){0,2}?"
+    r"(?:ervaring|werkervaring|zorgervaring|experience) "
 )
 # Words that tell the two languages apart (none of them is common in both).
 EN_WORDS: Final = frozenset(
@@ -425,15 +436,30 @@ def _has(text: str, phrases: Iterable[str]) -> bool:
     return any(f" {p} " in text for p in phrases)
 
 
-def _first(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
-    """The key whose phrase occurs earliest in the text (the first thing said wins)."""
+def _places(text: str, phrase: str) -> Iterator[int]:
+    """Every position where the phrase stands as whole words."""
+    at = text.find(f" {phrase} ")
+    while at >= 0:
+        yield at
+        at = text.find(f" {phrase} ", at + 1)
+
+
+def _first(
+    text: str, table: dict[str, tuple[str, ...]], where: Callable[[int], bool] | None = None
+) -> str | None:
+    """The key whose phrase occurs earliest in the text (the first thing said wins), counting
+    only the places `where` accepts."""
     best: tuple[int, str] | None = None
     for key, phrases in table.items():
         for phrase in phrases:
-            at = text.find(f" {phrase} ")
+            at = next((a for a in _places(text, phrase) if where is None or where(a)), -1)
             if at >= 0 and (best is None or at < best[0]):
                 best = (at, key)
     return None if best is None else best[1]
+
+
+# Where one clause of a message ends and the next begins ("hbo accountancy , wil 24 uur").
+_CLAUSE_BREAK: Final = re.compile(r"(?<= )(?:,|en|and|maar|but)(?= )")
 
 
 def _numbers(text: str) -> list[tuple[int, float]]:
@@ -526,6 +552,16 @@ class _Reading:
         self.no = _has(self.text, NO)
         self.dont_know = _has(self.text, DONT_KNOW)
         self.wish = _has(self.text, WISH_WORDS)
+        starts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(self.text)), len(self.text)]
+        self._wish_clauses = [
+            (start, end)
+            for start, end in itertools.pairwise(starts)
+            if _has(" " + self.text[start:end] + " ", WISH_WORDS)
+        ]
+
+    def wished_at(self, position: int) -> bool:
+        """Whether the clause around this position says what the user wants (not has)."""
+        return any(start <= position < end for start, end in self._wish_clauses)
 
     def put(self, field: str, value: Any) -> None:
         self.values.setdefault(field, value)
@@ -599,20 +635,23 @@ def _read_education(r: _Reading, catalogue: Catalogue) -> None:
     text = r.text
     level = None
     end = -1
+
+    # A level in a wish is a goal, not a diploma ("ik wil naar het hbo", "wil mbo 3 halen"),
+    # unless it answers the education question.
+    def had(at: int) -> bool:
+        return r.asked == "education" or not r.wished_at(at)
+
     for phrase, candidate in EDUCATION_PHRASES:
         # "geen diploma in de zorg", answering the care-diploma question, says nothing of
         # schooling in general.
         if candidate == "none" and r.asked == "care_qualifications":
             continue
-        at = text.find(f" {phrase} ")
+        at = next((a for a in _places(text, phrase) if had(a)), -1)
         if at >= 0:
-            # "hbo" as a wish is a goal, not a diploma ("ik wil naar het hbo").
-            if candidate == "hbo" and r.wish and r.asked != "education":
-                continue
             level, end = candidate, at + len(phrase) + 1
             break
     if level is None:
-        match = LEVEL_ONLY.search(text)
+        match = next((m for m in LEVEL_ONLY.finditer(text) if had(m.start())), None)
         if match and (r.asked == "education" or "mbo" in text):
             level, end = f"mbo{match.group(1)}", match.end()
     if level is None and r.asked == "education" and r.no:
@@ -709,7 +748,8 @@ def _read_work(r: _Reading) -> None:
             r.put("employer", "care")
         elif r.yes:
             r.problem("employer", "unclear")  # yes, but where? asked again with buttons
-    if _has(text, NO_EXPERIENCE) or (r.asked == "care_experience_years" and r.no):
+    no_experience = _has(text, NO_EXPERIENCE) or NO_EXPERIENCE_PATTERN.search(text)
+    if no_experience or (r.asked == "care_experience_years" and r.no):
         r.put("care_experience_years", 0)
     if r.asked == "employer_sbb_recognised":
         if r.dont_know:
@@ -729,7 +769,7 @@ def _read_choices(r: _Reading) -> None:
     if sector in ("vvt", "ghz", "other") or (sector == "either" and r.asked == "sector"):
         r.put("sector", sector)
     if r.asked == "goal" or r.wish:
-        goal = _first(r.text, GOAL_PHRASES)
+        goal = _first(r.text, GOAL_PHRASES, None if r.asked == "goal" else r.wished_at)
         if goal is not None:
             r.put("goal", goal)
     benefit = _first(r.text, BENEFIT_PHRASES)

@@ -88,6 +88,57 @@ def test_answers_as_people_write_them(
         assert values.get(field) == value, (text, field, values)
 
 
+# A diploma and a wish in one message: the wish word counts in its own clause only, so the
+# diploma stays a diploma and only the wished level becomes a goal.
+@pytest.mark.parametrize(
+    ("text", "expected", "absent"),
+    [
+        (
+            "I am 38, I have a hbo degree in accountancy, no care experience, "
+            "I want to work 24 hours in elderly care",
+            {
+                "age": 38,
+                "education": {"level": "hbo", "field": "accountancy"},
+                "care_experience_years": 0,
+                "hours_per_week": 24,
+                "sector": "vvt",
+            },
+            "goal",
+        ),
+        (
+            "ik heb hbo accountancy en wil in de ouderenzorg werken",
+            {"education": {"level": "hbo", "field": "accountancy"}, "sector": "vvt"},
+            "goal",
+        ),
+        (
+            "ik ben 45, hbo bedrijfskunde, geen zorgervaring, wil 32 uur in de gehandicaptenzorg",
+            {"education": {"level": "hbo", "field": "bedrijfskunde"}, "care_experience_years": 0},
+            "goal",
+        ),
+        (
+            "ik heb hbo gedaan maar wil nu mbo niveau 3 halen",
+            {"education": {"level": "hbo"}},
+            "goal",
+        ),
+        (
+            "ik heb havo en wil later naar het hbo",
+            {"education": {"level": "havo"}, "goal": "hbo"},
+            "",
+        ),
+        ("ik wil later hbo verpleegkunde doen", {"goal": "hbo"}, "education"),
+        ("nooit in de zorg gewerkt", {"care_experience_years": 0}, ""),
+        ("zonder ervaring in de zorg", {"care_experience_years": 0}, ""),
+    ],
+)
+def test_a_diploma_and_a_wish_in_one_message(
+    text: str, expected: dict[str, Any], absent: str
+) -> None:
+    values = interpret(text, CATALOGUE)["values"]
+    for field, value in expected.items():
+        assert values.get(field) == value, (text, field, values)
+    assert absent not in values, (text, values)
+
+
 @pytest.mark.parametrize(
     ("text", "asked", "field"),
     [
