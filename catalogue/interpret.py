@@ -558,6 +558,11 @@ class _Reading:
             for start, end in itertools.pairwise(starts)
             if _has(" " + self.text[start:end] + " ", WISH_WORDS)
         ]
+        # The message without its wishes: what the user has and does, not what they want.
+        self.had = "".join(
+            " , " if (start, end) in self._wish_clauses else self.text[start:end]
+            for start, end in itertools.pairwise(starts)
+        )
 
     def wished_at(self, position: int) -> bool:
         """Whether the clause around this position says what the user wants (not has)."""
@@ -721,10 +726,11 @@ POSSESSION: Final = (
 
 
 def _read_qualifications(r: _Reading, catalogue: Catalogue) -> None:
-    found = [m["id"] for m in mentions(r.raw, catalogue) if m["kind"] == "qualification"]
     asked_here = r.asked in ("education", "care_qualifications")
-    wish_only = r.wish and not _has(r.text, ("diploma", "gehaald", "afgerond", "heb", "have"))
-    if found and (asked_here or _has(r.text, POSSESSION)) and not wish_only:
+    # A diploma named in a wish ("wil verzorgende ig worden") is not one the user has.
+    said = r.raw if asked_here else r.had
+    found = [m["id"] for m in mentions(said, catalogue) if m["kind"] == "qualification"]
+    if found and (asked_here or _has(r.text, POSSESSION)):
         r.put("care_qualifications", sorted(set(found)))
     elif r.asked == "care_qualifications" and r.no:
         r.put("care_qualifications", [])
@@ -734,10 +740,11 @@ def _read_work(r: _Reading) -> None:
     text = r.text
     if _has(text, NO_EMPLOYER_PHRASES):
         r.put("employer", "none")
-    elif _has(text, WORK_PHRASES) and not r.wish:
-        if _has(text, CARE_WORK_WORDS):
+    elif _has(r.had, WORK_PHRASES):
+        # Only the clauses about work as it is: "ik werk als kok en wil in de zorg werken".
+        if _has(r.had, CARE_WORK_WORDS):
             r.put("employer", "care")
-        elif _has(text, WORKPLACE_WORDS):
+        elif _has(r.had, WORKPLACE_WORDS):
             # "ik werk als kok", "ik werk bij de bank": work, outside care. A bare
             # "ik werk 32 uur" says nothing about where.
             r.put("employer", "other")

@@ -126,6 +126,13 @@ def test_answers_as_people_write_them(
             "",
         ),
         ("ik wil later hbo verpleegkunde doen", {"goal": "hbo"}, "education"),
+        (
+            "ik heb helpende zorg en welzijn en wil verzorgende ig worden",
+            {"care_qualifications": ["helpende_zw_2"]},
+            "",
+        ),
+        ("ik werk als kok en wil in de zorg werken", {"employer": "other"}, ""),
+        ("ik wil werken als verzorgende", {}, "employer"),
         ("nooit in de zorg gewerkt", {"care_experience_years": 0}, ""),
         ("zonder ervaring in de zorg", {"care_experience_years": 0}, ""),
     ],
