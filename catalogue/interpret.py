@@ -551,13 +551,13 @@ class _Reading:
         self.yes = _has(self.text, YES)
         self.no = _has(self.text, NO)
         self.dont_know = _has(self.text, DONT_KNOW)
-        self.wish = _has(self.text, WISH_WORDS)
         starts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(self.text)), len(self.text)]
         self._wish_clauses = [
             (start, end)
             for start, end in itertools.pairwise(starts)
             if _has(" " + self.text[start:end] + " ", WISH_WORDS)
         ]
+        self.wish = bool(self._wish_clauses)
         # The message without its wishes: what the user has and does, not what they want.
         self.had = "".join(
             " , " if (start, end) in self._wish_clauses else self.text[start:end]
