@@ -209,6 +209,36 @@ class Notice(Strict):
     history: list[NoticeHistory] = []
 
 
+Aspect = Literal["what", "who", "cost", "duration", "result", "how", "may", "where", "status"]
+
+
+class Variants(Strict):
+    """How people ask one question, in Dutch and English (for retrieval, never shown)."""
+
+    nl: Annotated[list[NonEmpty], Field(min_length=1)]
+    en: Annotated[list[NonEmpty], Field(min_length=1)]
+
+
+class PersonalAnswer(Strict):
+    """What an answer means for this person, when their answers decide it."""
+
+    when: NonEmpty
+    answer: Text
+
+
+class Answer(Fact):
+    """A question people ask and its answer: the knowledge base behind "wat kost ...?"."""
+
+    id: Id
+    # The catalogue item or topic the answer is about (a term, unit, route, funding or
+    # qualification id, or a topic of its own).
+    about: Id
+    aspect: Aspect
+    questions: Variants
+    answer: Text
+    personal: list[PersonalAnswer] = []
+
+
 class CatalogueData(Strict):
     """The whole catalogue as read from the YAML files (or from the database)."""
 

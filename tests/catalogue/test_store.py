@@ -8,14 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, event, func, inspect, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from catalogue import models as m
 from catalogue import store
 from catalogue.advice import advise
 from catalogue.compiled import Catalogue
-from catalogue.errors import CatalogueNotLoaded
+from catalogue.errors import CatalogueInvalid, CatalogueNotLoaded
 
 
 def _advice_json(catalogue: Catalogue, profile: dict[str, Any]) -> str:
@@ -103,12 +103,10 @@ def test_a_second_save_replaces_the_first(
     assert "bachelor_ghz_leereenheden" not in stored.units
     assert stored.routes["hbo"].title == "Hbo"
     assert stored.regions["biddinghuizen"] == "Flevoland"
-    # Replaced, not added to: no row of the first catalogue is left over.
-    assert _count(engine, m.Unit.__table__) == len(changed.data.units)
-    assert _count(engine, m.unit_route) == sum(len(u.routes) for u in changed.data.units)
-    assert _count(engine, m.CatalogueMeta.__table__) == 1
+    # Replaced, not added to: one stored catalogue.
+    assert _count(engine, m.StoredCatalogue.__table__) == 1
     with engine.connect() as connection:
-        assert connection.scalar(select(m.CatalogueMeta.origin)) == "second"
+        assert connection.scalar(select(m.StoredCatalogue.origin)) == "second"
 
 
 # ---- a failed save changes nothing --------------------------------------------------------------
@@ -121,91 +119,62 @@ def _assert_still(engine: Engine, expected: Catalogue) -> None:
     assert store.current_version(engine) == expected.version
 
 
-def test_a_save_failing_after_the_deletes_leaves_the_previous_catalogue(
-    engine: Engine,
-    real_catalogue: Catalogue,
-    make_files: Callable[..., Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    store.save(engine, real_catalogue, origin="first")
-    changed = _changed_catalogue(make_files)
-    statements: list[str] = []
+def _refuse_writes(engine: Engine) -> Callable[..., None]:
+    """A listener that makes the database refuse the catalogue's INSERT or UPDATE."""
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.lstrip().split()[0].upper())
+    def refuse(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().split()[0].upper() in ("INSERT", "UPDATE"):
+            raise OperationalError(statement, {}, RuntimeError("disk full (simulated)"))
 
-    def links_fail(*_args: Any, **_kwargs: Any) -> Any:
-        raise RuntimeError("disk full (simulated)")
-
-    # _links builds the association rows: it runs after every delete and most inserts.
-    monkeypatch.setattr(store, "_links", links_fail)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with pytest.raises(RuntimeError, match="simulated"):
-            store.save(engine, changed, origin="second")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-    assert statements.count("DELETE") == len(store._DELETE_ORDER)
-    assert "INSERT" in statements  # the failure came midway, not before the work started
-    monkeypatch.undo()
-    _assert_still(engine, real_catalogue)
-    assert _count(engine, m.Unit.__table__) == len(real_catalogue.data.units)
+    event.listen(engine, "before_cursor_execute", refuse)
+    return refuse
 
 
 def test_a_save_the_database_refuses_leaves_the_previous_catalogue(
-    engine: Engine, real_catalogue: Catalogue
+    engine: Engine, real_catalogue: Catalogue, make_files: Callable[..., Any]
 ) -> None:
     store.save(engine, real_catalogue, origin="first")
-    # A catalogue that was never cross-checked: its last unit names a route that does not
-    # exist, so the database refuses the unit_route row near the end of the save.
-    data = real_catalogue.data
-    last = data.units[-1]
-    broken_units = [*data.units[:-1], last.model_copy(update={"routes": ["no_such_route"]})]
-    broken = Catalogue(
-        data.model_copy(update={"version": "2099.1.1", "units": broken_units}),
-        rules=(),
-        notices=(),
-        checksum="0" * 64,
-    )
-
-    with pytest.raises(IntegrityError):
-        store.save(engine, broken, origin="second")
+    changed = _changed_catalogue(make_files)
+    refuse = _refuse_writes(engine)
+    try:
+        with pytest.raises(OperationalError, match="simulated"):
+            store.save(engine, changed, origin="second")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
 
     _assert_still(engine, real_catalogue)
 
 
 def test_a_failed_first_save_leaves_nothing_loaded(
-    engine: Engine, real_catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, real_catalogue: Catalogue
 ) -> None:
-    def links_fail(*_args: Any, **_kwargs: Any) -> Any:
-        raise RuntimeError("simulated")
-
-    monkeypatch.setattr(store, "_links", links_fail)
-    with pytest.raises(RuntimeError):
-        store.save(engine, real_catalogue, origin="first")
+    refuse = _refuse_writes(engine)
+    try:
+        with pytest.raises(OperationalError):
+            store.save(engine, real_catalogue, origin="first")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
 
     assert store.current_checksum(engine) is None
     with pytest.raises(CatalogueNotLoaded):
         store.read(engine)
 
 
-# ---- foreign keys -------------------------------------------------------------------------------
+# ---- what is read back is checked again ---------------------------------------------------------
 
 
-def test_foreign_keys_are_enforced(engine: Engine, real_catalogue: Catalogue) -> None:
+def test_a_stored_catalogue_edited_by_hand_is_refused_with_its_problems(
+    engine: Engine, real_catalogue: Catalogue
+) -> None:
     store.save(engine, real_catalogue, origin="catalogue/data")
+    document = real_catalogue.data.model_dump(mode="json")
+    document["units"][0]["level"] = 9
+    with engine.begin() as connection:
+        connection.execute(update(m.StoredCatalogue.__table__).values(document=document))
 
-    with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(
-            insert(m.unit_route).values(unit_id="adl", position=99, route_id="no_such_route")
-        )
-    with pytest.raises(IntegrityError), engine.begin() as connection:
-        connection.execute(
-            insert(m.unit_source).values(unit_id="adl", position=99, source_id="no_such_source")
-        )
-
-    _assert_still(engine, real_catalogue)
+    with pytest.raises(CatalogueInvalid) as refused:
+        store.read(engine)
+    assert "less than or equal to 6" in refused.value.report()
 
 
 def test_sqlite_engine_turns_foreign_keys_on(sqlite_engine: Engine) -> None:
@@ -216,9 +185,11 @@ def test_sqlite_engine_turns_foreign_keys_on(sqlite_engine: Engine) -> None:
 def test_a_database_left_by_an_older_version_is_rebuilt_on_load(
     sqlite_engine: Engine, real_catalogue: Catalogue
 ) -> None:
-    """An older release's catalogue table without a newer column: load rebuilds it."""
+    """An older release's tables (one per kind of item): load drops them."""
     with sqlite_engine.begin() as connection:
         connection.execute(text("CREATE TABLE qualification (id VARCHAR(64) PRIMARY KEY)"))
         connection.execute(text("INSERT INTO qualification (id) VALUES ('stale')"))
     store.save(sqlite_engine, real_catalogue, origin="test")
     assert store.read(sqlite_engine).data == real_catalogue.data
+    with sqlite_engine.connect() as connection:
+        assert not inspect(connection).has_table("qualification")
