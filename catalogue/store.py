@@ -12,11 +12,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect, select
-from sqlalchemy.schema import DropTable
-from sqlalchemy.engine import make_url
 from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import DropTable
 
 from catalogue import models as m
 from catalogue.compiled import Catalogue, compile_catalogue
