@@ -35,6 +35,7 @@ FILES: Final[dict[str, str]] = {
     "rule": "rules.yaml",
     "notice": "notices.yaml",
     "term": "glossary.yaml",
+    "answer": "answers.yaml",
     "region": "regions.yaml",
 }
 
@@ -61,6 +62,7 @@ class Catalogue:
         rules: tuple[CompiledRule, ...],
         notices: tuple[CompiledNotice, ...],
         checksum: str,
+        answer_conditions: dict[tuple[str, int], Expression] | None = None,
     ) -> None:
         self.data = data
         self.checksum = checksum
@@ -73,6 +75,9 @@ class Catalogue:
         self.routes: dict[str, Route] = {r.id: r for r in data.routes}
         self.funding: dict[str, Funding] = {f.id: f for f in data.funding}
         self.glossary = {t.id: t for t in data.glossary}
+        self.answers = {a.id: a for a in data.answers}
+        # (answer id, index of its personal variant) -> the compiled `when` of that variant.
+        self.answer_conditions = dict(answer_conditions or {})
         self.regions = {name.casefold(): province for name, province in data.regions.items()}
         # A province named as the answer is in that province ("Flevoland", not only "Almere").
         for province in set(data.regions.values()):
@@ -168,6 +173,7 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
         ("rule", [r.id for r in data.rules]),
         ("notice", [n.id for n in data.notices]),
         ("term", [t.id for t in data.glossary]),
+        ("answer", [a.id for a in data.answers]),
     ]
     for kind, ids in groups:
         for dupe in _duplicates(ids):
@@ -257,6 +263,16 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
         if expression is not None:
             compiled_notices.append(CompiledNotice(notice, expression))
 
+    personal: dict[tuple[str, int], Expression] = {}
+    for answer in data.answers:
+        check_sources("answer", answer.id, answer.sources)
+        for index, variant in enumerate(answer.personal):
+            expression = compile_when("answer", answer.id, variant.when)
+            if expression is not None:
+                personal[(answer.id, index)] = expression
+
     if problems:
         raise CatalogueInvalid(problems)
-    return Catalogue(data, tuple(compiled_rules), tuple(compiled_notices), checksum)
+    return Catalogue(
+        data, tuple(compiled_rules), tuple(compiled_notices), checksum, answer_conditions=personal
+    )

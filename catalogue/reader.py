@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from catalogue.compiled import Catalogue, compile_catalogue
 from catalogue.errors import CatalogueInvalid, Problem
 from catalogue.schema import (
+    Answer,
     CatalogueData,
     Funding,
     GlossaryTerm,
@@ -37,6 +38,7 @@ LISTS: Final[dict[str, tuple[str, type[BaseModel]]]] = {
     "rules.yaml": ("rules", Rule),
     "notices.yaml": ("notices", Notice),
     "glossary.yaml": ("terms", GlossaryTerm),
+    "answers.yaml": ("answers", Answer),
 }
 FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml")
 # Top-level keys allowed besides the list (YAML anchors live under `defaults`).
@@ -190,6 +192,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             rules=parsed["rules"],
             notices=parsed["notices"],
             glossary=parsed["terms"],
+            answers=parsed["answers"],
             regions=regions,
         )
     except ValidationError as exc:

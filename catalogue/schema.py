@@ -253,5 +253,6 @@ class CatalogueData(Strict):
     rules: list[Rule]
     notices: list[Notice]
     glossary: list[GlossaryTerm]
+    answers: list[Answer]
     # municipality -> province
     regions: dict[str, str]
