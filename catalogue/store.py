@@ -69,6 +69,7 @@ def _ensure_schema(connection: Connection) -> None:
         if inspector.has_table(name):
             connection.execute(DropTable(Table(name, MetaData())))
     table = m.StoredCatalogue.__table__
+    assert isinstance(table, Table)
     if inspector.has_table(table.name):
         found = {column["name"] for column in inspector.get_columns(table.name)}
         if found == {column.name for column in table.columns}:
