@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from catalogue.errors import CatalogueInvalid, Problem
+from catalogue.errors import CatalogueInvalid, Problem, ProfileError
+from catalogue.profile import PROFILE_FIELDS, parse_profile
 from catalogue.rules import FIXED_VALUES, Expression, compile_expression
-from catalogue.schema import CatalogueData, Funding, Notice, Route, Rule, Unit
+from catalogue.schema import CLARIFY, SKIP, CatalogueData, Funding, Notice, Route, Rule, Unit
 
 Kind = Literal["unit", "route", "funding"]
 KINDS: Final[tuple[Kind, ...]] = ("unit", "route", "funding")
@@ -36,6 +37,7 @@ FILES: Final[dict[str, str]] = {
     "notice": "notices.yaml",
     "term": "glossary.yaml",
     "answer": "answers.yaml",
+    "intake": "intake.yaml",
     "region": "regions.yaml",
 }
 
@@ -63,6 +65,7 @@ class Catalogue:
         notices: tuple[CompiledNotice, ...],
         checksum: str,
         answer_conditions: dict[tuple[str, int], Expression] | None = None,
+        intake_conditions: dict[str, Expression] | None = None,
     ) -> None:
         self.data = data
         self.checksum = checksum
@@ -78,6 +81,8 @@ class Catalogue:
         self.answers = {a.id: a for a in data.answers}
         # (answer id, index of its personal variant) -> the compiled `when` of that variant.
         self.answer_conditions = dict(answer_conditions or {})
+        # intake field -> the compiled `ask_when` of its question.
+        self.intake_conditions = dict(intake_conditions or {})
         self.regions = {name.casefold(): province for name, province in data.regions.items()}
         # A province named as the answer is in that province ("Flevoland", not only "Almere").
         for province in set(data.regions.values()):
@@ -271,8 +276,34 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
             if expression is not None:
                 personal[(answer.id, index)] = expression
 
+    intake_conditions: dict[str, Expression] = {}
+    for index, field in enumerate(q.field for q in data.intake):
+        if field in (q.field for q in data.intake[:index]):
+            problem("intake", field, "is asked twice")
+    for question in data.intake:
+        if question.field not in PROFILE_FIELDS or question.field == "language":
+            problem("intake", question.field, "is not a profile field the bot can ask")
+            continue
+        if question.ask_when is not None:
+            expression = compile_when("intake", question.field, question.ask_when)
+            if expression is not None:
+                intake_conditions[question.field] = expression
+        for answer in ("yes", "no", "dont_know"):
+            value = getattr(question, answer)
+            if value in (CLARIFY, SKIP):
+                continue
+            try:
+                parse_profile({question.field: value}, frozenset(qualification_ids))
+            except ProfileError as error:
+                problem("intake", question.field, f"{answer}: {error}")
+
     if problems:
         raise CatalogueInvalid(problems)
     return Catalogue(
-        data, tuple(compiled_rules), tuple(compiled_notices), checksum, answer_conditions=personal
+        data,
+        tuple(compiled_rules),
+        tuple(compiled_notices),
+        checksum,
+        answer_conditions=personal,
+        intake_conditions=intake_conditions,
     )

@@ -1,422 +1,63 @@
 """Free-text answers to profile values: "achtendertig", "mbo 2 helpende", "nee nog geen werkgever".
 
-Domain knowledge of how people describe their situation lives here, next to the catalogue, so
-that the bot's actions hold none. Names of qualifications, units, routes, schemes, terms and
-places come from the catalogue itself (titles and synonyms); the phrase lists below cover the
-closed questions (sector, employer, goal, benefit) in Dutch and English as people write them,
-typos included where they are common.
+How people describe their situation is domain knowledge: the words live in
+catalogue/data/phrases.yaml (staff extend them), what short answers mean for each question in
+intake.yaml, and the names of qualifications, units, routes, schemes, terms and places in the
+catalogue itself (titles and synonyms). This module only reads a message with them.
 
 `asked` is the profile field the bot asked last: a bare "24", "nee" or "weet ik niet" is an
 answer to that question. Anything else a message says fills other fields too, so nothing has
-to be asked twice. Values that make no sense (age 7, 200 hours) are reported as problems,
-never returned as values.
+to be asked twice. A message is read clause by clause ("ik werk niet in de zorg, maar bij een
+bank"): a negation counts in its own clause, a wish ("wil verzorgende ig worden") is no
+diploma, a job ("werk als helpende") is no diploma either. Values that make no sense (age 7,
+200 hours) are reported as problems, never returned as values.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal, TypedDict, TypeVar
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from catalogue.compiled import Catalogue
-from catalogue.numberwords import DIGITS, parse_number
+from catalogue.numberwords import NumberReader
 from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE
+from catalogue.schema import CLARIFY, SKIP, IntakeQuestion, Phrases
+
+K = TypeVar("K", bound=str)
 
 FULL_TIME_HOURS: Final = 36
 MAX_EXPERIENCE_YEARS: Final = 60
+# "3 dagen" (per week) is read as working days of 8 hours, the usual shift in care.
+HOURS_PER_DAY: Final = 8
+# Words of at least this length that are one letter off a known word are read as that word
+# ("ouderezorg", "gehandicaptezorg"); from TYPO_TWO_FROM letters on, two letters off.
+TYPO_MIN_LENGTH: Final = 8
+TYPO_TWO_FROM: Final = 12
+# Negations that count within their own clause.
+NEGATIONS: Final = ("niet", "geen", "nooit", "not", "no", "never", "nor")
 
-# Phrases are matched on whole words of the lower-cased text without accents.
-SECTOR_PHRASES: Final[dict[str, tuple[str, ...]]] = {
-    "vvt": (
-        "ouderenzorg",
-        "ouderen",
-        "oudere mensen",
-        "bejaarden",
-        "bejaardenzorg",
-        "verpleeghuis",
-        "verpleeghuizen",
-        "verzorgingshuis",
-        "thuiszorg",
-        "wijkzorg",
-        "vvt",
-        "psychogeriatrie",
-        "dementie",
-        "elderly",
-        "elderly care",
-        "older people",
-        "nursing home",
-        "home care",
-        "care home",
-        "ouderen zorg",
-    ),
-    "ghz": (
-        "gehandicaptenzorg",
-        "gehandicapten",
-        "gehandicapte",
-        "ghz",
-        "beperking",
-        "beperkingen",
-        "verstandelijke beperking",
-        "lichamelijke beperking",
-        "disability",
-        "disabilities",
-        "disability care",
-        "gehandicapte zorg",
-        "gehandicapten zorg",
-    ),
-    "either": (
-        "allebei",
-        "beide",
-        "maakt niet uit",
-        "maakt me niet uit",
-        "both",
-        "either",
-        "doesn't matter",
-        "does not matter",
-        "no preference",
-        "geen voorkeur",
-    ),
-    "other": (
-        "ziekenhuis",
-        "ggz",
-        "kinderopvang",
-        "jeugdzorg",
-        "hospital",
-        "mental health",
-        "childcare",
-        "huisartsenpraktijk",
-    ),
-}
-CARE_WORK_WORDS: Final = (
-    "zorg",
-    "verpleeghuis",
-    "verzorgingshuis",
-    "thuiszorg",
-    "zorginstelling",
-    "zorgorganisatie",
-    "instelling",
-    "begeleider",
-    "verzorgende",
-    "helpende",
-    "woongroep",
-    "dagbesteding",
-    "gehandicaptenzorg",
-    "ouderenzorg",
-    "care",
-    "nursing home",
-    "care home",
-    "carer",
-    "support worker",
-)
-WORK_PHRASES: Final = (
-    "werk al",
-    "werk nu",
-    "en werk",
-    "ik werk",
-    "werk ik",
-    "werkzaam",
-    "in dienst",
-    "mijn werkgever",
-    "baan bij",
-    "baan als",
-    "werk als",
-    "werk bij",
-    "werk in",
-    "i work",
-    "working at",
-    "working as",
-    "my employer",
-    "employed",
-    "job at",
-    "job as",
-)
-WORKPLACE_WORDS: Final = ("bij", "als", "op", "at", "as", "for")
-NO_EMPLOYER_PHRASES: Final = (
-    "geen werkgever",
-    "nog geen werkgever",
-    "geen werk",
-    "geen baan",
-    "werkloos",
-    "zonder werk",
-    "zonder baan",
-    "werkzoekend",
-    "no employer",
-    "no job",
-    "unemployed",
-    "not working",
-    "don't have a job",
-    "do not have a job",
-    "looking for work",
-    "looking for a job",
-)
-GOAL_PHRASES: Final[dict[str, tuple[str, ...]]] = {
-    "tasks": (
-        "snel aan het werk",
-        "snel aan de slag",
-        "snel werken",
-        "snel beginnen",
-        "zo snel mogelijk",
-        "snel geld verdienen",
-        "direct aan de slag",
-        "meteen aan het werk",
-        "taken",
-        "start working",
-        "work quickly",
-        "work soon",
-        "as soon as possible",
-        "quickly",
-    ),
-    "certificate": ("certificaat", "certificaten", "certificate"),
-    "diploma": (
-        "diploma",
-        "hele opleiding",
-        "volledige opleiding",
-        "heel diploma",
-        "full diploma",
-        "whole programme",
-        "whole program",
-        "degree",
-    ),
-    "orientation": (
-        "eerst kijken",
-        "orienteren",
-        "orientatie",
-        "kennismaken",
-        "proberen",
-        "uitproberen",
-        "weet nog niet of",
-        "eerst proeven",
-        "snuffelen",
-        "explore",
-        "try it",
-        "try out",
-        "look around",
-        "find out",
-    ),
-    "hbo": ("hbo", "hogeschool", "hbo-v", "hbo verpleegkunde", "university of applied sciences"),
-}
-# Without one of these, goal words describe something else ("mijn diploma", "hbo accountancy").
-# They count in their own clause: "ik heb hbo accountancy en wil in de zorg werken" has a
-# diploma and a wish, not an hbo goal.
-WISH_WORDS: Final = (
-    "wil",
-    "wilt",
-    "willen",
-    "wens",
-    "doel",
-    "graag",
-    "liefst",
-    "zou",
-    "worden",
-    "halen",
-    "want",
-    "goal",
-    "would like",
-    "hope",
-    "plan",
-    "become",
-)
-BENEFIT_PHRASES: Final[dict[str, tuple[str, ...]]] = {
-    "ww": (
-        "ww",
-        "ww-uitkering",
-        "ww uitkering",
-        "werkloosheidsuitkering",
-        "werkloosheidswet",
-        "unemployment benefit",
-    ),
-    "bijstand": (
-        "bijstand",
-        "bijstandsuitkering",
-        "participatiewet",
-        "sociale dienst",
-        "social assistance",
-        "welfare",
-    ),
-    "other": (
-        "wia",
-        "wajong",
-        "wao",
-        "ziektewet",
-        "wga",
-        "ioaw",
-        "disability benefit",
-        "sickness benefit",
-    ),
-    "none": ("geen uitkering", "no benefit", "no benefits", "niet in de uitkering"),
-}
-EDUCATION_PHRASES: Final[tuple[tuple[str, str], ...]] = (
-    # (phrase, level), checked in this order: the more specific first.
-    ("geen diploma", "none"),
-    ("geen opleiding", "none"),
-    ("basisschool", "none"),
-    ("lagere school", "none"),
-    ("no diploma", "none"),
-    ("no education", "none"),
-    ("primary school", "none"),
-    ("mbo 1", "mbo1"),
-    ("mbo-1", "mbo1"),
-    ("mbo niveau 1", "mbo1"),
-    ("entree", "mbo1"),
-    ("mbo 2", "mbo2"),
-    ("mbo-2", "mbo2"),
-    ("mbo niveau 2", "mbo2"),
-    ("mbo 3", "mbo3"),
-    ("mbo-3", "mbo3"),
-    ("mbo niveau 3", "mbo3"),
-    ("mbo 4", "mbo4"),
-    ("mbo-4", "mbo4"),
-    ("mbo niveau 4", "mbo4"),
-    ("vmbo", "vmbo"),
-    ("mavo", "vmbo"),
-    ("lbo", "vmbo"),
-    ("vbo", "vmbo"),
-    ("havo", "havo"),
-    ("vwo", "vwo"),
-    ("atheneum", "vwo"),
-    ("gymnasium", "vwo"),
-    ("hbo", "hbo"),
-    ("hogeschool", "hbo"),
-    ("bachelor", "hbo"),
-    ("hbo-v", "hbo"),
-    ("universiteit", "wo"),
-    ("university", "wo"),
-    ("wo", "wo"),
-    ("master", "wo"),
-    ("msc", "wo"),
-    ("phd", "wo"),
-    ("degree", "hbo"),
-)
-# A bare "niveau 2" or "level 3" means mbo in this context.
-LEVEL_ONLY: Final = re.compile(r"\b(?:niveau|level)\s*([1-4])\b")
-YES: Final = ("ja", "jawel", "jazeker", "klopt", "zeker", "yes", "yep", "yeah", "sure", "correct")
-NO: Final = ("nee", "neen", "nope", "no", "niet", "geen", "nooit", "never", "not")
-DONT_KNOW: Final = (
-    "weet ik niet",
-    "weet niet",
-    "geen idee",
-    "geen flauw idee",
-    "weet ik nog niet",
-    "dont know",
-    "don't know",
-    "do not know",
-    "no idea",
-    "not sure",
-    "niet zeker",
-    "onbekend",
-    "unknown",
-)
-FULL_TIME: Final = ("fulltime", "full-time", "full time", "voltijd", "hele week")
-NO_EXPERIENCE: Final = (
-    "geen ervaring",
-    "geen werkervaring",
-    "nog nooit",
-    "no experience",
-    "never worked",
-    "niet in de zorg gewerkt",
-    "nooit in de zorg gewerkt",
-)
-# "geen zorgervaring", "no care experience", "zonder ervaring in de zorg": a negation, at most
-# two words, then experience.
-NO_EXPERIENCE_PATTERN: Final = re.compile(
-    r" (?:geen|no|zero|zonder|without|nul) (?:\S+ ){0,2}?"
-    r"(?:ervaring|werkervaring|zorgervaring|experience) "
-)
-# Words that tell the two languages apart (none of them is common in both).
-EN_WORDS: Final = frozenset(
-    [
-        "i",
-        "am",
-        "the",
-        "and",
-        "want",
-        "work",
-        "my",
-        "years",
-        "old",
-        "hello",
-        "hi",
-        "please",
-        "what",
-        "how",
-        "are",
-        "do",
-        "have",
-        "would",
-        "like",
-        "english",
-        "yes",
-        "with",
-        "job",
-        "can",
-        "you",
-        "only",
-        "speak",
-        "little",
-        "a",
-        "to",
-        "of",
-        "for",
-        "this",
-        "that",
-        "it",
-        "i'm",
-        "don't",
-        "need",
-        "help",
-        "about",
-        "where",
-        "when",
-        "which",
-        "who",
-    ]
-)
-NL_WORDS: Final = frozenset(
-    [
-        "ik",
-        "ben",
-        "de",
-        "het",
-        "een",
-        "wil",
-        "werk",
-        "mijn",
-        "jaar",
-        "oud",
-        "hallo",
-        "hoi",
-        "wat",
-        "hoe",
-        "zijn",
-        "heb",
-        "graag",
-        "met",
-        "baan",
-        "kan",
-        "je",
-        "jij",
-        "nee",
-        "ja",
-        "niet",
-        "geen",
-        "en",
-        "van",
-        "voor",
-        "dit",
-        "dat",
-        "mag",
-        "moet",
-        "waar",
-        "wanneer",
-        "welke",
-        "wie",
-    ]
-)
-# Fields the bot can ask, and the value "weet ik niet" stands for where there is one.
-UNKNOWN_VALUE: Final[dict[str, Any]] = {"employer_sbb_recognised": "unknown", "sector": "either"}
+ProblemKind = Literal["out_of_range", "unclear", "unknown", "unknown_place", "clarify"]
+
+
+class Mention(TypedDict):
+    kind: str
+    id: str
+
+
+class Reading(TypedDict):
+    """What a message says: profile values, problems per field, catalogue items it names."""
+
+    values: dict[str, Any]
+    problems: dict[str, ProblemKind]
+    mentions: list[Mention]
 
 
 def normalise(text: str) -> str:
@@ -445,11 +86,11 @@ def _places(text: str, phrase: str) -> Iterator[int]:
 
 
 def _first(
-    text: str, table: dict[str, tuple[str, ...]], where: Callable[[int], bool] | None = None
-) -> str | None:
+    text: str, table: Mapping[K, Iterable[str]], where: Callable[[int], bool] | None = None
+) -> K | None:
     """The key whose phrase occurs earliest in the text (the first thing said wins), counting
     only the places `where` accepts."""
-    best: tuple[int, str] | None = None
+    best: tuple[int, K] | None = None
     for key, phrases in table.items():
         for phrase in phrases:
             at = next((a for a in _places(text, phrase) if where is None or where(a)), -1)
@@ -459,25 +100,7 @@ def _first(
 
 
 # Where one clause of a message ends and the next begins ("hbo accountancy , wil 24 uur").
-_CLAUSE_BREAK: Final = re.compile(r"(?<= )(?:,|en|and|maar|but)(?= )")
-
-
-def _numbers(text: str) -> list[tuple[int, float]]:
-    """(position, value) of every number in the text, digits or words."""
-    found: list[tuple[int, float]] = []
-    # A minus sign starting a word is kept, so that "-5" is refused rather than read as 5.
-    for match in DIGITS.finditer(text):
-        found.append((match.start(), float(match.group().replace(",", "."))))
-    if not found:
-        # Number words ("achtendertig", "twenty four"), word by word.
-        position = 0
-        for word in text.split():
-            at = text.find(f" {word} ", position)
-            value = parse_number(word)
-            if value is not None:
-                found.append((at + 1, float(value)))
-            position = at + len(word) + 1
-    return found
+_CLAUSE_BREAK: Final = re.compile(r"(?<= )(?:,|en|and|maar|but|want|because)(?= )")
 
 
 @dataclass(frozen=True)
@@ -522,67 +145,195 @@ def _matcher(catalogue: Catalogue) -> _Matcher:
     return matcher
 
 
-def mentions(text: str, catalogue: Catalogue) -> list[dict[str, str]]:
-    """The catalogue items a message names, in order, without repeats."""
+def _found(text: str, catalogue: Catalogue) -> Iterator[tuple[int, tuple[str, str]]]:
+    """(position, (kind, id)) of every catalogue name in a normalised text."""
     matcher = _matcher(catalogue)
     if matcher.pattern is None:
-        return []
-    found: list[dict[str, str]] = []
+        return
+    for match in matcher.pattern.finditer(text):
+        yield match.start(), matcher.by_phrase[match.group(1)]
+
+
+def mentions(text: str, catalogue: Catalogue) -> list[Mention]:
+    """The catalogue items a message names, in order, without repeats."""
+    found: list[Mention] = []
     seen: set[tuple[str, str]] = set()
-    for match in matcher.pattern.finditer(normalise(text)):
-        ref = matcher.by_phrase[match.group(1)]
+    for _, ref in _found(_words(catalogue).correct(normalise(text)), catalogue):
         if ref not in seen:
             seen.add(ref)
             found.append({"kind": ref[0], "id": ref[1]})
     return found
 
 
+@dataclass(frozen=True)
+class _Words:
+    """What messages are read with, built once per catalogue: phrases, numbers, spellings."""
+
+    phrases: Phrases
+    numbers: NumberReader
+    intake: dict[str, IntakeQuestion]
+    # Known long words, for reading a typo as the word meant.
+    vocabulary: tuple[str, ...]
+    known: frozenset[str]
+
+    def correct(self, text: str) -> str:
+        """The normalised text with each long unknown word replaced by the known word it is
+        one (or, for long words, two) letters off."""
+        words = text.split()
+        changed = False
+        for index, word in enumerate(words):
+            if len(word) < TYPO_MIN_LENGTH or word in self.known or not word.isalpha():
+                continue
+            limit = 2 if len(word) >= TYPO_TWO_FROM else 1
+            best = process.extractOne(
+                word, self.vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
+            )
+            if best is not None:
+                words[index] = best[0]
+                changed = True
+        return " " + " ".join(words) + " " if changed else text
+
+
+def _words(catalogue: Catalogue) -> _Words:
+    cached = catalogue.cache.get("interpret_words")
+    if isinstance(cached, _Words):
+        return cached
+    phrases = catalogue.data.phrases
+    lists: list[Iterable[str]] = [
+        phrases.care_work,
+        phrases.not_care_work,
+        phrases.no_employer,
+        phrases.no_experience,
+        phrases.wish,
+        phrases.dont_know,
+        *phrases.sector.values(),
+        *phrases.goal.values(),
+        *phrases.benefit.values(),
+        (phrase for phrase, _ in phrases.education),
+    ]
+    names = _matcher(catalogue).by_phrase
+    words = {
+        word
+        for phrase in itertools.chain(*lists, names)
+        for word in normalise(phrase).split()
+        if word.isalpha()
+    }
+    numbers = phrases.numbers
+    words_obj = _Words(
+        phrases=phrases,
+        numbers=NumberReader.from_words(numbers["nl"], numbers["en"]),
+        intake={q.field: q for q in catalogue.data.intake},
+        vocabulary=tuple(sorted(w for w in words if len(w) >= TYPO_MIN_LENGTH - 1)),
+        known=frozenset(words),
+    )
+    catalogue.cache["interpret_words"] = words_obj
+    return words_obj
+
+
+_SENTENCE: Final = re.compile(r"[^.!?]+[.!?]*")
+
+
+def _without_questions(text: str, words: _Words) -> str:
+    """The normalised, spelling-corrected text, with what it asks blanked.
+
+    In a sentence that asks something (it ends with "?" or a clause starts like a question),
+    the clauses from the first asking one on are questions; those before it tell something.
+    """
+    p = words.phrases
+    kept: list[str] = []
+    for sentence in _SENTENCE.findall(text):
+        normalised = words.correct(normalise(sentence))
+        starts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(normalised)), len(normalised)]
+        clauses = [normalised[a:b] for a, b in itertools.pairwise(starts)]
+        asking = next(
+            (
+                index
+                for index, clause in enumerate(clauses)
+                if _starts_question(clause.replace(",", " ").split(), p)
+                or _has(" " + clause + " ", p.question_phrases)
+            ),
+            None,
+        )
+        if asking is None and sentence.rstrip().endswith("?"):
+            asking = len(clauses) - 1
+        if asking is not None:
+            clauses = clauses[:asking]
+        kept.append(" ".join(clauses))
+    return " " + " ".join(" ".join(kept).split()) + " "
+
+
+def _starts_question(words: list[str], p: Phrases) -> bool:
+    # A clause break word ("maar", "en") may come first: "maar mag ik ...".
+    return bool(words) and (
+        words[0] in p.question_starts
+        or (
+            len(words) > 1
+            and words[1] in p.question_starts
+            and words[0] in ("en", "maar", "and", "but")
+        )
+    )
+
+
 class _Reading:
     """One message being read: the values and problems found so far."""
 
-    def __init__(self, text: str, asked: str | None) -> None:
+    def __init__(self, text: str, asked: str | None, words: _Words, today: dt.date) -> None:
         self.raw = text
-        self.text = normalise(text)
+        self.words = words
+        self.phrases = words.phrases
         self.asked = asked
+        # What the message asks is no answer ("Moet mijn werkgever erkend zijn?"): its
+        # questions are blanked, what it tells stays ("Ik ben 20, mag ik ...?": age 20).
+        self.text = _without_questions(text, words)
+        self.today = today
         self.values: dict[str, Any] = {}
-        self.problems: dict[str, str] = {}
-        words = self.text.split()
-        self.bare = len(words) <= 3  # a short answer to the question asked
-        self.yes = _has(self.text, YES)
-        self.no = _has(self.text, NO)
-        self.dont_know = _has(self.text, DONT_KNOW)
+        self.problems: dict[str, ProblemKind] = {}
+        tokens = self.text.split()
+        self.bare = len([t for t in tokens if t != ","]) <= 3  # a short answer to the question
+        first = tokens[0] if tokens else ""
+        p = self.phrases
+        # "ja" / "nee" count when they start the message or stand in a short one.
+        self.yes = first in p.yes or (self.bare and _has(self.text, p.yes))
+        self.no = first in p.no or (self.bare and _has(self.text, p.no))
+        self.dont_know = _has(self.text, p.dont_know)
         starts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(self.text)), len(self.text)]
-        self._wish_clauses = [
-            (start, end)
-            for start, end in itertools.pairwise(starts)
-            if _has(" " + self.text[start:end] + " ", WISH_WORDS)
-        ]
+        self.clauses = list(itertools.pairwise(starts))
+        self._wish_clauses = [c for c in self.clauses if _has(self.clause(c), p.wish)]
         self.wish = bool(self._wish_clauses)
         # The message without its wishes: what the user has and does, not what they want.
         self.had = "".join(
-            " , " if (start, end) in self._wish_clauses else self.text[start:end]
-            for start, end in itertools.pairwise(starts)
+            " , " if clause in self._wish_clauses else self.text[slice(*clause)]
+            for clause in self.clauses
         )
+
+    def clause(self, clause: tuple[int, int]) -> str:
+        return " " + self.text[slice(*clause)] + " "
+
+    def clause_at(self, position: int) -> tuple[int, int]:
+        return next((c for c in self.clauses if c[0] <= position < c[1]), self.clauses[-1])
 
     def wished_at(self, position: int) -> bool:
         """Whether the clause around this position says what the user wants (not has)."""
-        return any(start <= position < end for start, end in self._wish_clauses)
+        return self.clause_at(position) in self._wish_clauses
+
+    def negated_at(self, position: int) -> bool:
+        """Whether the clause around this position is negated ("niet in de zorg")."""
+        return _has(self.clause(self.clause_at(position)), NEGATIONS)
 
     def put(self, field: str, value: Any) -> None:
         self.values.setdefault(field, value)
 
-    def problem(self, field: str, kind: str) -> None:
+    def problem(self, field: str, kind: ProblemKind) -> None:
         if field not in self.values:
             self.problems.setdefault(field, kind)
 
 
-_HOURS_AFTER: Final = re.compile(r"^\S+ (?:uur|uren|u|hours|hrs|hour)\b")
-# "3 dagen" (per week) is read as working days of 8 hours, the usual shift in care.
+_HOURS_AFTER: Final = re.compile(r"^\S+ (?:uur|uren|u|hours|hrs|hour|h)\b")
 _DAYS_AFTER: Final = re.compile(r"^\S+ (?:dag|dagen|days|day)\b")
-HOURS_PER_DAY: Final = 8
 _YEARS_AFTER: Final = re.compile(r"^\S+ (?:jaar|jr|years|year|yrs)\b( oud| old)?")
 _AGE_BEFORE: Final = re.compile(
-    r"(?:\bben|\bi am|\bi'm|\bleeftijd|\bage|\baged|\bgeworden)\s*(?:net|bijna|nu|now|just)?\s*$"
+    r"(?:\bben|\bi am|\bi'm|\bleeftijd|\bage|\baged|\bgeworden|\bis|\bwordt)\s*"
+    r"(?:net|bijna|nu|now|just|almost|nearly|ongeveer|about)?\s*$"
 )
 _EXPERIENCE_BEFORE: Final = re.compile(
     r"(?:\bal|\bervaring|\bgewerkt|\bwerk|\bfor|\bexperience|\bsinds)\b[^0-9]{0,12}$"
@@ -591,36 +342,59 @@ _EXPERIENCE_AFTER: Final = re.compile(
     r"^\S+ (?:jaar|jr|years|year) "
     r"(?:ervaring|werkervaring|experience|in de zorg|gewerkt|worked|als|as)\b"
 )
+# "20-24 uur", "tussen de 20 en 24 uur", "20 a 24 uur", "20 tot 24 hours": the middle.
+_HOURS_RANGE: Final = re.compile(
+    r"(?:tussen (?:de )?|between )?(\d+(?:[.,]\d+)?) ?(?:-|tot en met|tot|a|en|to|and|or|of) ?"
+    r"(\d+(?:[.,]\d+)?) (?:uur|uren|u|hours|hrs|h)\b"
+)
+_BORN: Final = re.compile(r"\b(?:geboren|born|geb|bouwjaar)\b[^0-9]{0,12}$")
+BIRTH_YEAR_FROM: Final = 1930
 
 
 def _read_numbers(r: _Reading) -> None:
     """Each number is read by what stands right next to it: "24 uur", "ik ben 38", "7 jaar als"."""
-    for position, value in _numbers(r.text):
+    ranges = [m for m in _HOURS_RANGE.finditer(r.text)]
+    for match in ranges:
+        low, high = (float(g.replace(",", ".")) for g in match.groups())
+        if low < high:
+            _check("hours_per_week", (low + high) / 2, r)
+    in_range = [(m.start(), m.end()) for m in ranges]
+    p = r.phrases
+    for position, value in r.words.numbers.find(r.text):
+        if any(start <= position < end for start, end in in_range):
+            continue
         before, after = r.text[max(0, position - 24) : position], r.text[position:]
-        if _HOURS_AFTER.match(after) or (r.asked == "hours_per_week" and r.bare):
-            _check("hours_per_week", value, r)
-        elif _DAYS_AFTER.match(after) and value <= 7:
+        almost = _has(" " + before[-14:], p.almost)
+        if float(value).is_integer() and BIRTH_YEAR_FROM <= value <= r.today.year - MIN_AGE + 1:
+            if r.asked == "age" or _BORN.search(before):
+                _check("age", r.today.year - value, r)
+            continue
+        if _DAYS_AFTER.match(after) and value <= 7:
             _check("hours_per_week", value * HOURS_PER_DAY, r)
+        elif _HOURS_AFTER.match(after) or (r.asked == "hours_per_week" and r.bare):
+            _check("hours_per_week", value, r)
         elif _AGE_BEFORE.search(before):
-            _check("age", value, r)
+            _check("age", value - 1 if almost else value, r)
         elif years := _YEARS_AFTER.match(after):
             experience = _EXPERIENCE_BEFORE.search(before) or _EXPERIENCE_AFTER.match(after)
             if years.group(1) or r.asked == "age":
-                _check("age", value, r)
+                _check("age", value - 1 if almost else value, r)
             elif experience or r.asked == "care_experience_years":
                 _check("care_experience_years", value, r)
             else:
-                _check("age", value, r)  # "38 jaar" on its own is an age
+                _check("age", value - 1 if almost else value, r)  # "38 jaar" alone is an age
         elif r.asked in ("age", "hours_per_week", "care_experience_years") and r.bare:
-            _check(r.asked, value, r)
-    if _has(r.text, FULL_TIME):
+            _check(r.asked, value - 1 if almost and r.asked == "age" else value, r)
+    if _has(r.text, p.full_time):
         r.put("hours_per_week", FULL_TIME_HOURS)
+    elif r.asked == "hours_per_week" and _has(r.text, p.part_time_half):
+        r.problem("hours_per_week", "clarify")  # parttime: how many hours, roughly?
 
 
 def _check(field: str, value: float, r: _Reading) -> None:
     if field == "age":
         # is_integer, not int(value): a number of 400 digits reads as inf.
-        if value.is_integer() and MIN_AGE <= value <= MAX_AGE:
+        if float(value).is_integer() and MIN_AGE <= value <= MAX_AGE:
             r.put("age", int(value))
         else:
             r.problem("age", "out_of_range")
@@ -636,7 +410,11 @@ def _check(field: str, value: float, r: _Reading) -> None:
             r.problem("care_experience_years", "out_of_range")
 
 
-def _read_education(r: _Reading, catalogue: Catalogue) -> None:
+# A bare "niveau 2" or "level 3" means mbo in this context.
+LEVEL_ONLY: Final = re.compile(r"\b(?:niveau|level)\s*([1-4])\b")
+
+
+def _read_education(r: _Reading) -> None:
     text = r.text
     level = None
     end = -1
@@ -646,10 +424,10 @@ def _read_education(r: _Reading, catalogue: Catalogue) -> None:
     def had(at: int) -> bool:
         return r.asked == "education" or not r.wished_at(at)
 
-    for phrase, candidate in EDUCATION_PHRASES:
-        # "geen diploma in de zorg", answering the care-diploma question, says nothing of
-        # schooling in general.
-        if candidate == "none" and r.asked == "care_qualifications":
+    for phrase, candidate in r.phrases.education:
+        if candidate == "none" and r.asked != "education":
+            # "geen diploma" outside the education question is about a care diploma ("ik werk
+            # als helpende maar heb nog geen diploma"), not about schooling.
             continue
         at = next((a for a in _places(text, phrase) if had(a)), -1)
         if at >= 0:
@@ -657,10 +435,8 @@ def _read_education(r: _Reading, catalogue: Catalogue) -> None:
             break
     if level is None:
         match = next((m for m in LEVEL_ONLY.finditer(text) if had(m.start())), None)
-        if match and (r.asked == "education" or "mbo" in text):
+        if match and (r.asked == "education" or " mbo" in text):
             level, end = f"mbo{match.group(1)}", match.end()
-    if level is None and r.asked == "education" and r.no:
-        level = "none"
     if level is None:
         return
     education: dict[str, Any] = {"level": level}
@@ -702,8 +478,29 @@ _FIELD_FILLERS: Final = frozenset(
     ]
 )
 _FIELD_ENDS: Final = frozenset(
-    ", en and maar but ik i werk work ben am heb have wil want jaar years uur hours".split()  # noqa: SIM905 - a word list reads best as text
+    [
+        ",",
+        "en",
+        "and",
+        "maar",
+        "but",
+        "ik",
+        "i",
+        "werk",
+        "work",
+        "ben",
+        "am",
+        "heb",
+        "have",
+        "wil",
+        "want",
+        "jaar",
+        "years",
+        "uur",
+        "hours",
+    ]
 )
+# Words that say a diploma is the person's own ("ik heb ...", "diploma ...").
 POSSESSION: Final = (
     "diploma",
     "heb",
@@ -717,76 +514,150 @@ POSSESSION: Final = (
     "i'm",
     "qualified",
     "certified",
-    "mbo 1",
-    "mbo 2",
-    "mbo 3",
-    "mbo 4",
     "niveau",
 )
 
 
 def _read_qualifications(r: _Reading, catalogue: Catalogue) -> None:
+    """Diplomas the person has; a diploma named in a wish is the target, one named as a job
+    ("werk als helpende") is neither, and a negated one ("nog geen diploma") is not had."""
     asked_here = r.asked in ("education", "care_qualifications")
-    # A diploma named in a wish ("wil verzorgende ig worden") is not one the user has.
-    said = r.raw if asked_here else r.had
-    found = [m["id"] for m in mentions(said, catalogue) if m["kind"] == "qualification"]
-    if found and (asked_here or _has(r.text, POSSESSION)):
-        r.put("care_qualifications", sorted(set(found)))
-    elif r.asked == "care_qualifications" and r.no:
+    had: list[str] = []
+    wished: list[str] = []
+    for position, (kind, item_id) in _found(r.text, catalogue):
+        if kind != "qualification":
+            continue
+        clause = r.clause(r.clause_at(position))
+        if r.wished_at(position) and not asked_here:
+            wished.append(item_id)
+        elif _has(clause, r.phrases.work) and not _has(clause, POSSESSION[:4]):
+            continue  # a job, not a diploma
+        elif r.negated_at(position) and not (asked_here and r.bare):
+            continue
+        elif asked_here or _has(clause, POSSESSION):
+            had.append(item_id)
+    if had:
+        r.put("care_qualifications", sorted(set(had)))
+    elif _has(r.text, (" geen diploma", "nog geen diploma", "no diploma")) and (
+        asked_here or _has(r.text, r.phrases.work)
+    ):
         r.put("care_qualifications", [])
+    if wished and (r.asked == "target" or r.wish):
+        r.put("target", wished[0])
+
+
+def _is_care_word(word: str, p: Phrases) -> bool:
+    if word in p.not_care_work:
+        return False
+    return any(part in word for part in p.care_work_parts)
+
+
+def _says_care(clause: str, p: Phrases) -> bool:
+    return _has(clause, p.care_work) or any(_is_care_word(w, p) for w in clause.split())
 
 
 def _read_work(r: _Reading) -> None:
-    text = r.text
-    if _has(text, NO_EMPLOYER_PHRASES):
-        r.put("employer", "none")
-    elif _has(r.had, WORK_PHRASES):
-        # Only the clauses about work as it is: "ik werk als kok en wil in de zorg werken".
-        if _has(r.had, CARE_WORK_WORDS):
-            r.put("employer", "care")
-        elif _has(r.had, WORKPLACE_WORDS):
-            # "ik werk als kok", "ik werk bij de bank": work, outside care. A bare
-            # "ik werk 32 uur" says nothing about where.
-            r.put("employer", "other")
-    elif r.asked == "employer":
-        if r.no:
-            r.put("employer", "none")
-        elif _has(text, CARE_WORK_WORDS) and (r.yes or r.bare):
-            r.put("employer", "care")
-        elif r.yes:
-            r.problem("employer", "unclear")  # yes, but where? asked again with buttons
-    no_experience = _has(text, NO_EXPERIENCE) or NO_EXPERIENCE_PATTERN.search(text)
-    if no_experience or (r.asked == "care_experience_years" and r.no):
+    """Where the person works: in care, elsewhere, or nowhere (yet); clause by clause."""
+    p = r.phrases
+    employer: str | None = None
+    working = r.asked == "employer"
+    for clause_span in r.clauses:
+        clause = r.clause(clause_span)
+        if clause_span in r._wish_clauses and not _has(clause, p.current_employer):
+            continue
+        if _has(clause, p.own_organisation):
+            employer = "care"  # a recruiter's own organisation
+            break
+        says_work = _has(clause, p.work) or _has(clause, p.current_employer)
+        working = working or says_work
+        negated = _has(clause, NEGATIONS)
+        if _says_care(clause, p) and (working or r.asked == "employer"):
+            if not negated:
+                employer = "care"
+                break
+            continue  # "ik werk niet in de zorg": where, then, says the next clause
+        if (
+            working
+            and _has(clause, p.workplace)
+            and not negated
+            and not _has(clause, p.no_employer)
+        ):
+            employer = employer or "other"  # "werk als kok", "maar bij een bank"
+    if employer is None and _has(r.had, p.no_employer):
+        employer = "none"
+    if employer is not None:
+        r.put("employer", employer)
+    elif r.asked == "employer" and r.yes and not r.bare:
+        r.problem("employer", "clarify")
+    no_experience = _has(r.text, p.no_experience) or NO_EXPERIENCE_PATTERN.search(r.text)
+    if no_experience:
         r.put("care_experience_years", 0)
-    if r.asked == "employer_sbb_recognised":
-        if r.dont_know:
-            r.put("employer_sbb_recognised", "unknown")
-        elif r.no:
+    if r.asked != "employer_sbb_recognised":
+        if _has(
+            r.text, ("niet erkend", "geen erkend leerbedrijf", "not recognised", "not recognized")
+        ):
             r.put("employer_sbb_recognised", "no")
-        elif r.yes:
+        elif _has(
+            r.text, ("erkend leerbedrijf", "sbb-erkend", "sbb erkend", "recognised", "recognized")
+        ):
             r.put("employer_sbb_recognised", "yes")
-    elif _has(text, ("niet erkend", "geen erkend leerbedrijf", "not recognised", "not recognized")):
-        r.put("employer_sbb_recognised", "no")
-    elif _has(text, ("erkend leerbedrijf", "sbb-erkend", "sbb erkend", "recognised", "recognized")):
-        r.put("employer_sbb_recognised", "yes")
+
+
+# "geen zorgervaring", "no care experience", "zonder ervaring in de zorg": a negation, at most
+# two words, then experience.
+NO_EXPERIENCE_PATTERN: Final = re.compile(
+    r" (?:geen|no|zero|zonder|without|nul) (?:\S+ ){0,2}?"
+    r"(?:ervaring|werkervaring|zorgervaring|experience) "
+)
 
 
 def _read_choices(r: _Reading) -> None:
-    sector = _first(r.text, SECTOR_PHRASES)
-    if sector in ("vvt", "ghz", "other") or (sector == "either" and r.asked == "sector"):
+    p = r.phrases
+
+    def not_negated(at: int) -> bool:
+        return not r.negated_at(at)
+
+    # "maakt niet uit" holds its own negation; "niet in de ouderenzorg" is no choice for it.
+    named = {key: phrases for key, phrases in p.sector.items() if key != "either"}
+    sector = _first(r.text, named, not_negated)
+    if sector is None and r.asked == "sector" and _has(r.text, p.sector["either"]):
+        sector = "either"
+    if sector is not None:
         r.put("sector", sector)
     if r.asked == "goal" or r.wish:
-        goal = _first(r.text, GOAL_PHRASES, None if r.asked == "goal" else r.wished_at)
+        goal = _first(r.text, p.goal, None if r.asked == "goal" else r.wished_at)
         if goal is not None:
             r.put("goal", goal)
-    benefit = _first(r.text, BENEFIT_PHRASES)
+    benefit = _first(r.text, p.benefit)
     if benefit is not None:
         r.put("benefit", benefit)
-    elif r.asked == "benefit":
-        if r.no:
-            r.put("benefit", "none")
-        elif _has(r.text, ("uitkering", "benefit", "uwv")):
-            r.problem("benefit", "unclear")
+    elif r.asked == "benefit" and _has(r.text, p.benefit_any) and not r.no:
+        r.problem("benefit", "clarify")  # "ja, een uitkering": which one?
+
+
+def _short_answer(r: _Reading) -> None:
+    """ "ja", "nee", "weet ik niet" to the question asked, as intake.yaml says they count."""
+    asked = r.asked
+    if asked is None or asked in r.values:
+        return
+    question = r.words.intake.get(asked)
+    if question is None:
+        return
+    if r.dont_know:
+        meaning = question.dont_know
+        kind: ProblemKind = "unknown"
+    elif r.no:
+        meaning, kind = question.no, "clarify"
+    elif r.yes:
+        meaning, kind = question.yes, "clarify"
+    else:
+        return
+    if meaning == SKIP:
+        r.problem(asked, "unknown")
+    elif meaning == CLARIFY:
+        r.problem(asked, kind)
+    else:
+        r.put(asked, meaning)
 
 
 # Other ways people write a province or place than regions.yaml does ("Brabant", "Fryslân",
@@ -884,38 +755,43 @@ def _read_region(r: _Reading, catalogue: Catalogue) -> None:
 
 
 def _read_language(r: _Reading) -> None:
-    text = r.text
-    if _has(text, ("english", "engels", "in english", "in het engels", "english please")):
+    p = r.phrases
+    text = normalise(r.raw)  # questions too: they are written in a language as well
+    if _has(text, p.language_requests["en"]):
         r.put("language", "en")
         return
     # Asking for Dutch; merely mentioning it ("I speak a little Dutch") is no such request.
-    if _has(text, ("nederlands", "in het nederlands", "in dutch", "dutch please")):
+    if _has(text, p.language_requests["nl"]):
         r.put("language", "nl")
         return
     words = text.split()
-    english = sum(w in EN_WORDS for w in words)
-    dutch = sum(w in NL_WORDS for w in words)
+    english = sum(w in p.language_words["en"] for w in words)
+    dutch = sum(w in p.language_words["nl"] for w in words)
     if english >= 2 and english > 2 * dutch:
         r.put("language", "en")
     elif dutch >= 2 and dutch > 2 * english:
         r.put("language", "nl")
 
 
-def interpret(text: str, catalogue: Catalogue, asked: str | None = None) -> dict[str, Any]:
-    """{"values": {profile fields}, "problems": {field: kind}, "mentions": [{kind, id}]}."""
-    r = _Reading(text, asked)
+def is_question(text: str, catalogue: Catalogue) -> bool:
+    """Whether a message asks something ("Wat kost een leereenheid", "mag ik ...?")."""
+    words = _words(catalogue)
+    return _without_questions(text, words).split() != words.correct(normalise(text)).split()
+
+
+def interpret(
+    text: str, catalogue: Catalogue, asked: str | None = None, today: dt.date | None = None
+) -> Reading:
+    """What a message says: profile values, problems per field, the catalogue items it names."""
+    r = _Reading(text, asked, _words(catalogue), today or dt.date.today())
     _read_numbers(r)
-    _read_education(r, catalogue)
+    _read_education(r)
     _read_qualifications(r, catalogue)
     _read_work(r)
     _read_choices(r)
     _read_region(r, catalogue)
     _read_language(r)
-    if asked is not None and asked not in r.values and asked not in r.problems and r.dont_know:
-        if asked in UNKNOWN_VALUE:
-            r.put(asked, UNKNOWN_VALUE[asked])
-        else:
-            r.problem(asked, "unknown")
+    _short_answer(r)
     # A value found is never also a problem.
     problems = {f: kind for f, kind in r.problems.items() if f not in r.values}
     return {"values": r.values, "problems": problems, "mentions": mentions(text, catalogue)}

@@ -17,7 +17,9 @@ from catalogue.schema import (
     CatalogueData,
     Funding,
     GlossaryTerm,
+    IntakeQuestion,
     Notice,
+    Phrases,
     Qualification,
     Route,
     Rule,
@@ -40,7 +42,7 @@ LISTS: Final[dict[str, tuple[str, type[BaseModel]]]] = {
     "glossary.yaml": ("terms", GlossaryTerm),
     "answers.yaml": ("answers", Answer),
 }
-FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml")
+FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml", "phrases.yaml", "intake.yaml")
 # Top-level keys allowed besides the list (YAML anchors live under `defaults`).
 EXTRA_KEYS: Final[dict[str, set[str]]] = {"units.yaml": {"defaults"}, "rules.yaml": {"defaults"}}
 
@@ -175,10 +177,32 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
                         )
                     regions[place] = str(province)
 
+    phrases = None
+    if "phrases.yaml" in documents:
+        phrases = _validate(Phrases, "phrases.yaml", "", documents["phrases.yaml"], problems)
+
+    intake: list[IntakeQuestion] = []
+    intake_doc = documents.get("intake.yaml")
+    if intake_doc is not None:
+        questions = intake_doc.get("questions")
+        if not isinstance(questions, list):
+            problems.append(Problem("intake.yaml", "", "needs a list under 'questions'"))
+        else:
+            for index, raw in enumerate(questions):
+                label = (
+                    f"question {raw['field']!r}"
+                    if isinstance(raw, Mapping) and isinstance(raw.get("field"), str)
+                    else f"question #{index + 1}"
+                )
+                question = _validate(IntakeQuestion, "intake.yaml", label, raw, problems)
+                if question is not None:
+                    intake.append(question)
+
     if problems:
         raise CatalogueInvalid(problems)
     # No problems means each of these was read and checked above.
     assert isinstance(version, str) and isinstance(title, str) and rule_defaults is not None
+    assert phrases is not None
     try:
         return CatalogueData(
             version=version,
@@ -193,6 +217,8 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             notices=parsed["notices"],
             glossary=parsed["terms"],
             answers=parsed["answers"],
+            phrases=phrases,
+            intake=intake,
             regions=regions,
         )
     except ValidationError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import (
     BaseModel,
@@ -239,6 +239,85 @@ class Answer(Fact):
     personal: list[PersonalAnswer] = []
 
 
+Phrase = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True, to_lower=True)]
+PhraseList = Annotated[list[Phrase], Field(min_length=1)]
+Level = Literal["none", "vmbo", "havo", "vwo", "mbo1", "mbo2", "mbo3", "mbo4", "hbo", "wo"]
+
+
+class NumberWords(Strict):
+    """The words a language builds numbers from (catalogue/numberwords.py composes them)."""
+
+    units: Annotated[list[str], Field(min_length=10, max_length=10)]
+    teens: Annotated[list[NonEmpty], Field(min_length=10, max_length=10)]
+    tens: Annotated[list[NonEmpty], Field(min_length=8, max_length=8)]
+    hundred: NonEmpty
+    joiner: NonEmpty
+
+
+class Phrases(Strict):
+    """How people describe their situation: the words answers are read with (phrases.yaml)."""
+
+    sector: dict[Literal["vvt", "ghz", "either", "other"], PhraseList]
+    care_work: PhraseList
+    care_work_parts: PhraseList
+    not_care_work: list[Phrase]
+    work: PhraseList
+    current_employer: PhraseList
+    workplace: PhraseList
+    no_employer: PhraseList
+    own_organisation: PhraseList
+    goal: dict[Literal["tasks", "certificate", "diploma", "orientation", "hbo"], PhraseList]
+    wish: PhraseList
+    benefit: dict[Literal["ww", "bijstand", "other", "none"], PhraseList]
+    benefit_any: PhraseList
+    education: Annotated[list[tuple[Phrase, Level]], Field(min_length=1)]
+    yes: PhraseList
+    no: PhraseList
+    dont_know: PhraseList
+    full_time: PhraseList
+    part_time_half: PhraseList
+    no_experience: PhraseList
+    language_words: dict[Literal["nl", "en"], PhraseList]
+    language_requests: dict[Literal["nl", "en"], PhraseList]
+    question_starts: PhraseList
+    question_phrases: PhraseList
+    numbers: dict[Literal["nl", "en"], NumberWords]
+    almost: PhraseList
+    about: PhraseList
+
+    @model_validator(mode="after")
+    def _every_key(self) -> Phrases:
+        tables = {
+            "sector": ("vvt", "ghz", "either", "other"),
+            "goal": ("tasks", "certificate", "diploma", "orientation", "hbo"),
+            "benefit": ("ww", "bijstand", "other", "none"),
+        }
+        for name, keys in tables.items():
+            missing = set(keys) - set(getattr(self, name))
+            if missing:
+                raise ValueError(f"{name} needs phrases for {', '.join(sorted(missing))}")
+        for name in ("language_words", "language_requests", "numbers"):
+            if set(getattr(self, name)) != {"nl", "en"}:
+                raise ValueError(f"{name} needs nl and en")
+        return self
+
+
+# A short answer's meaning for a question: a value, or what the bot does instead.
+CLARIFY: Final = "clarify"
+SKIP: Final = "skip"
+ShortAnswer = str | int | float | list[str]
+
+
+class IntakeQuestion(Strict):
+    """One question of the intake (intake.yaml): its field, when it matters, short answers."""
+
+    field: Id
+    ask_when: NonEmpty | None = None
+    yes: ShortAnswer = CLARIFY
+    no: ShortAnswer = CLARIFY
+    dont_know: ShortAnswer = SKIP
+
+
 class CatalogueData(Strict):
     """The whole catalogue as read from the YAML files (or from the database)."""
 
@@ -254,5 +333,7 @@ class CatalogueData(Strict):
     notices: list[Notice]
     glossary: list[GlossaryTerm]
     answers: list[Answer]
+    phrases: Phrases
+    intake: Annotated[list[IntakeQuestion], Field(min_length=1)]
     # municipality -> province
     regions: dict[str, str]

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from catalogue import store
 from catalogue.advice import advise, lookup
 from catalogue.compiled import Catalogue
-from catalogue.interpret import interpret, province_of
+from catalogue.interpret import Reading, interpret, province_of
 
 
 class CatalogueService:
@@ -81,7 +81,7 @@ class CatalogueService:
         """Names and synonyms of everything in the catalogue, for NLU patterns and lookups."""
         return catalogue_terms(self.catalogue())
 
-    def interpret(self, text: str, asked: str | None = None) -> dict[str, Any]:
+    def interpret(self, text: str, asked: str | None = None) -> Reading:
         """Profile values, problems and catalogue mentions in a free-text message."""
         return interpret(text, self.catalogue(), asked)
 

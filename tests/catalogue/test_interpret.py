@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -288,3 +289,85 @@ def test_phrasings_found_in_real_conversations(
         assert values.get(field) == value, (text, values)
     for field in absent:
         assert field not in values, (text, values)
+
+
+# The answers of the conversation issue (#19, section 2), as people gave them.
+@pytest.mark.parametrize(
+    ("text", "asked", "values", "problems"),
+    [
+        # "weet ik niet" is unknown, never "no"
+        ("weet ik niet", "employer", {}, {"employer": "unknown"}),
+        ("geen idee", "care_experience_years", {}, {"care_experience_years": "unknown"}),
+        ("weet ik niet", "employer_sbb_recognised", {"employer_sbb_recognised": "unknown"}, {}),
+        ("weet ik nog niet", "sector", {"sector": "either"}, {}),
+        # "ja" / "nee" to a question with more than two answers asks which
+        ("ja", "employer", {}, {"employer": "clarify"}),
+        ("ja", "benefit", {}, {"benefit": "clarify"}),
+        ("ja", "care_experience_years", {}, {"care_experience_years": "clarify"}),
+        ("nee", "care_experience_years", {"care_experience_years": 0}, {}),
+        ("nee", "employer", {"employer": "none"}, {}),
+        # negation counts in its clause; a job is not a diploma
+        ("nee, ik werk niet in de zorg maar bij een bank", "employer", {"employer": "other"}, {}),
+        (
+            "ik werk als helpende maar heb nog geen diploma",
+            None,
+            {"employer": "care", "care_qualifications": []},
+            {},
+        ),
+        # employers as people describe them
+        ("ja, een thuiszorgorganisatie", "employer", {"employer": "care"}, {}),
+        ("ja, wij nemen haar aan", "employer", {"employer": "care"}, {}),
+        ("woonzorgcentrum", "employer", {"employer": "care", "sector": "vvt"}, {}),
+        (
+            "instelling voor mensen met een beperking",
+            "employer",
+            {"employer": "care", "sector": "ghz"},
+            {},
+        ),
+        ("ik werk bij een supermarkt", "employer", {"employer": "other"}, {}),
+        (
+            "Ik wil een BBL-opleiding doen bij mijn huidige werkgever, een kleine zorgorganisatie.",
+            None,
+            {"employer": "care"},
+            {},
+        ),
+        # numbers as people say them
+        ("bijna 23", "age", {"age": 22}, {}),
+        ("drie en twintig", "age", {"age": 23}, {}),
+        ("tussen de 20 en 24 uur", "hours_per_week", {"hours_per_week": 22}, {}),
+        ("20-24 uur", None, {"hours_per_week": 22}, {}),
+        ("twee dagen", "hours_per_week", {"hours_per_week": 16}, {}),
+        ("parttime", "hours_per_week", {}, {"hours_per_week": "clarify"}),
+        # typos and spellings
+        ("gehandicaptezorg", "sector", {"sector": "ghz"}, {}),
+        ("ouderezorg", "sector", {"sector": "vvt"}, {}),
+        ("verzorgende ig", "care_qualifications", {"care_qualifications": ["vig_3"]}, {}),
+        ("ik heb mijn diploma verzorgnde ig", None, {"care_qualifications": ["vig_3"]}, {}),
+        # a place
+        ("Nijmegen", "region", {"region": "Nijmegen"}, {}),
+        # the goal in English
+        ("start working quickly with some tasks", "goal", {"goal": "tasks"}, {}),
+        # what a question asks is no answer; what it tells is
+        ("Moet mijn werkgever een erkend leerbedrijf zijn?", "age", {}, {}),
+        ("Ik ben 20, mag ik ook losse leereenheden volgen?", None, {"age": 20}, {}),
+        # a wish is no diploma: it is the target
+        ("ik wil verzorgende ig worden", None, {"target": "vig_3"}, {}),
+    ],
+)
+def test_answers_of_the_conversation_issue(
+    text: str, asked: str | None, values: dict[str, Any], problems: dict[str, str]
+) -> None:
+    reading = interpret(text, CATALOGUE, asked)
+    found = {k: v for k, v in reading["values"].items() if k != "language"}
+    assert {k: found.get(k) for k in values} == values, (text, found)
+    if not values:
+        assert not set(found) & {"employer", "age", "employer_sbb_recognised"}, (text, found)
+    assert {k: reading["problems"].get(k) for k in problems} == problems, (text, reading)
+
+
+def test_a_birth_year_is_an_age() -> None:
+    today = date(2026, 12, 7)
+    assert interpret("1988", CATALOGUE, "age", today)["values"]["age"] == 38
+    assert interpret("ik ben geboren in 1990", CATALOGUE, None, today)["values"]["age"] == 36
+    # Not asked and no "geboren": a year is no age.
+    assert "age" not in interpret("sinds 2019 in de zorg", CATALOGUE, None, today)["values"]

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalogue.numberwords import DUTCH_WORDS, ENGLISH_WORDS, MAX_WORD_NUMBER, parse_number
+from catalogue.numberwords import MAX_WORD_NUMBER, NumberReader
+from catalogue.reader import load_directory
+
+_WORDS = load_directory().data.phrases.numbers
+READER = NumberReader.from_words(_WORDS["nl"], _WORDS["en"])
+DUTCH_WORDS = READER.dutch
+ENGLISH_WORDS = READER.english
+parse_number = READER.parse
 
 
 @pytest.mark.parametrize(
@@ -26,6 +33,9 @@ from catalogue.numberwords import DUTCH_WORDS, ENGLISH_WORDS, MAX_WORD_NUMBER, p
         ("20,5 uur", 20.5),
         ("20.5", 20.5),
         ("ik ben een vrouw van veertig", 40),  # "een" is an article here, not 1
+        ("drie en twintig", 23),
+        ("zes en dertig uur", 36),
+        ("twenty three", 23),
     ],
 )
 def test_parse(text: str, number: float) -> None:

@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.intake import ValidateProfileForm
 from catalogue.compiled import Catalogue
 from catalogue.interpret import MAX_EXPERIENCE_YEARS, interpret
-from catalogue.numberwords import MAX_WORD_NUMBER, number_words, parse_number
+from catalogue.numberwords import MAX_WORD_NUMBER, NumberReader
 from catalogue.profile import EDUCATION_LEVELS, MAX_AGE, MAX_HOURS, MIN_AGE, parse_profile
 from catalogue.reader import load_directory
 from tests.actions.support import FakeCatalogue, make_tracker
@@ -36,6 +36,12 @@ ASKED = st.sampled_from([None, *NUMBER_FIELDS, "education", "region", "sector", 
 @functools.cache
 def catalogue() -> Catalogue:
     return load_directory()
+
+
+_NUMBER_WORDS = load_directory().data.phrases.numbers
+READER = NumberReader.from_words(_NUMBER_WORDS["nl"], _NUMBER_WORDS["en"])
+parse_number = READER.parse
+number_words = READER.words
 
 
 @functools.cache
