@@ -619,7 +619,7 @@ def _read_choices(r: _Reading) -> None:
 
     # "maakt niet uit" holds its own negation; "niet in de ouderenzorg" is no choice for it.
     named = {key: phrases for key, phrases in p.sector.items() if key != "either"}
-    sector = _first(r.text, named, not_negated)
+    sector: str | None = _first(r.text, named, not_negated)
     if sector is None and r.asked == "sector" and _has(r.text, p.sector["either"]):
         sector = "either"
     if sector is not None:
