@@ -87,6 +87,10 @@ class Catalogue:
         # A province named as the answer is in that province ("Flevoland", not only "Almere").
         for province in set(data.regions.values()):
             self.regions.setdefault(province.casefold(), province)
+        # So is a region kept as written another way ("Den Bosch" for 's-Hertogenbosch).
+        for alias, name in data.region_aliases.items():
+            if name.casefold() in self.regions:
+                self.regions.setdefault(alias.casefold(), self.regions[name.casefold()])
         self.qualification_ids = frozenset(self.qualifications)
         # Data order breaks ties between equally fitting items.
         self.position: dict[ItemRef, int] = {}
@@ -222,6 +226,8 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
         check_routes("funding", f.id, f.routes)
         if f.status == "ended" and f.valid_until is None:
             problem("funding", f.id, "an ended scheme needs valid_until (the day it ended)")
+
+    check_sources("region", "", data.region_sources)
 
     provinces = tuple(sorted(set(data.regions.values())))
     fixed_values = dict(FIXED_VALUES)

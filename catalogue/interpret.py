@@ -660,49 +660,45 @@ def _short_answer(r: _Reading) -> None:
         r.put(asked, meaning)
 
 
-# Other ways people write a province or place than regions.yaml does ("Brabant", "Fryslân",
-# "'s-Hertogenbosch" without its apostrophe). Keys and names as `_place_key` reads them.
-REGION_ALIASES: Final[dict[str, str]] = {
-    "brabant": "Noord-Brabant",
-    "north brabant": "Noord-Brabant",
-    "fryslan": "Friesland",
-    "frisia": "Friesland",
-    "friesland": "Friesland",
-    "north holland": "Noord-Holland",
-    "south holland": "Zuid-Holland",
-    "zeeuws vlaanderen": "Zeeland",
-    "s gravenhage": "Den Haag",
-    "the hague": "Den Haag",
-    "hertogenbosch": "'s-Hertogenbosch",
-    "s hertogenbosch": "'s-Hertogenbosch",
-    "den bosch": "'s-Hertogenbosch",
-}
-
-
 def _place_key(text: str) -> str:
     """A place name as compared: accents, case, hyphens and apostrophes do not count."""
     return " " + " ".join(re.sub(r"[-'\s]+", " ", normalise(text)).split()) + " "
 
 
-def _region_names(catalogue: Catalogue) -> list[tuple[str, str]]:
-    """(key, name as the catalogue writes it) of every place, province and alias, longest first.
+@dataclass(frozen=True)
+class _RegionIndex:
+    """Every province, municipality, place and alias of regions.yaml by its words."""
 
-    Built once per catalogue (the catalogue is immutable; `cache` is meant for such views).
-    """
-    cached = catalogue.cache.get("region_names")
-    if cached is None:
-        names: dict[str, str] = {}
-        for place, province in catalogue.data.regions.items():
-            names.setdefault(_place_key(province), province)
-            names[_place_key(place)] = place
-        known = set(names.values())
-        for alias, name in REGION_ALIASES.items():
-            if name in known:
-                names.setdefault(_place_key(alias), name)
-        cached = sorted(names.items(), key=lambda item: len(item[0]), reverse=True)
-        catalogue.cache["region_names"] = cached
-    found: list[tuple[str, str]] = cached
-    return found
+    names: dict[tuple[str, ...], str]  # words of a name -> the name as the catalogue writes it
+    first_words: frozenset[str]
+    longest: int  # the most words in a name
+    words: frozenset[tuple[str, ...]]  # names that are also everyday words
+
+
+def _region_index(catalogue: Catalogue) -> _RegionIndex:
+    """Built once per catalogue (the catalogue is immutable; `cache` is meant for such views)."""
+    cached = catalogue.cache.get("region_index")
+    if isinstance(cached, _RegionIndex):
+        return cached
+    data = catalogue.data
+    names: dict[tuple[str, ...], str] = {}
+    # A province's name means the province ("Zeeland", not the village in Maashorst); the
+    # reader has made every other name unique.
+    for province in sorted(set(data.regions.values())):
+        names.setdefault(tuple(_place_key(province).split()), province)
+    for name in (*data.regions, *data.homonyms):
+        names.setdefault(tuple(_place_key(name).split()), name)
+    for alias, name in data.region_aliases.items():
+        names.setdefault(tuple(_place_key(alias).split()), name)
+    names.pop((), None)
+    index = _RegionIndex(
+        names=names,
+        first_words=frozenset(key[0] for key in names),
+        longest=max((len(key) for key in names), default=0),
+        words=frozenset(tuple(_place_key(word).split()) for word in data.place_words),
+    )
+    catalogue.cache["region_index"] = index
+    return index
 
 
 # Words before a place that make it one ("ik woon in Goes"); without them, "it goes well" or
@@ -717,32 +713,63 @@ PLACE_MARKERS: Final = (
     "omgeving",
     "from",
     "near",
+    "buurt van",
+    "omgeving van",
 )
+# A place name that is also a word counts only after these ("in Best", but not "bij hem") ...
+WORD_PLACE_MARKERS: Final = tuple(m for m in PLACE_MARKERS if m not in ("bij", "rond", "near"))
+# ... and only where the clause ends or a part of the town follows ("in een dorp" names none).
+AFTER_WORD_PLACE: Final = frozenset(
+    {",", "en", "and", "maar", "but", "centrum", "noord", "oost", "zuid", "west"}
+)
+_MARKER_WORDS: Final = tuple(tuple(m.split()) for m in PLACE_MARKERS)
+_WORD_MARKER_WORDS: Final = tuple(tuple(m.split()) for m in WORD_PLACE_MARKERS)
+
+
+def _after(words: list[str], start: int, markers: tuple[tuple[str, ...], ...]) -> bool:
+    return any(start >= len(m) and tuple(words[start - len(m) : start]) == m for m in markers)
+
+
+def _stands_as_place(
+    index: _RegionIndex, key: tuple[str, ...], words: list[str], start: int, anywhere: bool
+) -> bool:
+    if key in index.words:
+        end = start + len(key)
+        return ((anywhere and start == 0) or _after(words, start, _WORD_MARKER_WORDS)) and (
+            end == len(words) or words[end] in AFTER_WORD_PLACE
+        )
+    return anywhere or _after(words, start, _MARKER_WORDS)
 
 
 def find_region(text: str, catalogue: Catalogue, *, anywhere: bool = True) -> str | None:
-    """The place or province of regions.yaml named in `text`, as the catalogue writes it.
+    """The province, municipality or place of regions.yaml named in `text`, as the catalogue
+    writes it (an alias gives the name it stands for); None for a place the list lacks.
 
-    With `anywhere` false, only a name after a marker word ("in Zwolle", "uit Brabant").
+    The longest name wins ("Bergen op Zoom", not "Bergen"), then the first. With `anywhere`
+    false, only a name after a marker word ("in Zwolle", "uit Brabant"). Each word of the text
+    is looked up once per name length: a dict lookup, not a scan over the ~2,500 names.
     """
-    key = _place_key(text)
-    for name_key, name in _region_names(catalogue):
-        if name_key in key and (
-            anywhere or any(f" {marker}{name_key}" in key for marker in PLACE_MARKERS)
-        ):
-            return name
-    return None
+    index = _region_index(catalogue)
+    words = _place_key(text).split()
+    best: tuple[int, int, str] | None = None  # (-characters, start, name)
+    for start, word in enumerate(words):
+        if word not in index.first_words:
+            continue
+        for end in range(min(len(words), start + index.longest), start, -1):
+            key = tuple(words[start:end])
+            name = index.names.get(key)
+            if name is not None and _stands_as_place(index, key, words, start, anywhere):
+                found = (-len(" ".join(key)), start, name)
+                best = found if best is None or found < best else best
+                break
+    return None if best is None else best[2]
 
 
 def province_of(region: str, catalogue: Catalogue) -> str | None:
-    """The province of a place or province name of regions.yaml; None when unknown."""
+    """The province of a name of regions.yaml; None when unknown, or when the name is that of
+    places in different provinces (a homonym such as Zevenhuizen)."""
     name = find_region(region, catalogue)
-    if name is None:
-        return None
-    provinces = set(catalogue.data.regions.values())
-    if name in provinces and name.casefold() not in catalogue.regions:
-        return name
-    return catalogue.regions.get(name.casefold())
+    return None if name is None else catalogue.regions.get(name.casefold())
 
 
 def _read_region(r: _Reading, catalogue: Catalogue) -> None:

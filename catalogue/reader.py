@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from catalogue.compiled import Catalogue, compile_catalogue
 from catalogue.errors import CatalogueInvalid, Problem
+from catalogue.regions import Regions, read_regions
 from catalogue.schema import (
     Answer,
     CatalogueData,
@@ -152,30 +153,9 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
         if not isinstance(title, str) or not title.strip():
             problems.append(Problem("catalogue.yaml", "", "needs a title (text)"))
 
-    regions: dict[str, str] = {}
-    region_doc = documents.get("regions.yaml")
-    if region_doc is not None:
-        provinces = region_doc.get("provinces")
-        if not isinstance(provinces, dict):
-            problems.append(Problem("regions.yaml", "", "needs a mapping under 'provinces'"))
-        else:
-            for province, places in provinces.items():
-                if not isinstance(places, list) or not all(isinstance(p, str) for p in places):
-                    problems.append(
-                        Problem("regions.yaml", f"province {province!r}", "needs a list of names")
-                    )
-                    continue
-                for place in places:
-                    key = place.casefold()
-                    if key in {k.casefold() for k in regions}:
-                        problems.append(
-                            Problem(
-                                "regions.yaml",
-                                f"province {province!r}",
-                                f"{place!r} is listed twice",
-                            )
-                        )
-                    regions[place] = str(province)
+    regions = Regions()
+    if "regions.yaml" in documents:
+        regions = read_regions(documents["regions.yaml"], problems)
 
     phrases = None
     if "phrases.yaml" in documents:
@@ -219,7 +199,12 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             answers=parsed["answers"],
             phrases=phrases,
             intake=intake,
-            regions=regions,
+            regions=regions.regions,
+            municipalities=regions.municipalities,
+            homonyms=regions.homonyms,
+            region_aliases=regions.aliases,
+            place_words=regions.words,
+            region_sources=regions.sources,
         )
     except ValidationError as exc:
         raise CatalogueInvalid(_pydantic_problems("catalogue", "", exc)) from None

@@ -335,5 +335,20 @@ class CatalogueData(Strict):
     answers: list[Answer]
     phrases: Phrases
     intake: Annotated[list[IntakeQuestion], Field(min_length=1)]
-    # municipality -> province
+    # regions.yaml. Every name of a province, municipality or place -> its province; a name of
+    # places in more than one province is not here (see homonyms).
     regions: dict[str, str]
+    # Every municipality (-> itself) and place -> its municipality; a place whose name is used
+    # more than once is here as "Place (Municipality)", and by its name alone only when that name
+    # means one municipality.
+    municipalities: dict[str, str] = {}
+    # A name used for more than one place, or for a place and a municipality or province -> the
+    # municipalities with a place (or that are a municipality) of that name.
+    homonyms: dict[str, list[str]] = {}
+    # Another way of writing a name ("Den Bosch") -> the name as regions.yaml writes it.
+    region_aliases: dict[str, str] = {}
+    # Place names that are also everyday words ("een", "best"): they need "in ..." or to be the
+    # whole answer.
+    place_words: list[str] = []
+    # Where the municipalities and places come from (ids in sources.yaml).
+    region_sources: list[Id] = []

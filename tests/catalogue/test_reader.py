@@ -117,6 +117,15 @@ def _price_min_above_max(document: Any) -> None:
     unit["price"] = {**unit["price"], "min_eur": 1500, "max_eur": 1200}
 
 
+def _regions(edit: Callable[[Any], None]) -> Callable[[Any], None]:
+    return _edit("regions.yaml", edit)
+
+
+def _municipality(document: Any, province: str, municipality: str) -> list[str]:
+    places: list[str] = document["provinces"][province][municipality]
+    return places
+
+
 @dataclass(frozen=True)
 class Case:
     """One broken thing: what to break, where it must be reported, and a phrase of the report."""
@@ -268,6 +277,73 @@ CASES = [
         _edit("units.yaml", _price_min_above_max),
         "units.yaml: unit 'adl'",
         "price: Value error, min_eur is larger than max_eur",
+    ),
+    Case(
+        "place_under_two_municipalities",
+        _regions(lambda d: _municipality(d, "Flevoland", "Dronten").append("Emmeloord")),
+        "regions.yaml: place 'Emmeloord'",
+        "is listed under Dronten (Flevoland), Noordoostpolder (Flevoland): if these are"
+        " different places of the same name, add it to homonyms",
+    ),
+    Case(
+        "place_named_like_another_municipality",
+        _regions(lambda d: _municipality(d, "Flevoland", "Dronten").append("Zwolle")),
+        "regions.yaml: place 'Zwolle'",
+        "also the municipality Zwolle",
+    ),
+    Case(
+        "place_twice_in_its_municipality",
+        _regions(lambda d: _municipality(d, "Flevoland", "Dronten").append("biddinghuizen")),
+        "regions.yaml: municipality 'Dronten'",
+        "'biddinghuizen' is listed twice",
+    ),
+    Case(
+        "municipality_in_two_provinces",
+        _regions(lambda d: d["provinces"]["Utrecht"].update({"Almere": []})),
+        "regions.yaml: municipality 'Almere'",
+        "is listed twice (also in Flevoland)",
+    ),
+    Case(
+        "province_as_a_list_of_places",
+        _regions(lambda d: d["provinces"].update({"Flevoland": ["Almere", "Lelystad"]})),
+        "regions.yaml: province 'Flevoland'",
+        "needs a mapping of its municipalities to their places",
+    ),
+    Case(
+        "homonym_of_one_place",
+        _regions(lambda d: d["homonyms"].update({"Emmeloord": None})),
+        "regions.yaml: homonym 'Emmeloord'",
+        "names one place only",
+    ),
+    Case(
+        "homonym_meaning_another_municipality",
+        _regions(lambda d: d["homonyms"].update({"Zevenhuizen": "Zwolle"})),
+        "regions.yaml: homonym 'Zevenhuizen'",
+        "'Zwolle' is not a municipality it is listed under (Westerkwartier, Zuidplas)",
+    ),
+    Case(
+        "alias_of_an_unknown_place",
+        _regions(lambda d: d["aliases"].update({"Goudse Waarden": "Goudastad"})),
+        "regions.yaml: alias 'Goudse Waarden'",
+        "'Goudastad' is not a province, municipality or place in the list",
+    ),
+    Case(
+        "alias_that_is_a_name",
+        _regions(lambda d: d["aliases"].update({"zwolle": "Overijssel"})),
+        "regions.yaml: alias 'zwolle'",
+        "is already the name 'Zwolle' in the list",
+    ),
+    Case(
+        "word_that_is_no_place",
+        _regions(lambda d: d["words"].append("Zorg")),
+        "regions.yaml: word 'Zorg'",
+        "is not a province, municipality or place in the list",
+    ),
+    Case(
+        "region_source_unknown",
+        _regions(lambda d: d["sources"].append("cbs_gemeenten_1999")),
+        "regions.yaml",
+        "source 'cbs_gemeenten_1999' is not in sources.yaml",
     ),
 ]
 

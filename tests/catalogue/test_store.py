@@ -37,7 +37,9 @@ def _changed_catalogue(make_files: Callable[..., Any]) -> Catalogue:
 
     files.edit_yaml("units.yaml", drop_last_unit)
     files.replace_text("routes.yaml", 'title: "Hbo: voltijd, duaal of deeltijd"', 'title: "Hbo"')
-    files.replace_text("regions.yaml", "Flevoland: [Almere,", "Flevoland: [Almere, Biddinghuizen,")
+    files.replace_text(
+        "regions.yaml", "Dronten: [Biddinghuizen,", "Dronten: [Biddinghuizen, Zijwijzerhaven,"
+    )
     return files.load()
 
 
@@ -102,7 +104,7 @@ def test_a_second_save_replaces_the_first(
     assert stored.version == "2099.1.1"
     assert "bachelor_ghz_leereenheden" not in stored.units
     assert stored.routes["hbo"].title == "Hbo"
-    assert stored.regions["biddinghuizen"] == "Flevoland"
+    assert stored.regions["zijwijzerhaven"] == "Flevoland"
     # Replaced, not added to: one stored catalogue.
     assert _count(engine, m.StoredCatalogue.__table__) == 1
     with engine.connect() as connection:
