@@ -119,6 +119,7 @@ nlu-gate: train $(NLP_STAMP) $(NLU_GENERATED) $(VENV)/.installed
 # a minute more the first time.
 bench: $(VENV)/.installed $(VENV_RASA)/.installed catalogue train
 	$(PY) bench/advice.py
+	$(PY) bench/regions.py
 	@echo "Chat benchmark: Zijwijzer against a plain rasa init assistant, about 4 minutes"
 	$(PY) bench/chat.py
 	$(PY) bench/long_conversation.py
