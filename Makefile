@@ -111,7 +111,7 @@ test:
 test-parts: train lint typecheck validate pytest-unit pytest-engine nlu-gate
 
 # The gate after the main training, not beside it: two trainings at once only share the cores.
-nlu-gate: train $(NLP_STAMP) $(NLU_GENERATED) $(VENV)/.installed
+nlu-gate: train $(VENV)/.installed
 	@$(PY) tools/nlu_eval.py
 
 # bench/chat.py starts Zijwijzer and a plain `rasa init` assistant (trained once, cached

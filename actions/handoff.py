@@ -1,42 +1,44 @@
 """Handoff to a human advisor: consent, contact preference and contact, then stored.
 
-`handoff_form` asks consent first (what is passed on: the answers so far and the advice
-summary), then "bellen" or "mailen", then the phone number or e-mail address, last: the tracker
-store redacts contact details before it stores a turn, so `action_confirm_handoff` must store
-the request in the same turn as the contact is typed (it runs when the form completes). The
-request and its outbox message are written in one transaction (bot/handoff/store.py); a worker
-delivers them (bot/handoff/delivery.py).
+The bot asks consent first (what is passed on: the answers so far and the advice summary),
+then "bellen" or "mailen", then the phone number or e-mail address, last: the tracker store
+redacts contact details before it stores a turn, so the request is stored in the same turn as
+the contact is typed. The request and its outbox message are written in one transaction
+(bot/handoff/store.py); a worker delivers them (bot/handoff/delivery.py). A retried call of
+the same turn stores nothing twice: the request's key is the conversation and the turn.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
-
-from actions.base import AdviceSource, CatalogueAction, SlotValidation
-from actions.profile import PROFILE_SLOTS, profile_from_slots, profile_in_words
+from actions.conversation import Conversation
+from actions.profile import profile_in_words, title_of
+from actions.questions import say_desk
+from actions.turn import (
+    ADVISED_UNITS,
+    HANDOFF_CONSENT,
+    HANDOFF_CONTACT,
+    HANDOFF_PREFERENCE,
+    MISSES,
+    PROFILE_SLOTS,
+    RECOMMENDED_ROUTE,
+)
 from bot.handoff.contact import PREFERENCES, normalise_contact, read_preference
-from bot.handoff.store import HandoffStore, NewHandoff, default_store
+from bot.handoff.store import NewHandoff
+from catalogue.interpret import Reading
 
 logger = logging.getLogger(__name__)
 
-CONSENT = "handoff_consent"
-PREFERENCE = "handoff_contact_preference"
-CONTACT = "handoff_contact"
-HANDOFF_SLOTS = (CONSENT, PREFERENCE, CONTACT)
+# The slot that keeps the chosen way of contact between the two questions.
+PREFERENCE_SLOT: Final = "handoff_contact_preference"
 # The entity the "bellen"/"mailen" buttons send.
-PREFERENCE_ENTITY = "contact_method"
-# The glossary term whose title and sources name the free regional advice desk.
-DESK_TERM = "leerwerkloket"
+PREFERENCE_ENTITY: Final = "contact_method"
+# After this many unusable answers to a handoff question, the bot stops asking.
+GIVE_UP_AFTER: Final = 3
 # Labels of the profile answers for the advisor reading the request (staff data, not bot text).
-FIELD_LABELS: dict[str, str] = {
+FIELD_LABELS: Final[dict[str, str]] = {
     "age": "Leeftijd",
     "education": "Opleiding",
     "care_qualifications": "Zorgdiploma's",
@@ -46,246 +48,190 @@ FIELD_LABELS: dict[str, str] = {
     "hours_per_week": "Uren per week",
     "sector": "Sector",
     "goal": "Doel",
+    "target": "Wil worden",
     "benefit": "Uitkering",
     "region": "Regio",
 }
 
 
-def _latest_intent(tracker: Tracker) -> str | None:
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    name = intent.get("name")
-    return str(name) if name else None
+def start(c: Conversation) -> None:
+    """Asks consent to pass the answers on."""
+    c.set(PREFERENCE_SLOT, None)
+    c.reply.ask("utter_ask_handoff_consent")
+    c.ask_open(HANDOFF_CONSENT)
 
 
-def _withdrawn() -> dict[str, Any]:
-    """The person said no halfway: nothing is stored, the form ends (see required_slots)."""
-    return {CONSENT: False, PREFERENCE: None, CONTACT: None}
-
-
-class ValidateHandoffForm(SlotValidation):
-    """Consent (no: the form ends at once), preference, and a contact that fits it."""
-
-    def name(self) -> str:
-        return "validate_handoff_form"
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
-        if tracker.get_slot(CONSENT) is False:
-            return [CONSENT]
-        return domain_slots
-
-    def validate_handoff_consent(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        if value is False:
-            return _withdrawn()
-        return {CONSENT: bool(value)}
-
-    def validate_handoff_contact_preference(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        for entity in (tracker.latest_message or {}).get("entities") or []:
-            if entity.get("entity") == PREFERENCE_ENTITY and entity.get("value") in PREFERENCES:
-                return {PREFERENCE: entity["value"]}
-        text = str(value or "")
-        if text.strip().lower() in PREFERENCES:
-            return {PREFERENCE: text.strip().lower()}
-        # A number or address right away: that is the preference and the contact at once.
+async def step(c: Conversation, reading: Reading, yes: bool, no: bool) -> bool:
+    """Takes the answer to the open handoff question; False when the message is no answer to
+    it (a question in between, say), so the dialogue handles it and asks again."""
+    question = c.open_question
+    text = c.turn.text
+    if question == HANDOFF_CONSENT:
+        if yes:
+            c.reply.ask("utter_ask_handoff_contact_preference")
+            c.ask_open(HANDOFF_PREFERENCE)
+            return True
+        if no:
+            await _declined(c)
+            return True
+        return False
+    if question == HANDOFF_PREFERENCE:
+        chosen = c.turn.payload.get(PREFERENCE_ENTITY)
+        if chosen in PREFERENCES:
+            return _ask_contact(c, str(chosen))
         contact = normalise_contact(text, None)
-        if contact is not None:
-            return {PREFERENCE: contact[0], CONTACT: contact[1]}
+        if contact is not None:  # a number or address right away: preference and contact
+            await _store(c, contact[0], contact[1])
+            return True
         preference = read_preference(text)
         if preference is not None:
-            return {PREFERENCE: preference}
-        if _latest_intent(tracker) == "deny":
-            return _withdrawn()
-        dispatcher.utter_message(response="utter_invalid_handoff_contact_preference")
-        return {PREFERENCE: None}
-
-    def validate_handoff_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> dict[str, Any]:
-        preference = tracker.get_slot(PREFERENCE)
-        contact = normalise_contact(str(value or ""), preference)
+            return _ask_contact(c, preference)
+        if no:
+            await _declined(c)
+            return True
+        return False
+    if question == HANDOFF_CONTACT:
+        preference = c.get(PREFERENCE_SLOT)
+        contact = normalise_contact(text, preference)
         if contact is not None:
-            return {PREFERENCE: contact[0], CONTACT: contact[1]}
-        if _latest_intent(tracker) == "deny":
-            return _withdrawn()
-        kind = preference if preference in PREFERENCES else "phone"
-        dispatcher.utter_message(response=f"utter_invalid_handoff_{kind}")
-        return {CONTACT: None}
+            await _store(c, contact[0], contact[1])
+            return True
+        if no:
+            await _declined(c)
+            return True
+        return False
+    return False
 
 
-def _title(lookup: Callable[[str, str], Any] | None, kind: str, item_id: str) -> str:
+def retry(c: Conversation) -> None:
+    """An answer to a handoff question the bot cannot use: ask again, or stop asking."""
+    misses = c.misses + 1
+    c.set(MISSES, misses)
+    if misses >= GIVE_UP_AFTER:
+        c.ask_open(None)
+        c.reply.say("utter_handoff_given_up")
+        return
+    question = c.open_question
+    if question == HANDOFF_CONTACT:
+        kind = c.get(PREFERENCE_SLOT) if c.get(PREFERENCE_SLOT) in PREFERENCES else "phone"
+        c.reply.ask(f"utter_invalid_handoff_{kind}")
+    elif question == HANDOFF_PREFERENCE:
+        c.reply.ask("utter_invalid_handoff_contact_preference")
+    else:
+        c.reply.ask("utter_ask_handoff_consent")
+
+
+def ask_again(c: Conversation) -> None:
+    """The open handoff question again (after a question in between)."""
+    question = c.open_question
+    if question == HANDOFF_CONTACT:
+        c.reply.ask("utter_ask_handoff_contact")
+    elif question == HANDOFF_PREFERENCE:
+        c.reply.ask("utter_ask_handoff_contact_preference")
+    else:
+        c.reply.ask("utter_ask_handoff_consent")
+
+
+def _ask_contact(c: Conversation, preference: str) -> bool:
+    c.set(PREFERENCE_SLOT, preference)
+    c.reply.ask("utter_ask_handoff_contact", handoff_contact_preference=preference)
+    c.ask_open(HANDOFF_CONTACT)
+    return True
+
+
+async def _declined(c: Conversation) -> None:
+    c.set(PREFERENCE_SLOT, None)
+    c.ask_open(None)
+    c.reply.say("utter_handoff_declined")
+    await say_desk(c)
+
+
+async def _store(c: Conversation, preference: str, contact: str) -> None:
+    c.set(PREFERENCE_SLOT, None)
+    c.ask_open(None)
     try:
-        found = lookup(kind, item_id) if lookup is not None else None
-    except Exception:  # the summary is still useful without catalogue titles
-        found = None
-    return str(found.get("title") or item_id) if isinstance(found, dict) else item_id
-
-
-def profile_summary(
-    tracker: Tracker, domain: DomainDict, catalogue: AdviceSource
-) -> dict[str, Any]:
-    """The answers so far, labelled and in words for the advisor (Dutch, as the console is).
-
-    The values in words are the ones "wat weet je van mij?" shows, so the advisor reads
-    "Ouderenzorg" where the user did, not the id "vvt".
-    """
-    profile = profile_from_slots(tracker)
-    words = profile_in_words(tracker, domain, catalogue, language="nl", recruiter=False)
-    answers = [
-        {
-            "field": field,
-            "label": FIELD_LABELS.get(field, field),
-            "value": profile[field],
-            "shown": words[field],
-        }
-        for field in PROFILE_SLOTS
-        if field in profile
-    ]
-    return {
-        "answers": answers,
-        "skipped": list(tracker.get_slot("skipped") or []),
-        "recruiter": bool(tracker.get_slot("recruiter")),
-    }
-
-
-def advice_summary(tracker: Tracker, catalogue: AdviceSource) -> dict[str, Any] | None:
-    """The advice given in this conversation (route and first units), or None."""
-    if not tracker.get_slot("advice_given"):
-        return None
-    lookup = getattr(catalogue, "lookup", None)
-    route = tracker.get_slot("recommended_route")
-    units = [str(u) for u in tracker.get_slot("advised_units") or []]
-    return {
-        "route": {"id": route, "title": _title(lookup, "route", str(route))} if route else None,
-        "units": [{"id": u, "title": _title(lookup, "unit", u)} for u in units],
-    }
-
-
-def _turn(tracker: Tracker) -> str:
-    """The triggering user message's timestamp: a retried call of this turn gives the same."""
-    users = [event for event in tracker.events if event.get("event") == "user"]
-    if users and users[-1].get("timestamp") is not None:
-        return repr(users[-1]["timestamp"])
-    return f"user-message-{len(users)}"
-
-
-class ActionConfirmHandoff(CatalogueAction):
-    """Stores the request (with consent), says what happens next, gives the advice desk."""
-
-    def __init__(
-        self,
-        catalogue: AdviceSource | None = None,
-        store: HandoffStore | None = None,
-        response_days: int | None = None,
-    ) -> None:
-        super().__init__(catalogue)
-        self._store = store
-        self._response_days = response_days
-
-    def name(self) -> str:
-        return "action_confirm_handoff"
-
-    @property
-    def store(self) -> HandoffStore:
-        if self._store is None:
-            self._store = default_store()
-        return self._store
-
-    @property
-    def response_days(self) -> int:
-        if self._response_days is None:
-            from bot.settings import load_settings
-
-            self._response_days = load_settings().handoff_response_days
-        return self._response_days
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        # The contact is forgotten in any case: a later request asks again.
-        forget: list[EventType] = [SlotSet(slot, None) for slot in HANDOFF_SLOTS]
-        preference = tracker.get_slot(PREFERENCE)
-        contact = tracker.get_slot(CONTACT)
-        if not tracker.get_slot(CONSENT) or preference not in PREFERENCES or not contact:
-            dispatcher.utter_message(response="utter_handoff_declined")
-            await self._advice_desk(dispatcher, tracker)
-            return forget
-        try:
-            await asyncio.to_thread(
-                self._store_request, tracker, domain, str(preference), str(contact)
-            )
-        except Exception as error:
-            # The type only: database errors quote the statement's parameters (the contact).
-            logger.error("handoff request could not be stored: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_handoff_failed")
-            await self._advice_desk(dispatcher, tracker)
-            return forget
-        days = self.response_days
-        if days > 0:
-            dispatcher.utter_message(
-                response="utter_handoff_confirmed_days", handoff_contact=contact, days=days
-            )
-        else:
-            dispatcher.utter_message(response="utter_handoff_confirmed", handoff_contact=contact)
-        await self._advice_desk(dispatcher, tracker)
-        return forget
-
-    def _store_request(
-        self, tracker: Tracker, domain: DomainDict, preference: str, contact: str
-    ) -> None:
-        region = tracker.get_slot("region")
-        stored = self.store.create(
-            NewHandoff(
-                conversation_id=tracker.sender_id,
-                turn=_turn(tracker),
-                channel=tracker.get_latest_input_channel() or "unknown",
-                language=str(tracker.get_slot("language") or "nl"),
-                contact_preference=preference,
-                contact=contact,
-                consent=True,
-                region=str(region) if isinstance(region, str) and region.strip() else None,
-                profile_summary=profile_summary(tracker, domain, self.catalogue),
-                advice_summary=advice_summary(tracker, self.catalogue),
-            )
+        summary = await c.call(_profile_summary, c)
+        new = NewHandoff(
+            conversation_id=c.turn.sender_id,
+            turn=turn_key(c),
+            channel=c.turn.channel or "unknown",
+            language=c.language,
+            contact_preference=preference,
+            contact=contact,
+            consent=True,
+            region=_region(c),
+            profile_summary=summary,
+            advice_summary=await c.call(_advice_summary, c),
         )
+        stored = await c.call(c.services.handoff_store().create, new)
         logger.info(
             "handoff request %s %s", stored.public_id, "stored" if stored.created else "existed"
         )
+    except Exception as error:
+        # The type only: database errors quote the statement's parameters (the contact).
+        logger.error("handoff request could not be stored: %s", type(error).__name__)
+        c.reply.say("utter_handoff_failed")
+        await say_desk(c)
+        return
+    days = c.services.handoff_response_days()
+    if days > 0:
+        c.reply.say("utter_handoff_confirmed_days", handoff_contact=contact, days=days)
+    else:
+        c.reply.say("utter_handoff_confirmed", handoff_contact=contact)
+    await say_desk(c)
 
-    async def _advice_desk(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        """The free regional advice desk, as the catalogue describes it."""
-        desk = await asyncio.to_thread(self._desk, str(tracker.get_slot("language") or "nl"))
-        if desk is None:
-            dispatcher.utter_message(response="utter_handoff_desk_unknown")
-            return
-        title, url = desk
-        region = tracker.get_slot("region")
-        if isinstance(region, str) and region.strip():
-            dispatcher.utter_message(
-                response="utter_handoff_desk_region", desk=title, region=region.strip()
-            )
-        else:
-            dispatcher.utter_message(response="utter_handoff_desk", desk=title)
-        if url:
-            dispatcher.utter_message(response="utter_handoff_desk_link", url=url)
 
-    def _desk(self, language: str) -> tuple[str, str | None] | None:
-        lookup = getattr(self.catalogue, "lookup", None)
+def turn_key(c: Conversation) -> str:
+    """The triggering user message's timestamp: a retried call of this turn gives the same."""
+    if c.turn.message_time is not None:
+        return repr(c.turn.message_time)
+    return f"user-message-{c.turn.user_messages}"
+
+
+def _region(c: Conversation) -> str | None:
+    region = c.get("region")
+    return str(region) if isinstance(region, str) and region.strip() else None
+
+
+def _profile_summary(c: Conversation) -> dict[str, Any]:
+    """The answers so far, labelled and in words for the advisor (Dutch, as the console is)."""
+    answers = c.answers
+    # Only answers that count for this person (the SBB answer only with a care employer).
+    profile = {k: v for k, v in answers.items() if c.catalogue.asks(k, answers)}
+    words = profile_in_words(
+        answers, c.skipped, c.domain, c.catalogue, language="nl", recruiter=False
+    )
+    return {
+        "answers": [
+            {
+                "field": field,
+                "label": FIELD_LABELS.get(field, field),
+                "value": profile[field],
+                "shown": words[field],
+            }
+            for field in PROFILE_SLOTS
+            if field in profile
+        ],
+        "skipped": c.skipped,
+        "recruiter": c.recruiter,
+    }
+
+
+def _advice_summary(c: Conversation) -> dict[str, Any] | None:
+    """The advice given in this conversation (route and first units), or None."""
+    if not c.advice_given:
+        return None
+    route = c.get(RECOMMENDED_ROUTE)
+    units = [str(u) for u in c.get(ADVISED_UNITS, [])]
+
+    def title(kind: str, item_id: str) -> str:
         try:
-            term = lookup("term", DESK_TERM) if lookup is not None else None
-        except Exception as error:
-            logger.warning("advice desk lookup failed: %s", type(error).__name__)
-            return None
-        if not isinstance(term, dict):
-            return None
-        title = str((term.get("title_en") if language == "en" else None) or term.get("title"))
-        urls = [s.get("url") for s in term.get("sources") or [] if s.get("url")]
-        return title, (str(urls[0]) if urls else None)
+            found = c.catalogue.lookup(kind, item_id)
+        except Exception:  # the summary is still useful without catalogue titles
+            found = None
+        return title_of(found, "nl") if isinstance(found, dict) else item_id
+
+    return {
+        "route": {"id": route, "title": title("route", str(route))} if route else None,
+        "units": [{"id": u, "title": title("unit", u)} for u in units],
+    }

@@ -202,3 +202,13 @@ class AdviceStore:
             expires_at=now + dt.timedelta(days=self.valid_days),
             valid_days=self.valid_days,
         )
+
+
+def default_advice_store() -> AdviceStore:
+    """The store on the configured database (settings read on first use)."""
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    return AdviceStore(
+        Database(settings.database_url), settings.advice_link_days, settings.public_url
+    )

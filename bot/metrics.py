@@ -36,10 +36,16 @@ NAMESPACE = "zijwijzer"
 # the engine gives up on the action server after ZIJWIJZER_ACTION_TIMEOUT_SECONDS (5).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-# The actions whose results the domain counters read (actions/session.py, handoff.py, advice.py).
-FALLBACK_ACTION = "action_fallback"
-HANDOFF_ACTION = "action_confirm_handoff"
-ADVICE_ACTION = "action_give_advice"
+# What the domain counters read in an action's result: the responses it said (domain.yml) and
+# whether it set advice_given (actions/dialogue.py says them all).
+FALLBACK_RESPONSES = {
+    "utter_not_understood": "rephrase",
+    "utter_not_understood_general": "rephrase",
+    "utter_miss_offer": "offer_options",
+    "utter_offer_human": "offer_human",
+    "utter_auto_skipped": "skipped",
+    "utter_no_answer": "no_answer",
+}
 # Which response says what became of a handoff request (domain.yml).
 HANDOFF_OUTCOMES = {
     "utter_handoff_confirmed": "stored",
@@ -47,7 +53,6 @@ HANDOFF_OUTCOMES = {
     "utter_handoff_declined": "declined",
     "utter_handoff_failed": "failed",
 }
-OFFER_HUMAN_RESPONSE = "utter_offer_human"
 UNKNOWN = "unknown"
 
 
@@ -99,15 +104,17 @@ class ActionMetrics:
         )
         self.fallbacks = Counter(
             "fallbacks",
-            "Messages the bot did not understand (action_fallback): 'rephrase' asks again, "
-            "'offer_human' offers a person after the second in a row.",
+            "Messages the bot did not understand, by what it did: 'rephrase' (asked again with "
+            "an example), 'offer_options' (skip, example or a person), 'skipped' (the question "
+            "skipped after the third), 'offer_human', 'no_answer' (a question it could not "
+            "answer).",
             ["kind"],
             namespace=NAMESPACE,
             registry=registry,
         )
         self.handoffs = Counter(
             "handoffs",
-            "Requests for a person (action_confirm_handoff), by outcome: stored, declined "
+            "Requests for a person, by outcome: stored, declined "
             "(no consent or no contact), failed (not stored).",
             ["outcome"],
             namespace=NAMESPACE,
@@ -115,7 +122,7 @@ class ActionMetrics:
         )
         self.advice = Counter(
             "advice_given",
-            "Advice given (action_give_advice set advice_given).",
+            "Advice given (the action set advice_given).",
             namespace=NAMESPACE,
             registry=registry,
         )
@@ -144,14 +151,13 @@ class ActionMetrics:
         responses = [
             r.get("response") for r in result.get("responses") or [] if isinstance(r, Mapping)
         ]
-        if name == FALLBACK_ACTION:
-            kind = "offer_human" if OFFER_HUMAN_RESPONSE in responses else "rephrase"
-            self.fallbacks.labels(kind).inc()
-        elif name == HANDOFF_ACTION:
-            outcome = next((HANDOFF_OUTCOMES[r] for r in responses if r in HANDOFF_OUTCOMES), None)
-            if outcome is not None:
-                self.handoffs.labels(outcome).inc()
-        elif name == ADVICE_ACTION and any(
+        for response in responses:
+            if response in FALLBACK_RESPONSES:
+                self.fallbacks.labels(FALLBACK_RESPONSES[response]).inc()
+        outcome = next((HANDOFF_OUTCOMES[r] for r in responses if r in HANDOFF_OUTCOMES), None)
+        if outcome is not None:
+            self.handoffs.labels(outcome).inc()
+        if any(
             isinstance(e, Mapping)
             and e.get("event") == "slot"
             and e.get("name") == "advice_given"

@@ -48,11 +48,12 @@ from bot import advice_store
 from bot.advice_store import forget_advice, purge_expired
 from bot.console.index import forget_conversations
 from bot.console.models import AuditEntry
-from bot.db import Database
+from bot.db import Base, Database
 from bot.handoff import store as handoff_store
 from bot.handoff.store import erase_handoffs, purge_handoffs
 from bot.settings import load_settings
 from bot.tracker_events import events
+from bot.unanswered import UnansweredQuestion, forget_questions, purge_questions
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,11 @@ class Forgotten:
     # Handoff requests the webhook had accepted: the receiving system keeps its copy.
     delivered_handoffs: int = 0
     saved_advice: int = 0
+    unanswered_questions: int = 0
 
     @property
     def anything(self) -> bool:
-        return bool(self.handoff_requests or self.saved_advice)
+        return bool(self.handoff_requests or self.saved_advice or self.unanswered_questions)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class AppPurge:
     handoff_requests: int = 0
     outbox_messages: int = 0
     audit_entries: int = 0
+    unanswered_questions: int = 0
 
 
 def _engine(url: str) -> Engine:
@@ -162,13 +165,16 @@ def forget_personal_data(database: Database, conversation_ids: Sequence[str]) ->
     with database.session() as session:
         handoffs = erase_handoffs(session, conversation_ids)
         advice = forget_advice(session, conversation_ids)
+        questions = forget_questions(session, conversation_ids)
     if handoffs.delivered:
         logger.warning(
             "erased %d handoff request(s) that the handoff webhook had already accepted: "
             "the receiving system keeps its copy, out of reach of this erasure",
             handoffs.delivered,
         )
-    return Forgotten(handoffs.requests, handoffs.outbox_messages, handoffs.delivered, advice)
+    return Forgotten(
+        handoffs.requests, handoffs.outbox_messages, handoffs.delivered, advice, questions
+    )
 
 
 def purge_app_data(
@@ -188,14 +194,18 @@ def purge_app_data(
             .execution_options(synchronize_session=False)
         )
         audit_deleted = int(getattr(audit, "rowcount", 0) or 0)
+        questions = purge_questions(session, days, moment)
     advice = purge_expired(database, now=moment)
-    return AppPurge(advice, handoffs.requests, handoffs.outbox_messages, audit_deleted)
+    return AppPurge(advice, handoffs.requests, handoffs.outbox_messages, audit_deleted, questions)
 
 
 def _ensure_app_tables(database: Database) -> None:
     # Tables made by an older version lack the columns these deletes select on.
     handoff_store.ensure_tables(database)
     advice_store.ensure_table(database)
+    Base.metadata.create_all(
+        database.engine, tables=[Base.metadata.tables[UnansweredQuestion.__tablename__]]
+    )
 
 
 def _delete_conversation(tracker_database_url: str, conversation_id: str) -> int:

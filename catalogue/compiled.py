@@ -294,14 +294,17 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
             expression = compile_when("intake", question.field, question.ask_when)
             if expression is not None:
                 intake_conditions[question.field] = expression
-        for answer in ("yes", "no", "dont_know"):
-            value = getattr(question, answer)
+        for short, value in (
+            ("yes", question.yes),
+            ("no", question.no),
+            ("dont_know", question.dont_know),
+        ):
             if value in (CLARIFY, SKIP):
                 continue
             try:
                 parse_profile({question.field: value}, frozenset(qualification_ids))
             except ProfileError as error:
-                problem("intake", question.field, f"{answer}: {error}")
+                problem("intake", question.field, f"{short}: {error}")
 
     if problems:
         raise CatalogueInvalid(problems)

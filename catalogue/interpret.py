@@ -52,12 +52,17 @@ class Mention(TypedDict):
     id: str
 
 
+ShortAnswer = Literal["yes", "no", "dont_know"]
+
+
 class Reading(TypedDict):
-    """What a message says: profile values, problems per field, catalogue items it names."""
+    """What a message says: profile values, problems per field, catalogue items it names,
+    and whether it is a short yes, no or "weet ik niet"."""
 
     values: dict[str, Any]
     problems: dict[str, ProblemKind]
     mentions: list[Mention]
+    short: ShortAnswer | None
 
 
 def normalise(text: str) -> str:
@@ -154,11 +159,21 @@ def _found(text: str, catalogue: Catalogue) -> Iterator[tuple[int, tuple[str, st
         yield match.start(), matcher.by_phrase[match.group(1)]
 
 
+def found_items(text: str, catalogue: Catalogue) -> list[tuple[str, str]]:
+    """(kind, id) of every catalogue name in a normalised text, in order, repeats included."""
+    return [ref for _, ref in _found(text, catalogue)]
+
+
+def corrected(text: str, catalogue: Catalogue) -> str:
+    """The text normalised (see `normalise`) with typos of long words read as the word meant."""
+    return _words(catalogue).correct(normalise(text))
+
+
 def mentions(text: str, catalogue: Catalogue) -> list[Mention]:
     """The catalogue items a message names, in order, without repeats."""
     found: list[Mention] = []
     seen: set[tuple[str, str]] = set()
-    for _, ref in _found(_words(catalogue).correct(normalise(text)), catalogue):
+    for _, ref in _found(corrected(text, catalogue), catalogue):
         if ref not in seen:
             seen.add(ref)
             found.append({"kind": ref[0], "id": ref[1]})
@@ -333,7 +348,8 @@ _DAYS_AFTER: Final = re.compile(r"^\S+ (?:dag|dagen|days|day)\b")
 _YEARS_AFTER: Final = re.compile(r"^\S+ (?:jaar|jr|years|year|yrs)\b( oud| old)?")
 _AGE_BEFORE: Final = re.compile(
     r"(?:\bben|\bi am|\bi'm|\bleeftijd|\bage|\baged|\bgeworden|\bis|\bwordt)\s*"
-    r"(?:net|bijna|nu|now|just|almost|nearly|ongeveer|about)?\s*$"
+    r"(?:net|bijna|nu|now|just|almost|nearly|ongeveer|about|eigenlijk|toch|inmiddels|intussen|"
+    r"pas|actually|really)?\s*$"
 )
 _EXPERIENCE_BEFORE: Final = re.compile(
     r"(?:\bal|\bervaring|\bgewerkt|\bwerk|\bfor|\bexperience|\bsinds)\b[^0-9]{0,12}$"
@@ -416,7 +432,7 @@ LEVEL_ONLY: Final = re.compile(r"\b(?:niveau|level)\s*([1-4])\b")
 
 def _read_education(r: _Reading) -> None:
     text = r.text
-    level = None
+    level: str | None = None
     end = -1
 
     # A level in a wish is a goal, not a diploma ("ik wil naar het hbo", "wil mbo 3 halen"),
@@ -821,4 +837,12 @@ def interpret(
     _short_answer(r)
     # A value found is never also a problem.
     problems = {f: kind for f, kind in r.problems.items() if f not in r.values}
-    return {"values": r.values, "problems": problems, "mentions": mentions(text, catalogue)}
+    short: ShortAnswer | None = (
+        "dont_know" if r.dont_know else "no" if r.no else "yes" if r.yes else None
+    )
+    return {
+        "values": r.values,
+        "problems": problems,
+        "mentions": mentions(text, catalogue),
+        "short": short,
+    }

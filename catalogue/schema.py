@@ -284,6 +284,7 @@ class Phrases(Strict):
     numbers: dict[Literal["nl", "en"], NumberWords]
     almost: PhraseList
     about: PhraseList
+    question_aspects: dict[Aspect, PhraseList]
 
     @model_validator(mode="after")
     def _every_key(self) -> Phrases:

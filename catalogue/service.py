@@ -11,15 +11,17 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
 
 from catalogue import store
 from catalogue.advice import advise, lookup
+from catalogue.answers import FoundAnswer, find_answer
 from catalogue.compiled import Catalogue
-from catalogue.interpret import Reading, interpret, province_of
+from catalogue.intake import asks, next_question
+from catalogue.interpret import Reading, interpret, is_question, province_of
 
 
 class CatalogueService:
@@ -84,6 +86,26 @@ class CatalogueService:
     def interpret(self, text: str, asked: str | None = None) -> Reading:
         """Profile values, problems and catalogue mentions in a free-text message."""
         return interpret(text, self.catalogue(), asked)
+
+    def is_question(self, text: str) -> bool:
+        """Whether a message asks something (then the bot answers it before anything else)."""
+        return is_question(text, self.catalogue())
+
+    def next_question(
+        self, answers: Mapping[str, Any], skipped: Collection[str] = ()
+    ) -> str | None:
+        """The profile field the intake asks next; None when it is complete."""
+        return next_question(self.catalogue(), answers, skipped)
+
+    def asks(self, field: str, answers: Mapping[str, Any]) -> bool:
+        """Whether the intake asks `field` of someone with these answers."""
+        return asks(self.catalogue(), field, answers)
+
+    def find_answer(
+        self, question: str, language: str, answers: Mapping[str, Any]
+    ) -> FoundAnswer | None:
+        """The knowledge base's answer to a question, personal where the answers decide it."""
+        return find_answer(self.catalogue(), question, language, answers)
 
     def province(self, region: str) -> str | None:
         """The province of a place or province (regions.yaml, common spellings); None if unknown."""

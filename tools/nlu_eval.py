@@ -2,7 +2,7 @@
 
     make nlu-eval        (or: .venv/bin/python tools/nlu_eval.py [--min-macro-f1 0.90])
 
-1. Reads every NLU file under data/nlu (hand-written and generated), splits the intent
+1. Reads every NLU file under data/nlu, splits the intent
    examples per intent with a fixed seed (default 80/20; intents with fewer than
    MIN_EXAMPLES_TO_TEST examples stay in training), and keeps synonyms, lookup tables and
    regexes in the training part.
@@ -369,17 +369,10 @@ def parse_texts(model: Path, texts: Sequence[str], out_dir: Path) -> list[dict[s
 
 
 def inputs_fingerprint(train_file: Path, config: Path, texts: Sequence[str]) -> str:
-    """Hash of what the parses depend on: training data, config, the spaCy pipeline's
-    inputs (catalogue terms, builder), the Rasa runtime's lock, and the held-out texts."""
+    """Hash of what the parses depend on: training data, config, the Rasa runtime's lock,
+    and the held-out texts."""
     digest = hashlib.sha256()
-    parts = [
-        train_file,
-        config,
-        ROOT / "build" / "nlp" / "terms.json",
-        ROOT / "bot" / "nlp" / "build_pipeline.py",
-        ROOT / "catalogue" / "numberwords.py",
-        ROOT / "requirements" / "rasa.lock",
-    ]
+    parts = [train_file, config, ROOT / "requirements" / "rasa.lock"]
     for path in parts:
         digest.update(str(path.name).encode())
         digest.update(path.read_bytes() if path.exists() else b"<missing>")

@@ -45,7 +45,7 @@ from bot.console.models import (
     Note,
     utcnow,
 )
-from bot.console.tracker import FALLBACK_ACTIONS, TrackerReader, _load, when
+from bot.console.tracker import FALLBACK_RESPONSES, TrackerReader, _load, when
 from bot.db import Database
 from bot.tracker_events import events
 
@@ -53,8 +53,8 @@ SEARCH_TEXT_LIMIT = 8000
 # Events per transaction of the indexer; a list request folds in at most a few batches
 # and leaves a larger backlog to `python -m bot.console reindex`.
 BATCH = 5000
-ADVICE_ACTIONS = frozenset({"action_give_advice"})
-HANDOFF_ACTIONS = frozenset({"action_confirm_handoff"})
+# The responses that say a handoff request was stored (domain.yml).
+HANDOFF_RESPONSES = frozenset({"utter_handoff_confirmed", "utter_handoff_confirmed_days"})
 
 _SQLITE_FTS = DDL(  # type: ignore[no-untyped-call]
     "CREATE VIRTUAL TABLE IF NOT EXISTS console_conversations_fts "
@@ -126,19 +126,17 @@ def _apply(
         if addition and len(summary.search_text) < SEARCH_TEXT_LIMIT:
             combined = f"{summary.search_text} {addition}".strip()
             summary.search_text = combined[:SEARCH_TEXT_LIMIT]
-    elif kind == "action":
-        name = data.get("name")
-        if name in FALLBACK_ACTIONS:
+    elif kind == "bot":
+        name = (data.get("metadata") or {}).get("utter_action")
+        if name in FALLBACK_RESPONSES:
             summary.fallbacks = (summary.fallbacks or 0) + 1
-        elif name in ADVICE_ACTIONS:
-            summary.advice_given = True
-        elif name in HANDOFF_ACTIONS:
+        elif name in HANDOFF_RESPONSES:
             summary.handoff = True
     elif kind == "slot":
         name, value = data.get("name"), data.get("value")
         if name == "language" and isinstance(value, str) and value:
             summary.language = value[:8]
-        elif name == "requested_slot" and isinstance(value, str) and value:
+        elif name == "open_question" and isinstance(value, str) and value:
             summary.last_requested_slot = value[:64]
         elif name == "advice_given" and value is True:
             summary.advice_given = True

@@ -20,7 +20,17 @@ from catalogue.store import make_engine
 
 # Actions that are plumbing, not part of what the conversation did.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
-FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
+# What the bot says when it did not understand a message (domain.yml, actions/dialogue.py):
+# counted per conversation, so staff find the conversations that went badly.
+FALLBACK_RESPONSES = frozenset(
+    {
+        "utter_not_understood",
+        "utter_not_understood_general",
+        "utter_miss_offer",
+        "utter_offer_human",
+        "utter_no_answer",
+    }
+)
 
 
 class TrackerReader:

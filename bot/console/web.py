@@ -42,6 +42,7 @@ from bot.console.tracker import TrackerReader, transcript
 from bot.db import Database
 from bot.handoff.models import HandoffRequest
 from bot.settings import Settings
+from bot.unanswered import UnansweredQuestions, answer_draft
 
 log = logging.getLogger(__name__)
 
@@ -793,6 +794,44 @@ def handoff_action(
         conversation_id = item.conversation_id
     _audit(_database(request), login.username, f"handoff_{action}", conversation_id)
     return _back("/console/handoffs")
+
+
+# ---- questions the bot could not answer ------------------------------------------------------
+
+
+@router.get(
+    "/questions", response_class=HTMLResponse, responses=TO_LOGIN, openapi_extra=query("closed")
+)
+def unanswered_questions(request: Request, login: LoginDep) -> HTMLResponse:
+    """Questions without a good answer, newest first, each with a draft for answers.yaml."""
+    status = "done" if request.query_params.get("closed") == "1" else "open"
+    log = UnansweredQuestions(_database(request))
+    questions = log.listed(status, limit=200)
+    _audit(_database(request), login.username, "view_questions", None, f"{len(questions)} shown")
+    return _render(
+        request,
+        "console/questions.html",
+        login,
+        questions=questions,
+        drafts={q.id: answer_draft(q) for q in questions},
+        show_done=status == "done",
+        open_count=log.count("open"),
+    )
+
+
+@_item_action("/questions/{question_id}/{action}")
+def question_action(
+    question_id: Id, action: str, request: Request, login: LoginDep, form: FormDep
+) -> RedirectResponse:
+    if action not in ("done", "reopen"):
+        raise HTTPException(status_code=404, detail="no such action")
+    found = UnansweredQuestions(_database(request)).mark(
+        question_id, "done" if action == "done" else "open"
+    )
+    if not found:
+        raise HTTPException(status_code=404, detail="no such question")
+    _audit(_database(request), login.username, f"question_{action}", None, str(question_id))
+    return _back("/console/questions")
 
 
 # ---- dashboard ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Fixtures of the action tests: the real domain.yml and a real CollectingDispatcher."""
+"""Fixtures of the action tests: the real domain.yml, the real catalogue, a chat."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Any
 import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
+
+from catalogue.reader import load_directory
+from catalogue.service import CatalogueService
+from tests.actions.support import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,3 +26,14 @@ def domain() -> dict[str, Any]:
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> CatalogueService:
+    """The real catalogue of catalogue/data, in memory (no database)."""
+    return CatalogueService.from_catalogue(load_directory())
+
+
+@pytest.fixture
+def chat(catalogue: CatalogueService, domain: dict[str, Any]) -> Chat:
+    return Chat(catalogue, domain)

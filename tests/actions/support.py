@@ -1,11 +1,27 @@
-"""Helpers for the action tests: real rasa_sdk trackers, a fake catalogue, sample advice."""
+"""Helpers for the action tests: real rasa_sdk trackers and dispatchers, the real catalogue,
+in-memory stores, and a chat that runs the dialogue action turn by turn in this process.
+
+The chat plays the engine's part that matters to the action: it keeps the slots the action
+sets, and the user and bot events the action reads. The intent of each message is given by
+the test (what the NLU model would say); tests/integration runs the real engine and model.
+"""
 
 from __future__ import annotations
 
-import threading
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.dialogue import ActionConverse
+from bot.advice_store import SavedLink
+from bot.handoff.store import NewHandoff, StoredHandoff
+from catalogue.service import CatalogueService
+
+_clock = itertools.count(1_700_000_000)
 
 
 def make_tracker(
@@ -13,144 +29,190 @@ def make_tracker(
     *,
     text: str = "",
     intent: str = "inform",
+    confidence: float = 1.0,
     entities: list[dict[str, Any]] | None = None,
     events: list[dict[str, Any]] | None = None,
-    active_loop: str | None = None,
-    earlier_intents: list[str] | None = None,
+    channel: str = "rest",
+    sender_id: str = "test",
 ) -> Tracker:
-    """A tracker after one user message `text` (after `earlier_intents`), then `events`."""
-    all_slots: dict[str, Any] = {"language": "nl", "requested_slot": None, "recruiter": False}
+    """A tracker after `events` and then one user message `text`."""
+    all_slots: dict[str, Any] = {"language": "nl", "recruiter": False}
     all_slots.update(slots or {})
     latest = {
         "text": text,
-        "intent": {"name": intent, "confidence": 1.0},
+        "intent": {"name": intent, "confidence": confidence},
         "entities": entities or [],
     }
-    earlier = [
-        {"event": "user", "text": name, "parse_data": {"intent": {"name": name}, "entities": []}}
-        for name in earlier_intents or []
-    ]
+    user = {
+        "event": "user",
+        "text": text,
+        "parse_data": latest,
+        "input_channel": channel,
+        "timestamp": float(next(_clock)),
+    }
     return Tracker(
-        sender_id="test",
+        sender_id=sender_id,
         slots=all_slots,
         latest_message=latest,
-        events=[*earlier, {"event": "user", "text": text, "parse_data": latest}, *(events or [])],
+        events=[*(events or []), user],
         paused=False,
         followup_action=None,
-        active_loop={"name": active_loop} if active_loop else {},
+        active_loop={},
         latest_action_name="action_listen",
     )
 
 
-class FakeCatalogue:
-    """In-memory stand-in for CatalogueService.
+@dataclass
+class FakeAdviceStore:
+    saved: list[tuple[dict[str, Any], str, str | None]] = field(default_factory=list)
+    fail: bool = False
 
-    `advise` answers `advice` or raises `error`; `interpret` answers from `readings`
-    (text -> result); `lookup` from `facts` ((kind, id) -> dict); `glossary` from `terms`.
-    """
+    def save(
+        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+    ) -> SavedLink:
+        if self.fail:
+            raise OSError("database down (simulated)")
+        self.saved.append((advice, language, conversation_id))
+        token = f"token{len(self.saved)}"
+        return SavedLink(
+            token=token,
+            url=f"http://test/advies/{token}",
+            expires_at=dt.datetime(2027, 1, 6, tzinfo=dt.UTC),
+            valid_days=30,
+        )
+
+
+@dataclass
+class FakeHandoffStore:
+    created: list[NewHandoff] = field(default_factory=list)
+    fail: bool = False
+
+    def create(self, new: NewHandoff) -> StoredHandoff:
+        if self.fail:
+            raise OSError("database down (simulated)")
+        first = all((h.conversation_id, h.turn) != (new.conversation_id, new.turn) for h in self.created)
+        if first:
+            self.created.append(new)
+        key = f"{new.conversation_id}:{new.turn}"
+        return StoredHandoff(public_id=f"ZW-{len(self.created)}", idempotency_key=key, created=first)
+
+
+@dataclass
+class FakeQuestionLog:
+    questions: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def record(self, conversation_id: str, question: str, language: str) -> None:
+        self.questions.append((conversation_id, question, language))
+
+
+@dataclass
+class Said:
+    """One message of the bot: the response's name (or the rendered text) and its values."""
+
+    response: str | None
+    values: dict[str, Any]
+    text: str | None = None
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    custom: dict[str, Any] | None = None
+
+
+def said(dispatcher: CollectingDispatcher) -> list[Said]:
+    out = []
+    for message in dispatcher.messages:
+        values = {
+            k: v
+            for k, v in message.items()
+            if k not in ("response", "text", "buttons", "custom", "elements", "image", "attachment", "template", "json_message")
+        }
+        out.append(
+            Said(
+                response=message.get("response"),
+                values=values,
+                text=message.get("text"),
+                buttons=list(message.get("buttons") or []),
+                custom=message.get("custom"),
+            )
+        )
+    return out
+
+
+class Chat:
+    """A conversation with the dialogue action, in this process (see the module docstring)."""
 
     def __init__(
         self,
-        advice: dict[str, Any] | None = None,
-        error: Exception | None = None,
-        readings: dict[str, dict[str, Any]] | None = None,
-        facts: dict[tuple[str, str], dict[str, Any]] | None = None,
-        terms: list[dict[str, Any]] | None = None,
-    ):
-        self.advice = advice
-        self.error = error
-        self.readings = readings or {}
-        self.facts = facts or {}
-        self.terms = terms or []
-        self.profiles: list[dict[str, Any]] = []
-        self.interpreted: list[tuple[str, str | None]] = []
-        self.threads: list[int] = []
+        catalogue: CatalogueService,
+        domain: dict[str, Any],
+        *,
+        slots: dict[str, Any] | None = None,
+        channel: str = "rest",
+        advice_store: FakeAdviceStore | None = None,
+        handoff_store: FakeHandoffStore | None = None,
+        question_log: FakeQuestionLog | None = None,
+    ) -> None:
+        self.advice_store = advice_store or FakeAdviceStore()
+        self.handoff_store = handoff_store or FakeHandoffStore()
+        self.question_log = question_log or FakeQuestionLog()
+        self.action = ActionConverse(
+            catalogue,
+            advice_store=self.advice_store,
+            handoff_store=self.handoff_store,
+            question_log=self.question_log,
+            handoff_response_days=0,
+        )
+        self.domain = domain
+        self.slots: dict[str, Any] = {"language": "nl", "recruiter": False, **(slots or {})}
+        self.channel = channel
+        self.events: list[dict[str, Any]] = []
+        self.followups: list[str] = []
+        self.turns: list[list[Said]] = []
 
-    def advise(self, profile: dict[str, Any]) -> dict[str, Any]:
-        self.profiles.append(dict(profile))
-        self.threads.append(threading.get_ident())
-        if self.error is not None:
-            raise self.error
-        assert self.advice is not None
-        return self.advice
+    def resume(self, **slots: Any) -> None:
+        """A conversation that is under way: these slots, after an earlier exchange."""
+        self.slots.update(slots)
+        self.events += [
+            {"event": "user", "text": "hoi", "timestamp": float(next(_clock))},
+            {"event": "bot", "text": "earlier"},
+        ]
 
-    def interpret(self, text: str, asked: str | None = None) -> dict[str, Any]:
-        self.interpreted.append((text, asked))
-        self.threads.append(threading.get_ident())
-        empty: dict[str, Any] = {"values": {}, "problems": {}, "mentions": []}
-        return {**empty, **self.readings.get(text, {})}
+    async def say(
+        self,
+        text: str,
+        intent: str = "inform",
+        confidence: float = 0.9,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> list[Said]:
+        tracker = make_tracker(
+            dict(self.slots),
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            entities=entities,
+            events=list(self.events),
+            channel=self.channel,
+        )
+        dispatcher = CollectingDispatcher()
+        events = await self.action.run(dispatcher, tracker, self.domain)
+        self.events.append(tracker.events[-1])
+        messages = said(dispatcher)
+        for message in messages:
+            self.events.append({"event": "bot", "text": message.text or message.response})
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+            elif event.get("event") == "followup":
+                self.followups.append(event["name"])
+        self.turns.append(messages)
+        return messages
 
-    def lookup(self, kind: str, item_id: str) -> dict[str, Any] | None:
-        return self.facts.get((kind, item_id))
-
-    def glossary(self) -> list[dict[str, Any]]:
-        return self.terms
-
-
-class OldCatalogue:
-    """A catalogue from before `interpret`/`lookup`/`glossary`: only `advise`."""
-
-    def advise(self, profile: dict[str, Any]) -> dict[str, Any]:
-        raise AssertionError("not called in these tests")
-
-
-SOURCE = {
-    "id": "facts_routes",
-    "title": "Domeinfeiten 2026",
-    "url": None,
-    "file": "domain/facts-2026.md",
-    "checked": "2026-11-23",
-    "status": "verified",
-}
-
-
-def sample_advice(
-    route_ids: list[str], warnings: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """Advice in the catalogue's shape; the routes in `route_ids` are the summary's, best first."""
-
-    def item(kind: str, item_id: str, title: str, title_en: str, fit: str) -> dict[str, Any]:
-        reason = {"rule": f"{item_id}_rule", "nl": "Omdat het kan.", "en": "Because it can."}
-        return {
-            "id": item_id,
-            "kind": kind,
-            "title": title,
-            "title_en": title_en,
-            "fit": fit,
-            "reasons": [reason],
-            "sources": [SOURCE],
-        }
-
-    return {
-        "units": [
-            item("unit", "adl", "ADL", "Activities of daily living", "possible"),
-            item("unit", "helpende_plus", "Helpende Plus", "Helpende Plus", "possible"),
-        ],
-        "routes": [
-            item("route", "bbl", "BBL: werken en leren", "BBL: work-based learning", "possible"),
-            item("route", "evc", "EVC-traject", "Accreditation of prior learning", "not_possible"),
-        ],
-        "funding": [
-            item(
-                "funding", "praktijkleren", "Subsidie praktijkleren", "Work-based grant", "possible"
-            ),
-            item("funding", "slim", "SLIM-regeling", "SLIM scheme", "possible"),
-        ],
-        "warnings": warnings or [],
-        "open_questions": [{"field": "goal", "affects": ["routes"]}],
-        "summary": {
-            "routes": route_ids,
-            "units": ["adl", "helpende_plus"],
-            "funding": ["praktijkleren", "slim"],
-        },
-        "catalogue_version": "2026.11.23+test",
-    }
+    async def press(self, intent: str, **values: Any) -> list[Said]:
+        """A button: '/intent{"slot": value}' as Rasa parses it (one entity per list item)."""
+        entities = []
+        for name, value in values.items():
+            for item in value if isinstance(value, list) else [value]:
+                entities.append({"entity": name, "value": item})
+        return await self.say("/" + intent, intent, 1.0, entities)
 
 
-EVC_WARNING = {
-    "id": "evc_stopped",
-    "severity": "high",
-    "nl": "Sinds februari 2026 accepteren scholen geen EVC-certificaten meer.",
-    "en": "Since February 2026 schools no longer accept EVC certificates.",
-    "sources": [SOURCE],
-}
+def responses(messages: list[Said]) -> list[str]:
+    return [m.response or "" for m in messages]

@@ -19,7 +19,7 @@ from bot.metrics import (
     new_registry,
 )
 
-ACTIONS = ["action_fallback", "action_confirm_handoff", "action_give_advice", "validate_x"]
+ACTIONS = ["action_converse", "validate_x"]
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -67,23 +67,30 @@ def test_action_runs_latency_and_errors(registry: CollectorRegistry) -> None:
 
 def test_fallbacks_by_kind(registry: CollectorRegistry) -> None:
     metrics = ActionMetrics(registry, ACTIONS)
-    metrics.record("action_fallback", "ok", 0.001, said("utter_default"))
-    metrics.record("action_fallback", "ok", 0.001, said("utter_default"))
-    metrics.record("action_fallback", "ok", 0.001, said("utter_offer_human"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_not_understood", "utter_x"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_not_understood_general"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_miss_offer"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_auto_skipped", "utter_ask_x"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_offer_human"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_no_answer"))
+    metrics.record("action_converse", "ok", 0.001, said("utter_answer"))
     assert value(registry, "zijwijzer_fallbacks_total", kind="rephrase") == 2
+    assert value(registry, "zijwijzer_fallbacks_total", kind="offer_options") == 1
+    assert value(registry, "zijwijzer_fallbacks_total", kind="skipped") == 1
     assert value(registry, "zijwijzer_fallbacks_total", kind="offer_human") == 1
+    assert value(registry, "zijwijzer_fallbacks_total", kind="no_answer") == 1
 
 
 def test_handoffs_by_outcome(registry: CollectorRegistry) -> None:
     metrics = ActionMetrics(registry, ACTIONS)
-    metrics.record("action_confirm_handoff", "ok", 0.01, said("utter_handoff_confirmed"))
+    metrics.record("action_converse", "ok", 0.01, said("utter_handoff_confirmed"))
     metrics.record(
-        "action_confirm_handoff", "ok", 0.01, said("utter_handoff_confirmed_days", "utter_x")
+        "action_converse", "ok", 0.01, said("utter_handoff_confirmed_days", "utter_x")
     )
-    metrics.record("action_confirm_handoff", "ok", 0.01, said("utter_handoff_declined"))
-    metrics.record("action_confirm_handoff", "ok", 0.01, said("utter_handoff_failed"))
+    metrics.record("action_converse", "ok", 0.01, said("utter_handoff_declined"))
+    metrics.record("action_converse", "ok", 0.01, said("utter_handoff_failed"))
     # An action that failed says nothing about the handoff.
-    metrics.record("action_confirm_handoff", "error", 0.01)
+    metrics.record("action_converse", "error", 0.01)
     assert value(registry, "zijwijzer_handoffs_total", outcome="stored") == 2
     assert value(registry, "zijwijzer_handoffs_total", outcome="declined") == 1
     assert value(registry, "zijwijzer_handoffs_total", outcome="failed") == 1
@@ -96,9 +103,9 @@ def test_advice_given_only_when_the_action_says_so(registry: CollectorRegistry) 
         "events": [{"event": "slot", "name": "advice_given", "value": False}],
         "responses": [],
     }
-    metrics.record("action_give_advice", "ok", 0.05, given)
-    metrics.record("action_give_advice", "ok", 0.05, not_given)
-    metrics.record("action_give_advice", "error", 0.05)
+    metrics.record("action_converse", "ok", 0.05, given)
+    metrics.record("action_converse", "ok", 0.05, not_given)
+    metrics.record("action_converse", "error", 0.05)
     assert value(registry, "zijwijzer_advice_given_total") == 1
 
 

@@ -176,9 +176,8 @@ def conversation(plan: Plan) -> list[dict[str, Any]]:
         b.bot("utter_language_set", "Okay, we continue in English.")
         b.action("action_listen")
     b.user("ik wil graag advies", "request_advice", 0.99, [])
-    b.action("profile_form")
-    b.loop("profile_form")
-    b.slot("requested_slot", INTAKE[0][0])
+    b.action("action_converse")
+    b.slot("open_question", INTAKE[0][0])
     b.bot("utter_ask_age", "Hoe oud ben je?")
     b.action("action_listen")
     fallbacks = plan.fallbacks
@@ -188,20 +187,19 @@ def conversation(plan: Plan) -> list[dict[str, Any]]:
         while fallbacks:
             fallbacks -= 1
             b.user(GIBBERISH[fallbacks % len(GIBBERISH)], "nlu_fallback", 0.31, [])
-            b.action("action_fallback")
-            b.bot("utter_default", "Sorry, dat begreep ik niet.")
+            b.action("action_converse")
+            b.bot("utter_not_understood", "Sorry, dat begreep ik niet helemaal.")
             b.action("action_listen")
         b.user(text, "inform", 0.93, [entity] if entity else [])
-        b.action("profile_form")
+        b.action("action_converse")
         b.slot(slot, value)
         following = INTAKE[position + 1][0] if position + 1 < len(INTAKE) else None
-        b.slot("requested_slot", following)
+        b.slot("open_question", following)
         if following:
             b.bot(f"utter_ask_{following}", f"Vraag over {following}?")
             b.action("action_listen")
     if plan.outcome in ("advice", "handoff"):
-        b.loop(None)
-        b.action("action_give_advice")
+        b.action("action_converse")
         b._add(
             {
                 "event": "bot",
@@ -237,17 +235,13 @@ def conversation(plan: Plan) -> list[dict[str, Any]]:
         b.action("action_listen")
     if plan.outcome == "handoff":
         b.user("kan ik iemand spreken", "request_human", 0.96, [])
-        b.action("handoff_form")
-        b.loop("handoff_form")
-        b.slot("requested_slot", "handoff_consent")
+        b.action("action_converse")
+        b.slot("open_question", "handoff_consent")
         b.bot("utter_ask_handoff_consent", "Mag een adviseur contact opnemen?")
         b.action("action_listen")
         b.user("ja", "affirm", 0.98, [])
-        b.action("handoff_form")
-        b.slot("handoff_consent", True)
-        b.slot("requested_slot", None)
-        b.loop(None)
-        b.action("action_confirm_handoff")
+        b.action("action_converse")
+        b.slot("open_question", None)
         b.bot("utter_handoff_confirmed", "Een adviseur neemt contact op.")
         b.action("action_listen")
     return b.events

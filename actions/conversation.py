@@ -1,0 +1,129 @@
+"""One turn being answered: what the turn says, what the bot will say, and the services.
+
+The concerns (intake, questions, advice, handoff, privacy) each take a `Conversation` and add
+to its reply; the slots they change are read back here first, so a later step of the same turn
+sees an earlier one's change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from rasa_sdk.types import DomainDict
+
+from actions.base import CatalogueSource
+from actions.reply import Reply
+from actions.turn import (
+    ADVICE_GIVEN,
+    INTAKE,
+    LANGUAGE,
+    MISSES,
+    OPEN_QUESTION,
+    PROFILE_SLOTS,
+    RECRUITER,
+    SKIPPED,
+    Turn,
+)
+from bot.advice_store import SavedLink
+from bot.handoff.store import NewHandoff, StoredHandoff
+
+T = TypeVar("T")
+
+
+class AdviceSaver(Protocol):
+    """Saves an advice behind a link: `AdviceStore` in production (blocking)."""
+
+    def save(
+        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+    ) -> SavedLink: ...
+
+
+class HandoffRecorder(Protocol):
+    """Stores a request for a person: `HandoffStore` in production (blocking)."""
+
+    def create(self, new: NewHandoff) -> StoredHandoff: ...
+
+
+class QuestionLog(Protocol):
+    """Keeps questions the bot could not answer, for staff: `UnansweredQuestions` (blocking)."""
+
+    def record(self, conversation_id: str, question: str, language: str) -> None: ...
+
+
+@dataclass
+class Services:
+    """What a turn may use besides the catalogue; each made on first use in production."""
+
+    catalogue: CatalogueSource
+    advice_store: Callable[[], AdviceSaver]
+    handoff_store: Callable[[], HandoffRecorder]
+    question_log: Callable[[], QuestionLog]
+    handoff_response_days: Callable[[], int]
+
+
+@dataclass
+class Conversation:
+    turn: Turn
+    reply: Reply
+    services: Services
+    domain: DomainDict
+    # Fields this turn filled or changed, in order.
+    filled: list[str] = field(default_factory=list)
+
+    @property
+    def catalogue(self) -> CatalogueSource:
+        return self.services.catalogue
+
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """A blocking call (catalogue, database) off the event loop."""
+        return await asyncio.to_thread(function, *args)
+
+    def get(self, slot: str, default: Any = None) -> Any:
+        """A slot as this turn has left it so far."""
+        value = self.reply.slots[slot] if slot in self.reply.slots else self.turn.slots.get(slot)
+        return default if value is None else value
+
+    def set(self, slot: str, value: Any) -> None:
+        self.reply.set(slot, value)
+
+    @property
+    def language(self) -> str:
+        return "en" if self.get(LANGUAGE) == "en" else "nl"
+
+    @property
+    def recruiter(self) -> bool:
+        return bool(self.get(RECRUITER))
+
+    @property
+    def open_question(self) -> str | None:
+        value = self.get(OPEN_QUESTION)
+        return str(value) if value else None
+
+    @property
+    def misses(self) -> int:
+        return int(self.get(MISSES, 0))
+
+    @property
+    def intake(self) -> bool:
+        return bool(self.get(INTAKE))
+
+    @property
+    def advice_given(self) -> bool:
+        return bool(self.get(ADVICE_GIVEN))
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return {slot: self.get(slot) for slot in PROFILE_SLOTS if self.get(slot) is not None}
+
+    @property
+    def skipped(self) -> list[str]:
+        return [str(s) for s in self.get(SKIPPED, [])]
+
+    def ask_open(self, question: str | None) -> None:
+        """What the bot now waits for an answer to; a new question starts without misses."""
+        if question != self.open_question:
+            self.set(MISSES, 0)
+        self.set(OPEN_QUESTION, question)
