@@ -63,7 +63,7 @@ AGAIN_SUFFIX: Final = "_again"
 
 
 def _empty_reading() -> Reading:
-    return {"values": {}, "problems": {}, "mentions": [], "short": None}
+    return {"values": {}, "problems": {}, "mentions": [], "short": None, "correcting": False}
 
 
 async def read(c: Conversation) -> Reading:
@@ -149,7 +149,7 @@ async def respond(c: Conversation) -> None:
         if place is not None:
             values["region"] = place
             problem = None
-    filled = await intake.take(c, values)
+    filled = await intake.take(c, values, correcting=reading["correcting"])
     if filled and not c.intake and not (c.advice_given and not advice.outdated(c)):
         intake.start(c)
     handled = bool(filled) or command in ("say_recruiter", "choose_language")

@@ -70,10 +70,17 @@ def reset(c: Conversation) -> None:
     c.reply.say("utter_restarted")
 
 
-async def take(c: Conversation, values: Mapping[str, Any]) -> list[str]:
+async def take(c: Conversation, values: Mapping[str, Any], *, correcting: bool) -> list[str]:
     """Stores the profile values a message gave; says what was noted when it was more than the
-    question asked, or a change of an earlier answer. Returns the fields filled."""
+    question asked, or a change of an earlier answer. Returns the fields filled.
+
+    An earlier answer changes when the message is about it: it does not answer the question
+    asked ("ik ben eigenlijk 45" while the bot asks the hours), or it says it corrects
+    (`correcting`). An answer to the question asked that also touches an earlier answer ("ik
+    werk in de thuiszorg" after "gehandicaptenzorg") leaves the earlier answer alone.
+    """
     asked = c.open_question
+    answers_asked = asked in values
     filled: list[str] = []
     changed: list[str] = []
     for field, value in values.items():
@@ -81,6 +88,8 @@ async def take(c: Conversation, values: Mapping[str, Any]) -> list[str]:
             continue
         old = c.get(field)
         if old == value:
+            continue
+        if old is not None and field != asked and answers_asked and not correcting:
             continue
         c.set(field, value)
         filled.append(field)

@@ -40,7 +40,7 @@ from sklearn.svm import LinearSVC
 
 from catalogue.compiled import Catalogue
 from catalogue.intake import symbols_of
-from catalogue.interpret import corrected, found_items
+from catalogue.interpret import corrected, found_items, question_part
 from catalogue.rules import evaluate
 from catalogue.schema import Answer
 
@@ -233,7 +233,15 @@ def find_answer(
 ) -> FoundAnswer | None:
     """The answer to `question` in `language`, with what it means for the person where
     `answers` (their profile answers so far) decide it; None when no answer is good enough."""
+    # Read whole (what it tells around the question can matter: "ik werk in de zorg, wie
+    # betaalt dat?") and as the question alone ("I only speak a little Dutch. What is a
+    # learning unit?"): the more certain reading wins.
     best = ranked(catalogue, question)
+    asked = question_part(question, catalogue)
+    if best and asked and asked != corrected(question, catalogue).replace(",", " ").strip():
+        alone = ranked(catalogue, asked)
+        if alone and alone[0][0] > best[0][0]:
+            best = alone
     if not best or best[0][0] < MIN_SCORE:
         return None
     score, answer_id = best[0]

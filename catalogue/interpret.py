@@ -63,6 +63,8 @@ class Reading(TypedDict):
     problems: dict[str, ProblemKind]
     mentions: list[Mention]
     short: ShortAnswer | None
+    # Whether it says an earlier answer is changed ("ik ben eigenlijk 45").
+    correcting: bool
 
 
 def normalise(text: str) -> str:
@@ -248,14 +250,16 @@ def _words(catalogue: Catalogue) -> _Words:
 _SENTENCE: Final = re.compile(r"[^.!?]+[.!?]*")
 
 
-def _without_questions(text: str, words: _Words) -> str:
-    """The normalised, spelling-corrected text, with what it asks blanked.
+def _split_questions(text: str, words: _Words) -> tuple[str, str]:
+    """(what the message tells, what it asks), each normalised and spelling-corrected.
 
     In a sentence that asks something (it ends with "?" or a clause starts like a question),
-    the clauses from the first asking one on are questions; those before it tell something.
+    the clauses from the first asking one on are the question; those before it tell something
+    ("Ik ben 20, mag ik ...?": told "ik ben 20").
     """
     p = words.phrases
-    kept: list[str] = []
+    told: list[str] = []
+    asked: list[str] = []
     for sentence in _SENTENCE.findall(text):
         normalised = words.correct(normalise(sentence))
         starts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(normalised)), len(normalised)]
@@ -271,10 +275,15 @@ def _without_questions(text: str, words: _Words) -> str:
         )
         if asking is None and sentence.rstrip().endswith("?"):
             asking = len(clauses) - 1
-        if asking is not None:
-            clauses = clauses[:asking]
-        kept.append(" ".join(clauses))
-    return " " + " ".join(" ".join(kept).split()) + " "
+        if asking is None:
+            asking = len(clauses)
+        told.append(" ".join(clauses[:asking]))
+        asked.append(" ".join(clauses[asking:]))
+    return " " + " ".join(" ".join(told).split()) + " ", " ".join(" ".join(asked).split())
+
+
+def _without_questions(text: str, words: _Words) -> str:
+    return _split_questions(text, words)[0]
 
 
 def _starts_question(words: list[str], p: Phrases) -> bool:
@@ -816,10 +825,15 @@ def _read_language(r: _Reading) -> None:
         r.put("language", "nl")
 
 
+def question_part(text: str, catalogue: Catalogue) -> str:
+    """What a message asks ("Hi, I only speak a little Dutch. What is a learning unit?":
+    "what is a learning unit"), normalised; empty when it asks nothing."""
+    return _split_questions(text, _words(catalogue))[1].replace(",", " ").strip()
+
+
 def is_question(text: str, catalogue: Catalogue) -> bool:
     """Whether a message asks something ("Wat kost een leereenheid", "mag ik ...?")."""
-    words = _words(catalogue)
-    return _without_questions(text, words).split() != words.correct(normalise(text)).split()
+    return bool(question_part(text, catalogue))
 
 
 def interpret(
@@ -845,4 +859,5 @@ def interpret(
         "problems": problems,
         "mentions": mentions(text, catalogue),
         "short": short,
+        "correcting": _has(normalise(text), r.phrases.correction),
     }

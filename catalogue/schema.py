@@ -282,6 +282,7 @@ class Phrases(Strict):
     question_starts: PhraseList
     question_phrases: PhraseList
     numbers: dict[Literal["nl", "en"], NumberWords]
+    correction: PhraseList
     almost: PhraseList
     about: PhraseList
     question_aspects: dict[Aspect, PhraseList]

@@ -3,49 +3,68 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+import actions.dialogue
+import actions.privacy
+from actions.base import CatalogueAction
+from actions.intake import NUMBER_LIMITS
+from actions.turn import HANDOFF_STEPS, PROFILE_SLOTS
 from catalogue import profile
+from catalogue.reader import load_directory
 
 ROOT = Path(__file__).resolve().parents[2]
-FORM = "profile_form"
+EN = {"type": "slot", "name": "language", "value": "en"}
+RECRUITER = {"type": "slot", "name": "recruiter", "value": True}
+# Responses named with the field asked: f"utter_ask_{field}" and the like in actions/.
+PER_FIELD = ("ask", "example", "clarify", "why")
 
 
 def responses_named_in_actions() -> set[str]:
-    """Every literal `response="utter_..."` passed in actions/*.py."""
+    """Every literal response name the actions say: `response="utter_..."` and the first
+    argument of say()/ask()."""
     names: set[str] = set()
     for path in (ROOT / "actions").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.keyword)
-                and node.arg == "response"
-                and isinstance(node.value, ast.Constant)
-                and isinstance(node.value.value, str)
+            value = None
+            if isinstance(node, ast.keyword) and node.arg == "response":
+                value = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("say", "ask")
+                and node.args
             ):
-                names.add(node.value.value)
+                value = node.args[0]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                names.add(value.value)
     return names
 
 
-def test_responses_used_by_actions_exist(domain: dict[str, Any]) -> None:
+def test_responses_the_actions_say_exist(domain: dict[str, Any]) -> None:
     used = responses_named_in_actions()
-    assert "utter_advice_summary" in used  # the scan finds them
+    assert {"utter_advice_summary", "utter_greet", "utter_miss_offer"} <= used  # the scan works
     assert used <= set(domain["responses"])
 
 
-def test_every_form_slot_has_a_question_and_a_reask(domain: dict[str, Any]) -> None:
-    for slot in domain["forms"][FORM]["required_slots"]:
-        assert f"utter_ask_{slot}" in domain["responses"]
-        assert f"utter_invalid_{slot}" in domain["responses"]
+def test_every_question_the_intake_asks_has_its_responses(domain: dict[str, Any]) -> None:
+    """Ask, example (the re-ask), clarify (yes/no to a question with more answers), why."""
+    fields = [q.field for q in load_directory().data.intake]
+    for field in (*fields, "target"):
+        for kind in PER_FIELD:
+            assert f"utter_{kind}_{field}" in domain["responses"], (kind, field)
+    for field in NUMBER_LIMITS:
+        assert f"utter_invalid_{field}" in domain["responses"], field
 
 
 def _placeholders(text: str) -> set[str]:
     # {name}, not the {{...}} of a button payload's JSON
     return set(re.findall(r"(?<!\{)\{(\w+)\}(?!\})", text))
-
-
-EN = {"type": "slot", "name": "language", "value": "en"}
 
 
 def test_every_response_is_dutch_by_default_with_an_english_variant(
@@ -70,62 +89,27 @@ def test_every_response_is_dutch_by_default_with_an_english_variant(
             assert len(variant.get("buttons", [])) == len(dutch[0].get("buttons", [])), response
 
 
-def test_recruiter_variants_speak_of_the_candidate(domain: dict[str, Any]) -> None:
-    recruiter = {"type": "slot", "name": "recruiter", "value": True}
-    for slot in domain["forms"][FORM]["required_slots"]:
-        variants = domain["responses"][f"utter_ask_{slot}"]
-        dutch = [v for v in variants if v.get("condition") == [{**EN, "value": "nl"}, recruiter]]
-        english = [v for v in variants if v.get("condition") == [EN, recruiter]]
-        assert "kandidaat" in dutch[0]["text"], slot
-        assert "candidate" in english[0]["text"], slot
-
-
-RECRUITER = {"type": "slot", "name": "recruiter", "value": True}
-# Responses about the user's own situation besides the per-question ask/invalid/why ones.
-ABOUT_THE_USER = (
-    "utter_why_general",
-    "utter_profile_summary",
-    "utter_advice_summary",
-    "utter_advice_no_route",
-    "utter_advice_forward",
-)
-
-
 def _about_the_user(domain: dict[str, Any]) -> list[str]:
-    """Every response with an ask/invalid/why role, and the summaries.
-
-    Only the questions of other forms and the handoff's (contact details: about the one
-    chatting) are left out.
-    """
-    other_forms = {
-        slot
-        for form, definition in domain["forms"].items()
-        if form != FORM
-        for slot in definition.get("required_slots", [])
-    }
-    with_role = [
+    """The questions about the person and the texts that speak of their answers."""
+    return [
         name
         for name in domain["responses"]
-        if (match := re.match(r"utter_(ask|invalid|why)_(\w+)$", name))
-        and match.group(2) not in other_forms
-        and not match.group(2).startswith("handoff_")
-    ]
-    return [*with_role, *ABOUT_THE_USER]
+        if (match := re.match(r"utter_(ask|example|why)_(\w+)$", name))
+        and match.group(2) in PROFILE_SLOTS
+    ] + ["utter_offer_intake", "utter_intake_start", "utter_advice_forward"]
 
 
-def test_every_text_about_the_user_speaks_of_the_candidate_for_a_recruiter(
+def test_every_text_about_the_person_speaks_of_the_candidate_for_a_recruiter(
     domain: dict[str, Any],
 ) -> None:
-    """Questions, re-asks, explanations and summaries: a recruiter variant per language."""
     names = _about_the_user(domain)
-    for slot in domain["forms"][FORM]["required_slots"]:
-        assert {f"utter_ask_{slot}", f"utter_invalid_{slot}", f"utter_why_{slot}"} <= set(names)
+    assert len(names) > 30
     for name in names:
         variants = domain["responses"][name]
         dutch = [v for v in variants if v.get("condition") == [{**EN, "value": "nl"}, RECRUITER]]
         english = [v for v in variants if v.get("condition") == [EN, RECRUITER]]
-        assert len(dutch) == 1 and "kandidaat" in dutch[0]["text"], name
-        assert len(english) == 1 and "candidate" in english[0]["text"], name
+        assert len(dutch) == 1 and re.search("kandidaat|u ", dutch[0]["text"]), name
+        assert len(english) == 1 and re.search("candidate|you", english[0]["text"]), name
         # The plain English variant must say it is not for recruiters, or both would match.
         plain = [v for v in variants if v.get("condition") == [EN, {**RECRUITER, "value": False}]]
         assert len(plain) == 1 and "candidate" not in plain[0]["text"], name
@@ -141,36 +125,50 @@ def test_profile_labels_cover_every_value_in_both_languages(domain: dict[str, An
         "sector": profile.SECTORS,
         "goal": profile.GOALS,
         "benefit": profile.BENEFITS,
-        "common": ("unknown", "none", "skipped"),
+        "fields": PROFILE_SLOTS,
     }
     for field, values in expected.items():
         variants = domain["responses"][f"utter_labels_{field}"]
         for variant in variants:
             assert set(variant["custom"]) == set(values), field
         labels = [v["custom"] for v in variants]
-        assert labels[0] != labels[-1] or field == "common", field  # really translated
+        assert labels[0] != labels[-1], field  # really translated
+
+
+def test_the_buttons_send_values_the_catalogue_takes(domain: dict[str, Any]) -> None:
+    """Every '/inform{...}' button of a question gives a value the profile accepts."""
+    catalogue = load_directory()
+    checked = 0
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            for button in variant.get("buttons", []):
+                if not button["payload"].startswith("/inform{"):
+                    continue
+                # Rasa fills a response's braces: {{ in the domain is { in the payload sent.
+                sent = button["payload"].replace("{{", "{").replace("}}", "}")
+                values = json.loads(sent.removeprefix("/inform"))
+                for field, value in values.items():
+                    if field == "care_qualifications":
+                        value = [] if value == "none" else [value]
+                    if field == "contact_method":
+                        continue  # the handoff's, not the profile's
+                    if field in profile.PROFILE_FIELDS:
+                        profile.parse_profile({field: value}, catalogue.qualification_ids)
+                    else:
+                        assert field == "target" and (
+                            value == "unknown" or value in catalogue.qualification_ids
+                        ), (name, value)
+                    checked += 1
+    assert checked > 50
 
 
 def test_every_custom_action_is_in_the_domain(domain: dict[str, Any]) -> None:
-    import actions.advice
-    import actions.handoff
-    import actions.intake
-    import actions.questions
-    import actions.session
-    from actions.base import CatalogueAction, SlotValidation
-
     classes = [
         cls
-        for module in (
-            actions.advice,
-            actions.handoff,
-            actions.intake,
-            actions.questions,
-            actions.session,
-        )
+        for module in (actions.dialogue, actions.privacy)
         for cls in vars(module).values()
         if isinstance(cls, type)
-        and issubclass(cls, CatalogueAction | SlotValidation)
+        and issubclass(cls, CatalogueAction)
         and not getattr(cls, "__abstractmethods__", None)
         and cls.__module__ == module.__name__
     ]
@@ -178,28 +176,24 @@ def test_every_custom_action_is_in_the_domain(domain: dict[str, Any]) -> None:
     assert names == set(domain["actions"])
 
 
-def test_answer_limits_agree_with_the_catalogue(domain: dict[str, Any]) -> None:
-    """What the form accepts is what the catalogue's profile accepts."""
-    slots = domain["slots"]
-    assert (slots["age"]["min_value"], slots["age"]["max_value"]) == (
-        profile.MIN_AGE,
-        profile.MAX_AGE,
-    )
-    assert (slots["hours_per_week"]["min_value"], slots["hours_per_week"]["max_value"]) == (
-        0,
-        profile.MAX_HOURS,
-    )
-    assert tuple(slots["sector"]["values"]) == profile.SECTORS
-    assert tuple(slots["language"]["values"]) == profile.LANGUAGES
+def test_every_intent_goes_to_the_dialogue(domain: dict[str, Any]) -> None:
+    """One rule per intent: every message, whatever its intent, gets action_converse."""
+    rules = yaml.safe_load((ROOT / "data" / "rules" / "conversation.yml").read_text())["rules"]
+    routed = {
+        rule["steps"][0]["intent"]
+        for rule in rules
+        if rule["steps"][0].get("intent") and rule["steps"][1] == {"action": "action_converse"}
+    }
+    assert routed == set(domain["intents"])
 
 
-def test_a_form_turn_costs_one_call_to_the_action_server(domain: dict[str, Any]) -> None:
-    """Profile answers are read by validate_profile_form; a slot mapping with an action would
-    make the engine call the action server once more on every message."""
-    for slot in domain["forms"][FORM]["required_slots"]:
-        assert [m.get("action") for m in domain["slots"][slot]["mappings"]] == [None], slot
-    [extract] = [m for m in domain["slots"]["language"]["mappings"] if m.get("action")]
-    assert extract["action"] == "action_extract_profile"
-    # Messages that start or answer the intake go to the form, which reads them itself.
-    starts_the_form = {"inform", "affirm", "deny", "request_advice", "skip_question"}
-    assert starts_the_form <= set(extract["not_intent"])
+def test_no_slot_is_filled_by_the_engine(domain: dict[str, Any]) -> None:
+    """The dialogue sets every slot; an engine-side mapping would race it."""
+    for name, slot in domain["slots"].items():
+        assert slot["mappings"] == [{"type": "custom"}], name
+        assert slot["influence_conversation"] is False, name
+
+
+def test_the_handoff_questions_exist(domain: dict[str, Any]) -> None:
+    for step in HANDOFF_STEPS:
+        assert f"utter_ask_{step}" in domain["responses"], step
