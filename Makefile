@@ -132,3 +132,10 @@ bench-console: $(VENV)/.installed
 
 clean:
 	rm -rf var models build test-output data/nlu/generated
+
+# The dialogue simulator (tools/simulate.py): seeded conversations of simulated people through
+# a real engine of its own; `make test` runs 300 of them (tests/tools/test_simulate.py).
+# CONVERSATIONS=N SEED=S to change; about 2 conversations a second on 2 cores.
+.PHONY: simulate
+simulate: $(VENV)/.installed $(VENV_RASA)/.installed catalogue train
+	$(PY) tools/simulate.py --conversations $(or $(CONVERSATIONS),5000) --seed $(or $(SEED),1)

@@ -405,7 +405,14 @@ class ActionConverse(CatalogueAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         c = Conversation(Turn.from_tracker(tracker), Reply(), self.services(), domain)
-        await respond(c)
+        try:
+            await respond(c)
+        except Exception:
+            # The catalogue or a store failed in a way no step handled: say so honestly and
+            # change nothing, so the same message can simply be sent again.
+            logger.exception("the turn could not be answered")
+            c = Conversation(c.turn, Reply(), c.services, domain)
+            c.reply.ask("utter_action_unavailable")
         vary(c, domain)
         # Responses depend on these slots; the engine would render them with the old values.
         changed = any(

@@ -125,7 +125,8 @@ def ask_again(c: Conversation) -> None:
     """The open handoff question again (after a question in between)."""
     question = c.open_question
     if question == HANDOFF_CONTACT:
-        c.reply.ask("utter_ask_handoff_contact")
+        preference = c.get(PREFERENCE_SLOT) if c.get(PREFERENCE_SLOT) in PREFERENCES else "phone"
+        c.reply.ask(f"utter_ask_handoff_{preference}")
     elif question == HANDOFF_PREFERENCE:
         c.reply.ask("utter_ask_handoff_contact_preference")
     else:
@@ -134,7 +135,7 @@ def ask_again(c: Conversation) -> None:
 
 def _ask_contact(c: Conversation, preference: str) -> bool:
     c.set(PREFERENCE_SLOT, preference)
-    c.reply.ask("utter_ask_handoff_contact", handoff_contact_preference=preference)
+    c.reply.ask(f"utter_ask_handoff_{preference}")
     c.ask_open(HANDOFF_CONTACT)
     return True
 

@@ -140,9 +140,30 @@ def add_operations_routes(app: Sanic[Any, Any]) -> Sanic[Any, Any]:
             return response.json({"status": "catalogue unavailable"}, status=503)
         return response.json({"status": "ready"})
 
+    async def warm_up(_app: Sanic[Any, Any]) -> None:
+        # The catalogue and its answers' model are made now, not on the first message
+        # (seconds); the server answers meanwhile, and /ready says when it is done.
+        task = asyncio.create_task(asyncio.to_thread(_catalogue_ready))
+        task.add_done_callback(_warmed)
+        _warm_ups.add(task)
+
     app.add_route(metrics, "/metrics", methods=["GET"])
     app.add_route(ready, "/ready", methods=["GET"])
+    app.register_listener(warm_up, "after_server_start")
     return app
+
+
+# Started warm-ups, kept so that they are not collected while running.
+_warm_ups: set[asyncio.Task[None]] = set()
+
+
+def _warmed(task: asyncio.Task[None]) -> None:
+    _warm_ups.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning(
+            "catalogue not loaded at start (%s); /ready says when it is",
+            type(task.exception()).__name__,
+        )
 
 
 def _sanic_log_levels() -> None:

@@ -137,7 +137,10 @@ def train(catalogue: Catalogue, answers: list[Answer] | None = None) -> _Model:
     phrasings = [(a.id, q) for a in chosen for q in (*a.questions.nl, *a.questions.en)]
     texts = [q for _, q in phrasings] or [""]
     words = TfidfVectorizer(
-        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+"
+        analyzer="word",
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        token_pattern=r"\S+",  # noqa: S106 (a regex)
     ).fit([_words_of(catalogue, q, stemmer) for q in texts])
     chars = TfidfVectorizer(
         analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2
@@ -151,11 +154,12 @@ def train(catalogue: Catalogue, answers: list[Answer] | None = None) -> _Model:
     with warnings.catch_warnings():
         # liblinear may stop a little short of its tolerance; the ranking is what counts.
         warnings.simplefilter("ignore")
-        for targets in (
+        targets_by_kind: list[list[str]] = [
             labels,
             [model.answers[a].about for a in labels],
-            [model.answers[a].aspect for a in labels],
-        ):
+            [str(model.answers[a].aspect) for a in labels],
+        ]
+        for targets in targets_by_kind:
             fitted.append(_fit(features, targets))
     answer, topic, aspect = fitted
     columns_topic = {name: i for i, name in enumerate(topic.classes_)}

@@ -595,6 +595,9 @@ def _read_work(r: _Reading) -> None:
             break
         says_work = _has(clause, p.work) or _has(clause, p.current_employer)
         working = working or says_work
+        if working and _has(clause, p.outside_care):
+            employer = employer or "other"  # "ja, buiten de zorg"
+            continue
         negated = _has(clause, NEGATIONS)
         if _says_care(clause, p) and (working or r.asked == "employer"):
             if not negated:

@@ -261,6 +261,7 @@ class Phrases(Strict):
     care_work: PhraseList
     care_work_parts: PhraseList
     not_care_work: list[Phrase]
+    outside_care: PhraseList
     work: PhraseList
     current_employer: PhraseList
     workplace: PhraseList

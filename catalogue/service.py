@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from catalogue import store
 from catalogue.advice import advise, lookup
-from catalogue.answers import FoundAnswer, find_answer
+from catalogue.answers import FoundAnswer, find_answer, warm_up
 from catalogue.compiled import Catalogue
 from catalogue.intake import asks, next_question
 from catalogue.interpret import Reading, interpret, is_question, province_of
@@ -70,7 +70,11 @@ class CatalogueService:
             checksum = store.current_checksum(engine)
             if self._catalogue is None or checksum != self._catalogue.checksum:
                 gc.unfreeze()  # let the catalogue being replaced be collected
-                self._catalogue = store.read(engine)
+                loaded = store.read(engine)
+                # Its answers' model is trained before it is used (a few seconds), so no
+                # question waits for the training.
+                warm_up(loaded)
+                self._catalogue = loaded
                 settle_long_lived()
             self._checked_at = now
             return self._catalogue

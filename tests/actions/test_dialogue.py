@@ -246,7 +246,7 @@ async def test_a_person_is_asked_for_and_the_request_is_stored_once(chat: Chat) 
     assert responses(consent) == ["utter_ask_handoff_consent"]
     await chat.say("ja", "affirm")
     contact = await chat.say("bellen graag", "inform")
-    assert last(contact) == "utter_ask_handoff_contact"
+    assert last(contact) == "utter_ask_handoff_phone"
     done = await chat.say("06 12345678", "inform")
     assert "utter_handoff_confirmed" in responses(done)
     stored = chat.handoff_store.created

@@ -15,6 +15,7 @@ import actions.privacy
 from actions.base import CatalogueAction
 from actions.intake import NUMBER_LIMITS
 from actions.turn import HANDOFF_STEPS, PROFILE_SLOTS
+from bot.handoff.contact import PREFERENCES
 from catalogue import profile
 from catalogue.reader import load_directory
 
@@ -195,5 +196,25 @@ def test_no_slot_is_filled_by_the_engine(domain: dict[str, Any]) -> None:
 
 
 def test_the_handoff_questions_exist(domain: dict[str, Any]) -> None:
-    for step in HANDOFF_STEPS:
-        assert f"utter_ask_{step}" in domain["responses"], step
+    consent, preference, _contact = HANDOFF_STEPS
+    names = {f"utter_ask_{consent}", f"utter_ask_{preference}"}
+    names |= {f"utter_ask_handoff_{kind}" for kind in PREFERENCES}
+    names |= {f"utter_invalid_handoff_{kind}" for kind in PREFERENCES}
+    assert names <= set(domain["responses"])
+
+
+# Responses that end a turn waiting for the person: a question, or a choice of buttons.
+PROMPTS = re.compile(
+    r"utter_(ask|example|clarify|invalid)_\w+|utter_(miss_offer|next_steps|offer_intake|"
+    r"anything_else|stopped|no_problem|not_understood_general|offer_human|"
+    r"action_unavailable)(_again)?$|utter_greet$"
+)
+
+
+def test_every_prompt_ends_with_a_question_or_a_choice(domain: dict[str, Any]) -> None:
+    prompts = [name for name in domain["responses"] if PROMPTS.match(name)]
+    assert len(prompts) > 50
+    for name in prompts:
+        for variant in domain["responses"][name]:
+            text = variant.get("text", "").rstrip()
+            assert text.endswith("?") or variant.get("buttons"), (name, text)

@@ -325,6 +325,9 @@ def test_phrasings_found_in_real_conversations(
             {},
         ),
         ("ik werk bij een supermarkt", "employer", {"employer": "other"}, {}),
+        ("ja, buiten de zorg", "employer", {"employer": "other"}, {}),
+        ("yes, outside care", "employer", {"employer": "other"}, {}),
+        ("ja, in de zorg", "employer", {"employer": "care"}, {}),
         (
             "Ik wil een BBL-opleiding doen bij mijn huidige werkgever, een kleine zorgorganisatie.",
             None,
