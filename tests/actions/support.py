@@ -90,11 +90,15 @@ class FakeHandoffStore:
     def create(self, new: NewHandoff) -> StoredHandoff:
         if self.fail:
             raise OSError("database down (simulated)")
-        first = all((h.conversation_id, h.turn) != (new.conversation_id, new.turn) for h in self.created)
+        first = all(
+            (h.conversation_id, h.turn) != (new.conversation_id, new.turn) for h in self.created
+        )
         if first:
             self.created.append(new)
         key = f"{new.conversation_id}:{new.turn}"
-        return StoredHandoff(public_id=f"ZW-{len(self.created)}", idempotency_key=key, created=first)
+        return StoredHandoff(
+            public_id=f"ZW-{len(self.created)}", idempotency_key=key, created=first
+        )
 
 
 @dataclass
@@ -122,7 +126,18 @@ def said(dispatcher: CollectingDispatcher) -> list[Said]:
         values = {
             k: v
             for k, v in message.items()
-            if k not in ("response", "text", "buttons", "custom", "elements", "image", "attachment", "template", "json_message")
+            if k
+            not in (
+                "response",
+                "text",
+                "buttons",
+                "custom",
+                "elements",
+                "image",
+                "attachment",
+                "template",
+                "json_message",
+            )
         }
         out.append(
             Said(

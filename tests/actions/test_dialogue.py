@@ -34,7 +34,7 @@ def last(messages: list[Any]) -> str:
     return responses(messages)[-1]
 
 
-# ---- the examples at the top of the issue ------------------------------------------------------
+# ---- the examples at the top of the issue ---------------------------------------------------
 
 
 async def test_yes_to_the_employer_question_asks_where(chat: Chat) -> None:
@@ -51,8 +51,12 @@ async def test_yes_to_the_employer_question_asks_where(chat: Chat) -> None:
     ("text", "recruiter"),
     [("ja, een thuiszorgorganisatie", False), ("ja, wij nemen haar aan", True)],
 )
-async def test_yes_with_where_is_an_employer_in_care(chat: Chat, text: str, recruiter: bool) -> None:
-    chat.resume(**{**ALMOST_DONE, "employer": None, "open_question": "employer", "recruiter": recruiter})
+async def test_yes_with_where_is_an_employer_in_care(
+    chat: Chat, text: str, recruiter: bool
+) -> None:
+    chat.resume(
+        **{**ALMOST_DONE, "employer": None, "open_question": "employer", "recruiter": recruiter}
+    )
     reply = await chat.say(text, "affirm")
     assert chat.slots["employer"] == "care"
     assert "utter_not_understood" not in responses(reply)
@@ -104,7 +108,9 @@ async def test_a_second_greeting_restarts_nothing(chat: Chat) -> None:
 
 
 async def test_english_with_a_question_gets_the_answer_in_english(chat: Chat) -> None:
-    reply = await chat.say("Hi, I only speak a little Dutch. What is a learning unit?", "ask_question")
+    reply = await chat.say(
+        "Hi, I only speak a little Dutch. What is a learning unit?", "ask_question"
+    )
     assert chat.slots["language"] == "en"
     # Rendered in this turn's language (the engine would render with the old one).
     texts = [m.text or "" for m in reply]
@@ -157,7 +163,7 @@ async def test_a_question_without_a_good_answer_names_the_desk_and_is_kept(chat:
     ]
 
 
-# ---- repair ----------------------------------------------------------------------------------------
+# ---- repair ------------------------------------------------------------------------------
 
 
 async def test_unclear_answers_never_stall_the_intake(chat: Chat) -> None:

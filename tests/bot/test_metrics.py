@@ -84,9 +84,7 @@ def test_fallbacks_by_kind(registry: CollectorRegistry) -> None:
 def test_handoffs_by_outcome(registry: CollectorRegistry) -> None:
     metrics = ActionMetrics(registry, ACTIONS)
     metrics.record("action_converse", "ok", 0.01, said("utter_handoff_confirmed"))
-    metrics.record(
-        "action_converse", "ok", 0.01, said("utter_handoff_confirmed_days", "utter_x")
-    )
+    metrics.record("action_converse", "ok", 0.01, said("utter_handoff_confirmed_days", "utter_x"))
     metrics.record("action_converse", "ok", 0.01, said("utter_handoff_declined"))
     metrics.record("action_converse", "ok", 0.01, said("utter_handoff_failed"))
     # An action that failed says nothing about the handoff.
