@@ -20,7 +20,7 @@ ItemRef = tuple[Kind, str]
 
 # Fields a selector may filter on, per kind.
 SELECTOR_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "unit": ("audience", "sector", "level", "certificate", "qualification", "status"),
+    "unit": ("audience", "sector", "level", "certificate", "qualification", "status", "group"),
     "route": ("status",),
     "funding": ("status", "applicant"),
 }

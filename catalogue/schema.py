@@ -133,6 +133,9 @@ class Unit(Fact):
     duration: Duration | None = None
     price: Price | None = None
     note: str | None = None
+    # Units of one group are the same kind of unit (two names for one step): the advice
+    # recommends at most one of a group.
+    group: Id | None = None
 
 
 class Route(Fact):
@@ -142,6 +145,8 @@ class Route(Fact):
     synonyms: list[NonEmpty] = []
     explain: Text
     cost: Text
+    # A short name for sentences ("BBL (werken en leren)"); the title when absent.
+    short: Text | None = None
 
 
 class Funding(Fact):
@@ -177,6 +182,16 @@ class Rule(Strict):
     sources: SourceIds
     # Among recommended items, a higher total weight ranks first.
     weight: Annotated[int, Field(ge=1, le=10)] = 1
+    # For a `possible` rule: it only holds until the person takes a first step (find a care
+    # employer, ask about SBB recognition, take the admission test). A route held back only by
+    # such rules may still be named as the way to go, with that step first.
+    resolvable: bool = False
+
+    @model_validator(mode="after")
+    def _resolvable_caps_only(self) -> Rule:
+        if self.resolvable and self.outcome != "possible":
+            raise ValueError("only a rule with outcome possible can be resolvable")
+        return self
 
 
 class RuleDefaults(Strict):
@@ -189,6 +204,10 @@ class RuleDefaults(Strict):
     ended: Text
     # Lead-in for a rule that cannot be decided yet; the rule's own reason follows as `if`.
     undecided: Text
+    # Reason for a unit of a group whose other unit is recommended (one of the two is enough).
+    alternative: Text
+    # Reason for a scheme whose routes are at best possible: it fits no better than they do.
+    route_possible: Text
 
 
 class NoticeHistory(Strict):
