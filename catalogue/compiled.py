@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from catalogue.errors import CatalogueInvalid, Problem
+from catalogue.profile import TARGET_UNKNOWN
 from catalogue.rules import FIXED_VALUES, Expression, compile_expression
 from catalogue.schema import CatalogueData, Funding, Notice, Route, Rule, Unit
 
@@ -221,6 +222,7 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
     provinces = tuple(sorted(set(data.regions.values())))
     fixed_values = dict(FIXED_VALUES)
     fixed_values["care_qualifications"] = tuple(sorted(qualification_ids))
+    fixed_values["target"] = (*sorted(qualification_ids), TARGET_UNKNOWN)
     fixed_values["province"] = (*provinces, "")
 
     def compile_when(kind: str, entry_id: str, text: str) -> Expression | None:

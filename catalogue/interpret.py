@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from catalogue.compiled import Catalogue
 from catalogue.numberwords import DIGITS, parse_number
-from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE
+from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE, TARGET_UNKNOWN
 
 FULL_TIME_HOURS: Final = 36
 MAX_EXPERIENCE_YEARS: Final = 60
@@ -416,7 +416,11 @@ NL_WORDS: Final = frozenset(
     ]
 )
 # Fields the bot can ask, and the value "weet ik niet" stands for where there is one.
-UNKNOWN_VALUE: Final[dict[str, Any]] = {"employer_sbb_recognised": "unknown", "sector": "either"}
+UNKNOWN_VALUE: Final[dict[str, Any]] = {
+    "employer_sbb_recognised": "unknown",
+    "sector": "either",
+    "target": TARGET_UNKNOWN,
+}
 
 
 def normalise(text: str) -> str:
@@ -736,6 +740,19 @@ def _read_qualifications(r: _Reading, catalogue: Catalogue) -> None:
         r.put("care_qualifications", [])
 
 
+def _read_target(r: _Reading, catalogue: Catalogue) -> None:
+    """What the user wants to become: a qualification named in a wish ("wil verzorgende ig
+    worden"), or any named when the bot asked for the target. The first one named counts."""
+    matcher = _matcher(catalogue)
+    if matcher.pattern is None:
+        return
+    for match in matcher.pattern.finditer(r.text):
+        kind, item_id = matcher.by_phrase[match.group(1)]
+        if kind == "qualification" and (r.asked == "target" or r.wished_at(match.start())):
+            r.put("target", item_id)
+            return
+
+
 def _read_work(r: _Reading) -> None:
     text = r.text
     if _has(text, NO_EMPLOYER_PHRASES):
@@ -907,6 +924,7 @@ def interpret(text: str, catalogue: Catalogue, asked: str | None = None) -> dict
     _read_numbers(r)
     _read_education(r, catalogue)
     _read_qualifications(r, catalogue)
+    _read_target(r, catalogue)
     _read_work(r)
     _read_choices(r)
     _read_region(r, catalogue)

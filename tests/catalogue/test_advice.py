@@ -22,6 +22,7 @@ BASE: dict[str, Any] = {
     "hours_per_week": 24,
     "sector": "vvt",
     "goal": "tasks",
+    "target": "unknown",
     "benefit": "none",
     "region": "Amersfoort",
     "language": "nl",
@@ -657,3 +658,63 @@ def test_slim_for_small_employers_is_never_offered_to_a_job_seeker(
 ) -> None:
     advice = advice_for(real_catalogue, employer=employer, employer_sbb_recognised="yes")
     assert (fit(advice, "funding", "slim") != "not_possible") is offered
+
+
+# ---- the target: what the person wants to become (issue 20) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"), [("vig_3", "recommended"), ("unknown", "possible")]
+)
+def test_a_helpende_who_wants_vig_gets_the_vig_units_she_lacks_as_her_step(
+    real_catalogue: Catalogue, target: str, expected: str
+) -> None:
+    advice = advice_for(
+        real_catalogue,
+        care_qualifications=["helpende_zw_2"],
+        care_experience_years=4,
+        goal="diploma",
+        target=target,
+        **AT_RECOGNISED_EMPLOYER,
+    )
+    for unit_id in ("regievoering_vakontwikkeling", "basis_deskundige_zorg"):
+        unit = item(advice, "unit", unit_id)
+        assert unit["fit"] == expected, unit_id
+        default = real_catalogue.data.rule_defaults.unit.nl
+        assert (default in [r["nl"] for r in unit["reasons"]]) is (target == "unknown")
+    if target == "vig_3":
+        assert set(advice["summary"]["units"]) == {
+            "regievoering_vakontwikkeling",
+            "basis_deskundige_zorg",
+        }
+
+
+@pytest.mark.parametrize(("held", "expected"), [(["vig_3"], "not_possible"), ([], "recommended")])
+def test_the_target_never_recommends_a_unit_of_a_diploma_already_held(
+    real_catalogue: Catalogue, held: list[str], expected: str
+) -> None:
+    advice = advice_for(
+        real_catalogue, care_qualifications=held, target="vig_3", **AT_RECOGNISED_EMPLOYER
+    )
+    assert fit(advice, "unit", "basis_deskundige_zorg") == expected
+
+
+@pytest.mark.parametrize(
+    ("target", "field_ok"),
+    [("vig_3", True), ("unknown", True), ("nurse_9", False), (3, False), ("", False)],
+)
+def test_the_target_is_a_qualification_id_or_unknown(
+    real_catalogue: Catalogue, target: Any, field_ok: bool
+) -> None:
+    if field_ok:
+        assert advise(real_catalogue, {"target": target})["profile"]["target"] == target
+    else:
+        with pytest.raises(ProfileError) as caught:
+            advise(real_catalogue, {"target": target})
+        assert caught.value.field == "target"
+
+
+def test_target_is_asked_right_after_goal() -> None:
+    from catalogue.profile import PROFILE_FIELDS
+
+    assert PROFILE_FIELDS[PROFILE_FIELDS.index("goal") + 1] == "target"

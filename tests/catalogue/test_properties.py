@@ -26,6 +26,7 @@ from catalogue.profile import (
     MIN_AGE,
     SBB_ANSWERS,
     SECTORS,
+    TARGET_UNKNOWN,
 )
 from catalogue.reader import load_directory
 
@@ -46,6 +47,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "hours_per_week": st.integers(0, 60),
     "sector": st.sampled_from(SECTORS),
     "goal": st.sampled_from(GOALS),
+    "target": st.sampled_from([*QUALIFICATIONS, TARGET_UNKNOWN]),
     "benefit": st.sampled_from(BENEFITS),
     "region": st.sampled_from(PLACES),
     "language": st.sampled_from(LANGUAGES),
