@@ -350,6 +350,7 @@ class _Run:
 
     def __init__(self, catalogue: Catalogue, prepared: _Prepared, symbols: dict[str, Any]) -> None:
         self.prepared = prepared
+        self.symbols = symbols
         memo = prepared.verdict_memo
         if len(memo) > VERDICT_MEMO_LIMIT:
             memo.clear()

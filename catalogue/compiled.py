@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from catalogue.errors import CatalogueInvalid, Problem
+from catalogue.plan_templates import CompiledPlan, compile_plan
 from catalogue.profile import TARGET_UNKNOWN
 from catalogue.rules import FIXED_VALUES, Expression, compile_expression
 from catalogue.schema import CatalogueData, Funding, Notice, Route, Rule, Unit
@@ -38,6 +39,7 @@ FILES: Final[dict[str, str]] = {
     "term": "glossary.yaml",
     "answer": "answers.yaml",
     "region": "regions.yaml",
+    "plan": "plan.yaml",
 }
 
 
@@ -63,6 +65,7 @@ class Catalogue:
         rules: tuple[CompiledRule, ...],
         notices: tuple[CompiledNotice, ...],
         checksum: str,
+        plan: CompiledPlan,
         answer_conditions: dict[tuple[str, int], Expression] | None = None,
     ) -> None:
         self.data = data
@@ -79,6 +82,7 @@ class Catalogue:
         self.answers = {a.id: a for a in data.answers}
         # (answer id, index of its personal variant) -> the compiled `when` of that variant.
         self.answer_conditions = dict(answer_conditions or {})
+        self.plan = plan  # plan.yaml, compiled
         self.regions = {name.casefold(): province for name, province in data.regions.items()}
         # A province named as the answer is in that province ("Flevoland", not only "Almere").
         for province in set(data.regions.values()):
@@ -162,6 +166,9 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
     problems: list[Problem] = []
 
     def problem(kind: str, entry_id: str, message: str) -> None:
+        if kind == "plan":  # plan.yaml names its entries itself ("steps.cost 'no_route'")
+            problems.append(Problem(FILES[kind], entry_id, message))
+            return
         label = f"{kind} {entry_id!r}" if entry_id else ""
         problems.append(Problem(FILES[kind], label, message))
 
@@ -273,8 +280,16 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
             if expression is not None:
                 personal[(answer.id, index)] = expression
 
+    plan = compile_plan(data, fixed_values, lambda entry, message: problem("plan", entry, message))
+
     if problems:
         raise CatalogueInvalid(problems)
+    assert plan is not None  # compile_plan returns None only after reporting problems
     return Catalogue(
-        data, tuple(compiled_rules), tuple(compiled_notices), checksum, answer_conditions=personal
+        data,
+        tuple(compiled_rules),
+        tuple(compiled_notices),
+        checksum,
+        plan,
+        answer_conditions=personal,
     )

@@ -18,6 +18,7 @@ from catalogue.schema import (
     Funding,
     GlossaryTerm,
     Notice,
+    PlanTemplates,
     Qualification,
     Route,
     Rule,
@@ -40,7 +41,7 @@ LISTS: Final[dict[str, tuple[str, type[BaseModel]]]] = {
     "glossary.yaml": ("terms", GlossaryTerm),
     "answers.yaml": ("answers", Answer),
 }
-FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml")
+FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml", "plan.yaml")
 # Top-level keys allowed besides the list (YAML anchors live under `defaults`).
 EXTRA_KEYS: Final[dict[str, set[str]]] = {"units.yaml": {"defaults"}, "rules.yaml": {"defaults"}}
 
@@ -141,6 +142,10 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             problems,
         )
 
+    plan = None
+    if "plan.yaml" in documents:
+        plan = _validate(PlanTemplates, "plan.yaml", "", documents["plan.yaml"], problems)
+
     version = title = None
     meta = documents.get("catalogue.yaml")
     if meta is not None:
@@ -179,6 +184,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
         raise CatalogueInvalid(problems)
     # No problems means each of these was read and checked above.
     assert isinstance(version, str) and isinstance(title, str) and rule_defaults is not None
+    assert plan is not None
     try:
         return CatalogueData(
             version=version,
@@ -193,6 +199,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             notices=parsed["notices"],
             glossary=parsed["terms"],
             answers=parsed["answers"],
+            plan=plan,
             regions=regions,
         )
     except ValidationError as exc:

@@ -258,6 +258,73 @@ class Answer(Fact):
     personal: list[PersonalAnswer] = []
 
 
+# ---- the plan's templates (plan.yaml) -------------------------------------------------------
+
+StepKind = Literal["target", "first_step", "learn", "cost", "next"]
+STEP_KINDS: tuple[StepKind, ...] = ("target", "first_step", "learn", "cost", "next")
+
+
+class PlanVariant(Strict):
+    """One way to say a step; the first variant whose `when` holds is used."""
+
+    id: Id
+    when: NonEmpty
+    # first_step only: who the person contacts (a key of `contacts`).
+    contact: Id | None = None
+    title: Text
+    text: Text
+    # Where the facts in this sentence come from (the items it names add their own).
+    sources: list[Id] = []
+
+
+class TargetProposal(Strict):
+    """A target the advice proposes when the person does not know yet, and why."""
+
+    id: Id
+    when: NonEmpty
+    target: Id
+    reason: Text
+    sources: SourceIds
+
+
+class PlanFact(Strict):
+    """Something an advisor also says (an answer of answers.yaml), when `when` holds."""
+
+    id: Id
+    when: NonEmpty
+    answer: Id
+
+
+class ExplainedWord(Strict):
+    """A hard word (as written in Dutch or English) and the entry that explains it."""
+
+    words: Annotated[list[NonEmpty], Field(min_length=1)]
+    # kind:id of a glossary term, route, scheme or unit: "term:crebo", "route:bbl".
+    ref: NonEmpty
+
+
+class Months(Strict):
+    nl: Annotated[list[NonEmpty], Field(min_length=12, max_length=12)]
+    en: Annotated[list[NonEmpty], Field(min_length=12, max_length=12)]
+
+
+class PlanTemplates(Strict):
+    """Every sentence of the plan, per step kind and language, with the words around them."""
+
+    months: Months
+    # A date in words: {day} {month} {year}.
+    date: Text
+    # Small words the plan puts between values: and, your_region, weeks_range ({min}, {max}).
+    words: dict[Id, Text]
+    contacts: dict[Id, Text]
+    # Sentences of the plan's notes: replaced ({chosen} {target}).
+    notes: dict[Id, Text]
+    proposals: Annotated[list[TargetProposal], Field(min_length=1)]
+    steps: dict[StepKind, list[PlanVariant]]
+    facts: list[PlanFact] = []
+    explain: list[ExplainedWord] = []
+
+
 class CatalogueData(Strict):
     """The whole catalogue as read from the YAML files (or from the database)."""
 
@@ -273,5 +340,6 @@ class CatalogueData(Strict):
     notices: list[Notice]
     glossary: list[GlossaryTerm]
     answers: list[Answer]
+    plan: PlanTemplates
     # municipality -> province
     regions: dict[str, str]
