@@ -27,6 +27,8 @@ from bot.settings import Settings
 # except a catalogue export an admin uploads (about 200 KB today).
 MAX_BODY_BYTES: Final = 64 * 1024
 LARGER_BODIES: Final[dict[str, int]] = {"/console/admin/catalogue/upload": 4 * 1024 * 1024}
+
+
 def too_large(limit: int) -> str:
     return f"Request body too large: at most {limit} bytes."
 
