@@ -114,10 +114,31 @@ class _Entry:
 
 
 @dataclass(frozen=True)
+class _Class:
+    """Entries of one section that get the same outcome for every profile: the same rule
+    pattern, and routes of the same patterns (so the same best route rank). Rated once per
+    advice; its members, in prepared order, follow it into their bucket."""
+
+    pattern: int
+    route_patterns: tuple[int, ...]
+    representative: _Entry
+    members: tuple[_Entry, ...]
+    # Each member's place in the section's prepared order (to merge classes of one bucket).
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     routes: tuple[_Entry, ...]
     units: tuple[_Entry, ...]
     funding: tuple[_Entry, ...]
+    # The same entries as classes, per section; route ids to their pattern.
+    classes: dict[str, tuple[_Class, ...]]
+    route_pattern: dict[str, int]
+    # id(entry) -> its place in its section's prepared order.
+    position: dict[int, int]
+    # Per section: item id -> (entry, its class).
+    by_id: dict[str, dict[str, tuple[_Entry, _Class]]]
     blocked: dict[str, Any]
     ended: dict[str, Any]
     alternative: dict[str, Any]
@@ -304,10 +325,51 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
         out.sort(key=lambda e: (e.certain, e.order))
         return tuple(out)
 
+    route_entries = entries("route", catalogue.data.routes, defaults.route)
+    unit_entries = entries("unit", catalogue.data.units, defaults.unit)
+    funding_entries = entries("funding", catalogue.data.funding, defaults.funding)
+    route_pattern = {e.ref[1]: e.pattern for e in route_entries}
+
+    def classes(section: tuple[_Entry, ...]) -> tuple[_Class, ...]:
+        found: dict[tuple[int, tuple[int, ...]], list[tuple[int, _Entry]]] = {}
+        for position, entry in enumerate(section):
+            route_patterns = tuple(sorted({route_pattern[r] for r in entry.routes}))
+            found.setdefault((entry.pattern, route_patterns), []).append((position, entry))
+        return tuple(
+            _Class(
+                pattern=pattern,
+                route_patterns=route_patterns,
+                representative=members[0][1],
+                members=tuple(e for _, e in members),
+                positions=tuple(p for p, _ in members),
+            )
+            for (pattern, route_patterns), members in found.items()
+        )
+
+    section_classes = {
+        "routes": classes(route_entries),
+        "units": classes(unit_entries),
+        "funding": classes(funding_entries),
+    }
     prepared = _Prepared(
-        routes=entries("route", catalogue.data.routes, defaults.route),
-        units=entries("unit", catalogue.data.units, defaults.unit),
-        funding=entries("funding", catalogue.data.funding, defaults.funding),
+        routes=route_entries,
+        units=unit_entries,
+        funding=funding_entries,
+        classes=section_classes,
+        by_id={
+            section: {
+                entry.ref[1]: (entry, rated_class)
+                for rated_class in found
+                for entry in rated_class.members
+            }
+            for section, found in section_classes.items()
+        },
+        route_pattern=route_pattern,
+        position={
+            id(entry): index
+            for section in (route_entries, unit_entries, funding_entries)
+            for index, entry in enumerate(section)
+        },
         blocked={
             "rule": None,
             "outcome": "not_possible",
@@ -368,7 +430,11 @@ class _Run:
         self.verdicts = verdicts
         # Patterns met in this advice, by (pattern, best route rank).
         self.outcomes: dict[tuple[int, int], _Outcome] = {}
-        self.route_rank: dict[str, int] = {}
+        # The fit of each route pattern (routes are rated first).
+        self.route_fit: dict[int, int] = {}
+        # Units held back for another unit of their group (by id, and in ranked order).
+        self.held_back: set[str] = set()
+        self.held_back_rated: list[Rated] = []
 
     def outcome(self, entry: _Entry, route_rank: int) -> _Outcome:
         verdicts = self.verdicts
@@ -478,21 +544,21 @@ class _Run:
         cache[outcome] = reasons
         return reasons
 
-    def rate(self, entry: _Entry) -> _Outcome:
-        """The entry's outcome for this profile; a route's fit is kept for its units and schemes."""
-        routes = entry.routes
-        if not routes:
+    def rate(self, rated_class: _Class) -> _Outcome:
+        """The outcome of every entry of a class; a route's fit is kept for its units."""
+        route_patterns = rated_class.route_patterns
+        if not route_patterns:
             route_rank = 1
-        elif len(routes) == 1:
-            route_rank = self.route_rank[routes[0]]
+        elif len(route_patterns) == 1:
+            route_rank = self.route_fit[route_patterns[0]]
         else:
-            route_rank = min([self.route_rank[r] for r in routes])
-        key = (entry.pattern, route_rank)
+            route_rank = min([self.route_fit[p] for p in route_patterns])
+        key = (rated_class.pattern, route_rank)
         outcome = self.outcomes.get(key)
         if outcome is None:
-            outcome = self.outcomes[key] = self.outcome(entry, route_rank)
-        if entry.ref[0] == "route":
-            self.route_rank[entry.ref[1]] = outcome.fit
+            outcome = self.outcomes[key] = self.outcome(rated_class.representative, route_rank)
+        if rated_class.representative.ref[0] == "route":
+            self.route_fit[rated_class.pattern] = outcome.fit
         return outcome
 
     def open_questions(self, answered: frozenset[str]) -> list[dict[str, Any]]:
@@ -527,45 +593,64 @@ class _Run:
 Rated = tuple[_Entry, _Outcome, bool]
 
 
-def _ranked(run: _Run, entries: tuple[_Entry, ...]) -> list[Rated]:
+def _ranked(run: _Run, section: str) -> list[Rated]:
     """Items best first: by rank bucket (fit, best route, -weight), and within a bucket by the
-    entries' prepared order. Of a group, only the first recommended unit stays recommended."""
-    buckets: dict[tuple[int, int, int], list[Rated]] = {}
-    for entry in entries:
-        outcome = run.rate(entry)
+    entries' prepared order. Of a group, only the first recommended unit stays recommended.
+
+    Classes are rated, not entries: at 100x a section has thousands of entries but a few
+    hundred classes, and a bucket's members are merged in prepared order.
+    """
+    buckets: dict[tuple[int, int, int], list[tuple[_Class, _Outcome]]] = {}
+    for rated_class in run.prepared.classes[section]:
+        outcome = run.rate(rated_class)
         bucket = (outcome.fit, outcome.route_rank, -outcome.weight)
         found = buckets.get(bucket)
         if found is None:
-            buckets[bucket] = [(entry, outcome, False)]
+            buckets[bucket] = [(rated_class, outcome)]
         else:
-            found.append((entry, outcome, False))
-    order = sorted(buckets)
+            found.append((rated_class, outcome))
+    ordered: dict[tuple[int, int, int], list[Rated]] = {}
+    for bucket, members in buckets.items():
+        if len(members) == 1:
+            rated_class, outcome = members[0]
+            ordered[bucket] = [(entry, outcome, False) for entry in rated_class.members]
+        else:
+            # Positions are unique, so the tuples compare on them alone (no key function).
+            merged = [
+                (position, entry, outcome)
+                for rated_class, outcome in members
+                for position, entry in zip(rated_class.positions, rated_class.members, strict=True)
+            ]
+            merged.sort()
+            ordered[bucket] = [(entry, outcome, False) for _, entry, outcome in merged]
+    order = sorted(ordered)
     ranked: list[Rated] = []
     held_back: list[Rated] = []
     groups: set[str] = set()
     for bucket in order:
         if bucket[0] != 0:
             break
-        for rated in buckets[bucket]:
+        for rated in ordered[bucket]:
             group = rated[0].group
             if group is None:
                 ranked.append(rated)
             elif group in groups:
                 held_back.append((rated[0], rated[1], True))
+                run.held_back.add(rated[0].ref[1])
+                run.held_back_rated.append(held_back[-1])
             else:
                 groups.add(group)
                 ranked.append(rated)
     if held_back:
-        position = {id(entry): index for index, entry in enumerate(entries)}
+        position = run.prepared.position
         for rated in held_back:
-            outcome = rated[1]
-            buckets.setdefault((1, outcome.route_rank, 0), []).append(rated)
+            ordered.setdefault((1, rated[1].route_rank, 0), []).append(rated)
         for key in {(1, r[1].route_rank, 0) for r in held_back}:
-            buckets[key].sort(key=lambda r: position[id(r[0])])
-        order = sorted(buckets)
+            ordered[key].sort(key=lambda r: position[id(r[0])])
+        order = sorted(ordered)
     for bucket in order:
         if bucket[0] != 0:
-            ranked.extend(buckets[bucket])
+            ranked.extend(ordered[bucket])
     return ranked
 
 
@@ -591,18 +676,30 @@ class Summary:
     funding: tuple[str, ...]
 
 
+def _leading(items: list[Rated], fit: int) -> list[Rated]:
+    """The ranked items up to the first that fits worse than `fit` (they come first)."""
+    out = []
+    for rated in items:
+        if (1 if rated[2] else rated[1].fit) > fit:
+            break
+        out.append(rated)
+    return out
+
+
 def _summary(routes: list[Rated], units: list[Rated], funding: list[Rated]) -> Summary:
-    recommended_routes = [r[0].ref[1] for r in routes if _fit(r) == 0]
+    doable_routes = _leading(routes, 1)
+    recommended_routes = [r[0].ref[1] for r in doable_routes if _fit(r) == 0]
     # No route fits yet: name one held back only by a first step the person can take.
-    route_ids = recommended_routes or [r[0].ref[1] for r in routes if r[1].pending]
-    unit_ids = [r[0].ref[1] for r in units if _fit(r) == 0]
-    scheme_ids = [r[0].ref[1] for r in funding if _fit(r) == 0]
+    route_ids = recommended_routes or [r[0].ref[1] for r in doable_routes if r[1].pending]
+    unit_ids = [r[0].ref[1] for r in _leading(units, 0)[:SUMMARY_UNITS]]
+    doable_funding = _leading(funding, 1)
+    scheme_ids = [r[0].ref[1] for r in doable_funding if _fit(r) == 0]
     if not scheme_ids and route_ids:
         # Certain schemes nothing speaks against, that pay for the route named first.
         best = route_ids[0]
         scheme_ids = [
             entry.ref[1]
-            for entry, outcome, _ in funding
+            for entry, outcome, _ in doable_funding
             if outcome.fit == 1 and outcome.default and entry.certain == 0 and best in entry.routes
         ]
     return Summary(
@@ -641,6 +738,11 @@ class Assessment:
     def fit(self, rated: Rated) -> str:
         return _FIT_NAMES[_fit(rated)]
 
+    def rated(self, section: str, item_id: str) -> Rated:
+        """One item's rating, without searching the ranked list."""
+        entry, rated_class = self.run.prepared.by_id[section][item_id]
+        return (entry, self.run.rate(rated_class), item_id in self.run.held_back)
+
 
 def assess(catalogue: Catalogue, raw_profile: Any) -> Assessment:
     """Rates every item for a profile (decoded JSON); raises ProfileError for bad values."""
@@ -648,9 +750,9 @@ def assess(catalogue: Catalogue, raw_profile: Any) -> Assessment:
     prepared = _prepare(catalogue)
     run = _Run(catalogue, prepared, profile_symbols(profile, catalogue.regions))
     # Routes first: a unit's or scheme's fit depends on its routes'.
-    routes = _ranked(run, prepared.routes)
-    units = _ranked(run, prepared.units)
-    funding = _ranked(run, prepared.funding)
+    routes = _ranked(run, "routes")
+    units = _ranked(run, "units")
+    funding = _ranked(run, "funding")
     return Assessment(profile, run, routes, units, funding, _summary(routes, units, funding))
 
 

@@ -23,7 +23,7 @@ from catalogue.advice import Assessment, Rated, assess
 from catalogue.compiled import Catalogue
 from catalogue.plan_templates import NO_ROUTE, CompiledPlan, CompiledVariant
 from catalogue.profile import TARGET_UNKNOWN
-from catalogue.rules import evaluate
+from catalogue.rules import Expression, evaluate
 from catalogue.schema import Qualification, Text, Unit
 
 Language = Literal["nl", "en"]
@@ -31,8 +31,12 @@ LANGUAGES: Final[tuple[Language, ...]] = ("nl", "en")
 MAX_STEPS: Final = 5
 MAX_ALTERNATIVES: Final = 3
 MAX_NOT_POSSIBLE: Final = 4
+MAX_NOTICES: Final = 3
 # Links of a replaced qualification followed at most (pb_ghz_4 -> pb_mz_4).
 MAX_REPLACEMENTS: Final = 5
+# Kept per catalogue, cleared when full: condition verdicts, and the hard words in a text.
+VERDICT_MEMO_LIMIT: Final = 100_000
+TERMS_MEMO_LIMIT: Final = 20_000
 
 
 @dataclass(frozen=True)
@@ -180,9 +184,19 @@ class _Builder:
         pattern = self.templates.date.en if language == "en" else self.templates.date.nl
         return pattern.format(day=day.day, month=months[day.month - 1], year=day.year)
 
-    def holds(self, expression: Any, symbols: Mapping[str, Any]) -> bool:
-        # A condition that needs an unanswered question does not hold.
-        return evaluate(expression, symbols) is True
+    def holds(self, expression: Expression, symbols: Mapping[str, Any]) -> bool:
+        """Whether a condition holds; one that needs an unanswered question does not.
+
+        Verdicts are kept per catalogue on the values of the symbols the condition reads.
+        """
+        memo: dict[tuple[Any, ...], bool] = self.catalogue.cache.setdefault("plan_verdicts", {})
+        key = (expression.text, *(symbols.get(name) for name in sorted(expression.symbols)))
+        verdict = memo.get(key)
+        if verdict is None:
+            if len(memo) > VERDICT_MEMO_LIMIT:
+                memo.clear()
+            verdict = memo[key] = evaluate(expression, symbols) is True
+        return verdict
 
 
 def _target(builder: _Builder) -> tuple[Qualification, bool, str | None, Note | None]:
@@ -215,11 +229,30 @@ def _target(builder: _Builder) -> tuple[Qualification, bool, str | None, Note | 
     return qualification, reason is not None, replaces, reason
 
 
-def _rated(items: list[Rated], item_id: str) -> Rated | None:
-    for rated in items:
-        if rated[0].ref[1] == item_id:
-            return rated
-    return None
+def _leading_units(assessment: Assessment) -> list[Rated]:
+    """The recommended units (ranked first), up to MAX_ALTERNATIVES beyond the summary's."""
+    out: list[Rated] = []
+    for rated in assessment.units:
+        if (
+            rated[1].fit != 0
+            or rated[2]
+            or len(out) > MAX_ALTERNATIVES + len(assessment.summary.units)
+        ):
+            break
+        out.append(rated)
+    return out
+
+
+def _units_of(catalogue: Catalogue, qualification_id: str) -> tuple[str, ...]:
+    """The ids of a qualification's units, in data order."""
+    by_qualification: dict[str, tuple[str, ...]] | None = catalogue.cache.get("plan_units")
+    if by_qualification is None:
+        found: dict[str, list[str]] = {}
+        for unit in catalogue.data.units:
+            found.setdefault(unit.qualification, []).append(unit.id)
+        by_qualification = {q: tuple(ids) for q, ids in found.items()}
+        catalogue.cache["plan_units"] = by_qualification
+    return by_qualification.get(qualification_id, ())
 
 
 def _values(
@@ -353,14 +386,25 @@ def _explanation(catalogue: Catalogue, ref: str) -> Explained:
     return Explained(ref, PlanText(unit.title, unit.title_en), _text(unit.enables))
 
 
-def _terms_in(compiled: CompiledPlan, texts: Iterable[str]) -> list[str]:
+def _terms_in(catalogue: Catalogue, texts: Iterable[str]) -> list[str]:
+    """The explained words' refs in these texts, in order of first use."""
+    compiled = catalogue.plan
     pattern = compiled.explain_pattern
     if pattern is None:
         return []
+    memo: dict[str, tuple[str, ...]] = catalogue.cache.setdefault("plan_terms", {})
     found: list[str] = []
     for text in texts:
-        for match in pattern.finditer(text):
-            ref = compiled.explain_refs[match.group(1).casefold()]
+        refs = memo.get(text)
+        if refs is None:
+            if len(memo) > TERMS_MEMO_LIMIT:
+                memo.clear()
+            refs = memo[text] = tuple(
+                dict.fromkeys(
+                    compiled.explain_refs[m.group(1).casefold()] for m in pattern.finditer(text)
+                )
+            )
+        for ref in refs:
             if ref not in found:
                 found.append(ref)
     return found
@@ -398,7 +442,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
     qualification, proposed, replaces, proposal_note = _target(builder)
     held = qualification.id in (profile.care_qualifications or ())
     route_id = summary.routes[0] if summary.routes else None
-    route_rated = _rated(assessment.routes, route_id) if route_id else None
+    route_rated = assessment.rated("routes", route_id) if route_id else None
     route_pending = route_rated is not None and assessment.fit(route_rated) != "recommended"
     units = [catalogue.units[u] for u in summary.units]
     scheme_ids = list(summary.funding)
@@ -465,7 +509,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
                 sources.extend(catalogue.funding[scheme_id].sources)
         terms = [
             t
-            for t in _terms_in(compiled, (title.nl, text.nl, title.en, text.en))
+            for t in _terms_in(catalogue, (title.nl, text.nl, title.en, text.en))
             if t not in explained
         ]
         explained.extend(terms)
@@ -507,30 +551,23 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
     if route_rated is not None:
         why.extend(_reason_notes(builder, route_rated))
     for unit in units:
-        rated = _rated(assessment.units, unit.id)
-        if rated is not None:
-            why.extend(_reason_notes(builder, rated))
+        why.extend(_reason_notes(builder, assessment.rated("units", unit.id)))
     for scheme_id in scheme_ids:
-        rated = _rated(assessment.funding, scheme_id)
-        if rated is not None:
-            why.extend(_reason_notes(builder, rated))
+        why.extend(_reason_notes(builder, assessment.rated("funding", scheme_id)))
 
     # ---- more: other ways that fit, and what is not possible ------------------------------
     alternatives: list[Note] = []
     for rated in assessment.routes:
-        if len(alternatives) >= MAX_ALTERNATIVES:
+        if len(alternatives) >= MAX_ALTERNATIVES or rated[1].fit == 2:
             break
         if rated[0].ref[1] != route_id and (
             assessment.fit(rated) == "recommended" or rated[1].pending
         ):
             alternatives.append(_first_reason_note(builder, rated))
-    unit_alternatives = 0
-    for rated in assessment.units:
-        if unit_alternatives >= MAX_ALTERNATIVES:
-            break
-        if rated[0].ref[1] not in summary.units and (rated[2] or rated[1].fit == 0):
-            alternatives.append(_first_reason_note(builder, rated))
-            unit_alternatives += 1
+    # Recommended units beyond the plan's, then units held back for one of the plan's.
+    others = [r for r in _leading_units(assessment) if r[0].ref[1] not in summary.units]
+    for rated in [*others, *assessment.run.held_back_rated][:MAX_ALTERNATIVES]:
+        alternatives.append(_first_reason_note(builder, rated))
 
     not_possible: list[Note] = []
     for rated in assessment.routes:
@@ -539,16 +576,12 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
         route = catalogue.routes[rated[0].ref[1]]
         if rated[1].fit == 2 and route.status == "verified":
             not_possible.append(_first_reason_note(builder, rated))
-    for rated in assessment.units:
+    # The target's own units that are not possible, in data order (a handful per target).
+    for unit_id in () if held else _units_of(catalogue, qualification.id):
         if len(not_possible) >= MAX_NOT_POSSIBLE:
             break
-        unit = catalogue.units[rated[0].ref[1]]
-        if (
-            rated[1].fit == 2
-            and unit.qualification == qualification.id
-            and not rated[1].blocked_by_routes
-            and not held
-        ):
+        rated = assessment.rated("units", unit_id)
+        if rated[1].fit == 2 and not rated[1].blocked_by_routes:
             not_possible.append(_first_reason_note(builder, rated))
 
     notices = [
@@ -560,7 +593,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
             sources=tuple(s["id"] for s in warning["sources"]),
             certain=warning["status"] == "verified",
         )
-        for warning in assessment.warnings()
+        for warning in assessment.warnings()[:MAX_NOTICES]
     ]
 
     facts: list[Note] = []
@@ -581,7 +614,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
     notes = [*why, *alternatives, *not_possible, *notices, *facts]
     note_texts = [t for n in notes for t in (n.text.nl, n.text.en)]
     note_texts += [t for n in notes if n.title is not None for t in (n.title.nl, n.title.en)]
-    for ref in _terms_in(compiled, [*note_texts, contact.name.nl, contact.name.en]):
+    for ref in _terms_in(catalogue, [*note_texts, contact.name.nl, contact.name.en]):
         if ref not in explained:
             explained.append(ref)
 
