@@ -154,6 +154,8 @@ def test_a_chosen_target_is_not_a_proposal_and_a_replaced_one_is_followed(
         ({"sector": "ghz"}, "pb_mz_4"),
         ({"goal": "hbo"}, "hbo_v_6"),
         ({"care_qualifications": ["vig_3"], "care_experience_years": 3}, "mbo_vp_4"),
+        ({"education": {"level": "none"}}, "helpende_zw_2"),
+        ({"education": {"level": "vmbo"}}, "vig_3"),
         ({}, "vig_3"),
     ],
 )
