@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ REPLAY_TODAY: Final = dt.date(2026, 12, 7)
 REPLAY_DIR: Final = Path(__file__).resolve().parent.parent / "tests" / "catalogue" / "replay"
 CORPUS_FILE: Final = REPLAY_DIR / "profiles.json"
 GOLDEN_FILE: Final = REPLAY_DIR / "plans.json"
-GOLDEN_FORMAT: Final = "zijwijzer-replay/1"
+GOLDEN_FORMAT: Final = "zijwijzer-replay/2"
+LINE_KEY_LENGTH: Final = 12
 
 
 class ReplayError(CatalogueError):
@@ -131,7 +133,8 @@ def replay_lines(
 
 
 def load_golden(path: Path = GOLDEN_FILE) -> dict[str, list[str]]:
-    """The accepted plans; lines are stored once and referred to by index (a compact file)."""
+    """The accepted plans. Lines are stored once, under a short hash of their text, and each
+    plan lists its lines' hashes: a changed plan is one changed line of the file."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -142,28 +145,39 @@ def load_golden(path: Path = GOLDEN_FILE) -> dict[str, list[str]]:
         raise ReplayError(f"{path} is not in the format {GOLDEN_FORMAT}")
     table = document.get("lines")
     plans = document.get("plans")
-    if not isinstance(table, list) or not isinstance(plans, dict):
+    if not isinstance(table, dict) or not isinstance(plans, dict):
         raise ReplayError(f"{path} needs 'lines' and 'plans'")
     try:
-        return {pid: [table[i] for i in indexes] for pid, indexes in plans.items()}
-    except (IndexError, TypeError):
+        return {pid: [table[key] for key in keys] for pid, keys in plans.items()}
+    except (KeyError, TypeError):
         raise ReplayError(f"{path} refers to lines it does not hold") from None
 
 
+def _line_key(line: str, length: int) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()[:length]
+
+
 def save_golden(lines: Mapping[str, Sequence[str]], path: Path = GOLDEN_FILE) -> None:
-    table: dict[str, int] = {}
-    plans = {
-        pid: [table.setdefault(line, len(table)) for line in plan_lines_]
-        for pid, plan_lines_ in lines.items()
-    }
-    document = {
-        "format": GOLDEN_FORMAT,
-        "today": REPLAY_TODAY.isoformat(),
-        "lines": list(table),
-        "plans": plans,
-    }
-    text = json.dumps(document, ensure_ascii=False, indent=0, separators=(",", ":"))
-    path.write_text(text + "\n", encoding="utf-8")
+    distinct = sorted({line for plan in lines.values() for line in plan})
+    length = LINE_KEY_LENGTH
+    while len({_line_key(line, length) for line in distinct}) < len(distinct):
+        length += 2  # a collision: longer keys
+    keys = {line: _line_key(line, length) for line in distinct}
+    table = sorted((keys[line], line) for line in distinct)
+    rows = [
+        f'"format": {json.dumps(GOLDEN_FORMAT)}',
+        f'"today": {json.dumps(REPLAY_TODAY.isoformat())}',
+        '"lines": {\n'
+        + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in table)
+        + "\n}",
+        '"plans": {\n'
+        + ",\n".join(
+            f"{json.dumps(pid)}: {json.dumps([keys[line] for line in plan])}"
+            for pid, plan in lines.items()
+        )
+        + "\n}",
+    ]
+    path.write_text("{\n" + ",\n".join(rows) + "\n}\n", encoding="utf-8")
 
 
 def compare(

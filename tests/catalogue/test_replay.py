@@ -132,6 +132,10 @@ def test_golden_files_round_trip_compactly(real_catalogue: Catalogue, tmp_path: 
     assert load_golden(path) == lines
     document = json.loads(path.read_text(encoding="utf-8"))
     assert len(document["lines"]) < sum(len(v) for v in lines.values())  # shared lines once
+    # One plan per line of the file: a changed plan is one changed line.
+    text = path.read_text(encoding="utf-8")
+    for profile_id in lines:
+        assert sum(1 for row in text.splitlines() if row.startswith(f'"{profile_id}": [')) == 1
     assert load_golden(tmp_path / "missing.json") == {}
     path.write_text('{"format": "other"}', encoding="utf-8")
     with pytest.raises(ReplayError):
