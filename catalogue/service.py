@@ -8,6 +8,7 @@ The catalogue is reference data, not conversation state: caching it per process 
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import threading
 import time
@@ -20,6 +21,7 @@ from catalogue import store
 from catalogue.advice import advise, lookup
 from catalogue.compiled import Catalogue
 from catalogue.interpret import interpret, province_of
+from catalogue.plan import Plan, make_plan
 
 
 class CatalogueService:
@@ -76,6 +78,11 @@ class CatalogueService:
     def advise(self, profile: Any) -> dict[str, Any]:
         """Advice for a profile; raises ProfileError for values that make no sense."""
         return advise(self.catalogue(), profile)
+
+    def plan(self, profile: Any, today: dt.date | None = None) -> Plan:
+        """The plan for a profile (at most five steps, agreeing with `advise`); raises
+        ProfileError for values that make no sense."""
+        return make_plan(self.catalogue(), profile, today=today)
 
     def terms(self) -> dict[str, list[dict[str, Any]]]:
         """Names and synonyms of everything in the catalogue, for NLU patterns and lookups."""
