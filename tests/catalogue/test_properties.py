@@ -185,3 +185,39 @@ def test_ages_outside_the_range_are_refused(age: Any) -> None:
 
 def test_the_real_catalogue_is_the_one_under_test(real_catalogue: Catalogue) -> None:
     assert real_catalogue.checksum == CATALOGUE.checksum
+
+
+# ---- issue 20: what the summary never says ------------------------------------------------------
+
+GROUPS: dict[str, set[str]] = {}
+for _unit in CATALOGUE.data.units:
+    if _unit.group is not None:
+        GROUPS.setdefault(_unit.group, set()).add(_unit.id)
+
+
+@SETTINGS
+@given(profiles)
+def test_the_summary_never_names_an_unsuitable_route_or_a_scheme_nobody_can_apply_for(
+    profile: dict[str, Any],
+) -> None:
+    advice = advise(CATALOGUE, profile)
+    summary = advice["summary"]
+    if profile.get("employer") == "care":
+        # Someone working in care is never sent to full-time school as the best route.
+        assert "bol" not in summary["routes"]
+    if profile.get("employer") in ("none", "other"):
+        applicants = {f["id"]: f["applicant"] for f in advice["funding"]}
+        assert all(applicants[f] != "employer" for f in summary["funding"]), summary
+    route_fit = {r["id"]: r["fit"] for r in advice["routes"]}
+    for route_id in summary["routes"]:
+        assert route_fit[route_id] != "not_possible"
+
+
+@SETTINGS
+@given(profiles)
+def test_units_of_one_group_are_never_recommended_together(profile: dict[str, Any]) -> None:
+    advice = advise(CATALOGUE, profile)
+    recommended = {u["id"] for u in advice["units"] if u["fit"] == "recommended"}
+    assert GROUPS, "the catalogue has unit groups (adl, basis_deskundige_zorg)"
+    for members in GROUPS.values():
+        assert len(recommended & members) <= 1
