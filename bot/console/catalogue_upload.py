@@ -61,7 +61,8 @@ class Review:
     newer: bool
     changed: int
     total: int
-    # The replay report: each distinct change once, with the profiles it applies to.
+    # The replay report: each distinct change once, with the profiles it applies to (empty
+    # when nothing was loaded before).
     lines: tuple[str, ...]
 
 
@@ -79,10 +80,9 @@ def review(engine: Engine, uploaded: Catalogue, corpus_file: Path = CORPUS_FILE)
     current = loaded(engine)
     corpus = load_corpus(corpus_file)
     after = replay_lines(uploaded, corpus)
-    lines: tuple[str, ...]
-    if current is None:
+    lines: tuple[str, ...] = ()
+    if current is None:  # every plan is new: the page says so instead of 458 diffs
         changes = compare({}, after, corpus)
-        lines = (f"nothing is loaded yet: all {len(corpus)} plans are new",)
     else:
         changes = compare(replay_lines(current, corpus), after, corpus)
         lines = tuple(report(changes, len(corpus)))

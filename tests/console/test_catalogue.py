@@ -175,7 +175,7 @@ def test_the_first_catalogue_can_be_uploaded_into_an_empty_database(
     assert "nog geen catalogus geladen" in page.text
     review_path = upload(console, export_of(tmp_path / "data")).headers["location"]
     page = console.client.get(review_path)
-    assert "nothing is loaded yet" in page.text
+    assert "Er is nog niets geladen: alle plannen zijn nieuw." in page.text
     response = console.client.post(
         f"{review_path}/load",
         data={"csrf_token": csrf_from(page.text), "base": ""},
