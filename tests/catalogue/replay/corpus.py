@@ -15,6 +15,7 @@ Rebuild after tests or the generator change:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -147,23 +148,21 @@ def _key(profile: dict[str, Any]) -> str:
 
 
 def build(recorded: list[dict[str, Any]]) -> dict[str, Any]:
-    """The corpus document: generated profiles (g...), then the tests' profiles (t...) that are
-    not already in it."""
+    """The corpus document: generated profiles (g001...), then the tests' profiles (t + a hash
+    of the profile) that are not already in it."""
     entries = []
     seen: set[str] = set()
     for index, profile in enumerate(generated_profiles(), start=1):
         seen.add(_key(profile))
         entries.append({"id": f"g{index:03d}", "source": "generated", "profile": profile})
-    number = 0
     for item in sorted(recorded, key=lambda r: (r["source"], _key(r["profile"]))):
         key = _key(item["profile"])
         if key in seen:
             continue
         seen.add(key)
-        number += 1
-        entries.append(
-            {"id": f"t{number:03d}", "source": item["source"], "profile": item["profile"]}
-        )
+        # Named by the profile itself: a profile keeps its id when tests come and go.
+        profile_id = "t" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+        entries.append({"id": profile_id, "source": item["source"], "profile": item["profile"]})
     return {"profiles": entries}
 
 
