@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from catalogue.advice import advise
 from catalogue.compiled import Catalogue
 from catalogue.errors import ProfileError
+from catalogue.plan import make_plan
 from catalogue.profile import (
     BENEFITS,
     EDUCATION_LEVELS,
@@ -29,6 +30,7 @@ from catalogue.profile import (
     TARGET_UNKNOWN,
 )
 from catalogue.reader import load_directory
+from catalogue.replay import REPLAY_TODAY
 
 CATALOGUE = load_directory()
 QUALIFICATIONS = sorted(CATALOGUE.qualification_ids)
@@ -221,3 +223,17 @@ def test_units_of_one_group_are_never_recommended_together(profile: dict[str, An
     assert GROUPS, "the catalogue has unit groups (adl, basis_deskundige_zorg)"
     for members in GROUPS.values():
         assert len(recommended & members) <= 1
+
+
+@SETTINGS
+@given(profiles)
+def test_every_profile_gets_a_plan_that_agrees_with_its_advice(profile: dict[str, Any]) -> None:
+    plan = make_plan(CATALOGUE, profile, today=REPLAY_TODAY)
+    summary = advise(CATALOGUE, profile)["summary"]
+    assert plan.route == (summary["routes"][0] if summary["routes"] else None)
+    assert list(plan.units) == summary["units"] and list(plan.funding) == summary["funding"]
+    assert 4 <= len(plan.steps) <= 5
+    for step in plan.steps:
+        assert "{" not in step.text.nl + step.text.en + step.title.nl + step.title.en
+    assert plan.target.qualification in CATALOGUE.qualifications
+    assert plan.target.proposed is (profile.get("target") in (None, TARGET_UNKNOWN))
