@@ -202,12 +202,14 @@ def report(changes: Sequence[PlanChange], total: int) -> list[str]:
         return [f"no plan changes ({total} profiles)"]
     groups: dict[tuple[str, ...], list[PlanChange]] = {}
     for change in changes:
-        groups.setdefault(change.diff, []).append(change)
+        # The same change at another place in the plan (another hunk offset) is the same change.
+        key = tuple(line for line in change.diff if not line.startswith("@@"))
+        groups.setdefault(key, []).append(change)
     out = [f"{len(changes)} of {total} plans change ({len(groups)} distinct changes)"]
-    for diff, members in groups.items():
+    for members in groups.values():
         out.append("")
         names = ", ".join(f"{c.profile_id} ({c.source})" for c in members[:8])
         more = f" and {len(members) - 8} more" if len(members) > 8 else ""
         out.append(f"=== {len(members)} profile(s): {names}{more}")
-        out.extend(diff)
+        out.extend(members[0].diff)
     return out
