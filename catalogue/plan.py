@@ -617,6 +617,14 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
     for ref in _terms_in(catalogue, [*note_texts, contact.name.nl, contact.name.en]):
         if ref not in explained:
             explained.append(ref)
+    # An explanation may use a hard word of its own ("ingeschaald in het NLQF"): explained too.
+    glossary: list[Explained] = []
+    while len(glossary) < len(explained):
+        entry = _explanation(catalogue, explained[len(glossary)])
+        glossary.append(entry)
+        for ref in _terms_in(catalogue, (entry.text.nl, entry.text.en)):
+            if ref not in explained:
+                explained.append(ref)
 
     source_ids = [s for step in steps for s in step.sources] + [
         s for note in notes for s in note.sources
@@ -644,7 +652,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
         not_possible=tuple(not_possible),
         notices=tuple(notices),
         facts=tuple(facts),
-        glossary=tuple(_explanation(catalogue, ref) for ref in explained),
+        glossary=tuple(glossary),
         open_questions=open_questions,
         sources=_source_info(catalogue, source_ids),
     )

@@ -228,6 +228,11 @@ def test_every_hard_word_a_plan_uses_is_explained(
                 if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
                     seen.add(word)
                     assert ref in explained, (word, text)
+        # The explanations' own hard words are explained as well.
+        for term in plan.glossary:
+            for word, ref in HARD_WORDS.items():
+                if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", term.text.nl, re.IGNORECASE):
+                    assert ref in explained, (word, term.ref)
         # Each step lists the words it uses for the first time: never one twice.
         firsts = [t for step in plan.steps for t in step.terms]
         assert len(firsts) == len(set(firsts))
