@@ -51,6 +51,14 @@ catalogue: $(VENV)/.installed
 	@mkdir -p var
 	$(PY) -m catalogue load
 
+# The plans of the replay corpus against the accepted ones (catalogue/data/README.md).
+.PHONY: replay replay-corpus
+replay: $(VENV)/.installed
+	$(PY) -m catalogue replay
+
+replay-corpus: $(VENV)/.installed
+	$(PY) -m tests.catalogue.replay.corpus
+
 # ---- retention (for cron) -------------------------------------------------------------------
 # Deletes conversations whose last event is older than ZIJWIJZER_RETENTION_DAYS (180), or
 # DAYS=N; erasing one: `$(PY) -m bot.retention erase CONVERSATION_ID`.

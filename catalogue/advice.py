@@ -5,8 +5,13 @@ themselves are data (rules.yaml); this module only combines their outcomes:
 - not_possible beats possible beats recommended; notes explain without changing the fit;
 - a rule that needs an unanswered question caps its item at possible, and the question is
   listed in open_questions with the items it could change;
-- a unit or scheme is not possible when every route it can be followed through is not possible;
+- a unit or scheme is not possible when every route it can be followed through is not possible,
+  and a scheme fits no better than the best of its routes;
+- of units that are the same kind of step (a `group`), at most one is recommended;
 - an ended item is never offered.
+The summary names only what really fits: recommended routes, or else a route held back only by
+a first step the person can take (`resolvable` rules); recommended units; recommended schemes,
+or else certain schemes nothing speaks against that pay for the summary's route.
 The parts of an item that do not depend on the profile are built once per catalogue.
 """
 
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from catalogue.compiled import Catalogue, CompiledRule, ItemRef, Kind
-from catalogue.profile import parse_profile
+from catalogue.profile import Profile, parse_profile
 from catalogue.rules import Undecided, Verdict, evaluate, profile_symbols
 from catalogue.schema import Funding, Route, Text, Unit
 
@@ -47,6 +52,7 @@ class _EntryRule:
     expression: int  # index into catalogue.expressions
     outcome: int
     weight: int
+    resolvable: bool
     reason: dict[str, Any]
     undecided: dict[str, Any]  # the same reason, said as a condition
     # The conditional reason per set of open fields, built once.
@@ -71,6 +77,11 @@ class _Outcome:
     route_rank: int
     blocked_by_routes: bool
     ended: bool
+    # A scheme held at possible because its routes are at best possible.
+    capped_by_routes: bool
+    # Possible, but recommended once the first steps that the resolvable (or unanswered) rules
+    # name are taken: a route the summary may still name.
+    pending: bool
     # (rule index, True when undecided) in the order the reasons are shown
     reasons: tuple[tuple[int, bool], ...]
     # No rule said anything but notes: the kind's default reason leads.
@@ -88,6 +99,8 @@ class _Entry:
     ref: ItemRef
     ended: bool
     routes: tuple[str, ...]
+    group: str | None
+    applicant: str | None
     default: dict[str, Any]
     rules: tuple[_EntryRule, ...]
     static: dict[str, Any]
@@ -101,12 +114,35 @@ class _Entry:
 
 
 @dataclass(frozen=True)
+class _Class:
+    """Entries of one section that get the same outcome for every profile: the same rule
+    pattern, and routes of the same patterns (so the same best route rank). Rated once per
+    advice; its members, in prepared order, follow it into their bucket."""
+
+    pattern: int
+    route_patterns: tuple[int, ...]
+    representative: _Entry
+    members: tuple[_Entry, ...]
+    # Each member's place in the section's prepared order (to merge classes of one bucket).
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     routes: tuple[_Entry, ...]
     units: tuple[_Entry, ...]
     funding: tuple[_Entry, ...]
+    # The same entries as classes, per section; route ids to their pattern.
+    classes: dict[str, tuple[_Class, ...]]
+    route_pattern: dict[str, int]
+    # id(entry) -> its place in its section's prepared order.
+    position: dict[int, int]
+    # Per section: item id -> (entry, its class).
+    by_id: dict[str, dict[str, tuple[_Entry, _Class]]]
     blocked: dict[str, Any]
     ended: dict[str, Any]
+    alternative: dict[str, Any]
+    route_possible: dict[str, Any]
     # Per expression: the symbols it reads, so that its verdict can be memoised on their values.
     expression_symbols: tuple[tuple[str, ...], ...]
     verdict_memo: dict[tuple[Any, ...], Verdict]
@@ -243,6 +279,7 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
             expression=expression_index[compiled.expression.text],
             outcome=_OUTCOME_CODE[compiled.rule.outcome],
             weight=compiled.rule.weight,
+            resolvable=compiled.rule.resolvable,
             reason=reason,
             # The rule's own reason moves under `if`: it may hold, depending on open answers.
             undecided={**reason, **undecided_text, "if": {"nl": reason["nl"], "en": reason["en"]}},
@@ -262,7 +299,7 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
             routes = tuple(getattr(entry, "routes", ())) if kind != "route" else ()
             ended = entry.status == "ended"
             shape = (
-                kind == "route",
+                kind,
                 ended,
                 bool(routes),
                 tuple((r.expression, r.outcome, r.weight) for r in rules),
@@ -272,6 +309,8 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
                     ref=ref,
                     ended=ended,
                     routes=routes,
+                    group=getattr(entry, "group", None),
+                    applicant=getattr(entry, "applicant", None),
                     default={"rule": None, "outcome": "possible", **_text(default), "sources": []},
                     rules=rules,
                     static=_static(catalogue, kind, entry),
@@ -286,10 +325,51 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
         out.sort(key=lambda e: (e.certain, e.order))
         return tuple(out)
 
+    route_entries = entries("route", catalogue.data.routes, defaults.route)
+    unit_entries = entries("unit", catalogue.data.units, defaults.unit)
+    funding_entries = entries("funding", catalogue.data.funding, defaults.funding)
+    route_pattern = {e.ref[1]: e.pattern for e in route_entries}
+
+    def classes(section: tuple[_Entry, ...]) -> tuple[_Class, ...]:
+        found: dict[tuple[int, tuple[int, ...]], list[tuple[int, _Entry]]] = {}
+        for position, entry in enumerate(section):
+            route_patterns = tuple(sorted({route_pattern[r] for r in entry.routes}))
+            found.setdefault((entry.pattern, route_patterns), []).append((position, entry))
+        return tuple(
+            _Class(
+                pattern=pattern,
+                route_patterns=route_patterns,
+                representative=members[0][1],
+                members=tuple(e for _, e in members),
+                positions=tuple(p for p, _ in members),
+            )
+            for (pattern, route_patterns), members in found.items()
+        )
+
+    section_classes = {
+        "routes": classes(route_entries),
+        "units": classes(unit_entries),
+        "funding": classes(funding_entries),
+    }
     prepared = _Prepared(
-        routes=entries("route", catalogue.data.routes, defaults.route),
-        units=entries("unit", catalogue.data.units, defaults.unit),
-        funding=entries("funding", catalogue.data.funding, defaults.funding),
+        routes=route_entries,
+        units=unit_entries,
+        funding=funding_entries,
+        classes=section_classes,
+        by_id={
+            section: {
+                entry.ref[1]: (entry, rated_class)
+                for rated_class in found
+                for entry in rated_class.members
+            }
+            for section, found in section_classes.items()
+        },
+        route_pattern=route_pattern,
+        position={
+            id(entry): index
+            for section in (route_entries, unit_entries, funding_entries)
+            for index, entry in enumerate(section)
+        },
         blocked={
             "rule": None,
             "outcome": "not_possible",
@@ -297,6 +377,18 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
             "sources": [],
         },
         ended={"rule": None, "outcome": "not_possible", **_text(defaults.ended), "sources": []},
+        alternative={
+            "rule": None,
+            "outcome": "possible",
+            **_text(defaults.alternative),
+            "sources": [],
+        },
+        route_possible={
+            "rule": None,
+            "outcome": "possible",
+            **_text(defaults.route_possible),
+            "sources": [],
+        },
         expression_symbols=tuple(tuple(sorted(e.symbols)) for e in catalogue.expressions),
         verdict_memo={},
         outcome_memo={},
@@ -320,6 +412,7 @@ class _Run:
 
     def __init__(self, catalogue: Catalogue, prepared: _Prepared, symbols: dict[str, Any]) -> None:
         self.prepared = prepared
+        self.symbols = symbols
         memo = prepared.verdict_memo
         if len(memo) > VERDICT_MEMO_LIMIT:
             memo.clear()
@@ -337,7 +430,11 @@ class _Run:
         self.verdicts = verdicts
         # Patterns met in this advice, by (pattern, best route rank).
         self.outcomes: dict[tuple[int, int], _Outcome] = {}
-        self.route_rank: dict[str, int] = {}
+        # The fit of each route pattern (routes are rated first).
+        self.route_fit: dict[int, int] = {}
+        # Units held back for another unit of their group (by id, and in ranked order).
+        self.held_back: set[str] = set()
+        self.held_back_rated: list[Rated] = []
 
     def outcome(self, entry: _Entry, route_rank: int) -> _Outcome:
         verdicts = self.verdicts
@@ -382,14 +479,24 @@ class _Run:
         # Not possible when every route it can be followed through is not possible.
         blocked_by_routes = bool(entry.routes) and route_rank == 2
         ended = entry.ended and not blocking and not blocked_by_routes
+        # A scheme fits no better than the best route it pays for.
+        capped_by_routes = (
+            entry.ref[0] == "funding" and route_rank == 1 and not capping and bool(recommending)
+        )
         if blocking or blocked_by_routes or ended:
             fit, weight, shown, default = 2, 0, blocking + notes, False
-        elif capping:
+        elif capping or capped_by_routes:
             fit, shown, default = 1, capping + recommending + notes, False
         elif recommending:
             fit, shown, default = 0, recommending + notes, False
         else:
             fit, weight, shown, default = 1, 0, notes, True
+        pending = (
+            fit == 1
+            and bool(recommending)
+            and not capped_by_routes
+            and all(is_open or entry.rules[index].resolvable for index, is_open in capping)
+        )
         fields = tuple(
             cast(Undecided, verdicts[entry.rules[index].expression]).fields
             for index, is_open in shown
@@ -401,6 +508,8 @@ class _Run:
             route_rank,
             blocked_by_routes,
             ended,
+            capped_by_routes,
+            pending,
             tuple(shown),
             default,
             tuple(undecided),
@@ -421,6 +530,8 @@ class _Run:
             reasons = [self.prepared.ended]
         elif outcome.default:
             reasons = [entry.default]
+        elif outcome.capped_by_routes:
+            reasons = [{**self.prepared.route_possible, "routes": list(entry.routes)}]
         else:
             reasons = []
         rules = entry.rules
@@ -433,26 +544,22 @@ class _Run:
         cache[outcome] = reasons
         return reasons
 
-    def assess(self, entry: _Entry) -> tuple[tuple[int, int, int], dict[str, Any]]:
-        """The item for this profile, with its rank bucket (fit, best route, -weight)."""
-        routes = entry.routes
-        if not routes:
+    def rate(self, rated_class: _Class) -> _Outcome:
+        """The outcome of every entry of a class; a route's fit is kept for its units."""
+        route_patterns = rated_class.route_patterns
+        if not route_patterns:
             route_rank = 1
-        elif len(routes) == 1:
-            route_rank = self.route_rank[routes[0]]
+        elif len(route_patterns) == 1:
+            route_rank = self.route_fit[route_patterns[0]]
         else:
-            route_rank = min([self.route_rank[r] for r in routes])
-        key = (entry.pattern, route_rank)
+            route_rank = min([self.route_fit[p] for p in route_patterns])
+        key = (rated_class.pattern, route_rank)
         outcome = self.outcomes.get(key)
         if outcome is None:
-            outcome = self.outcomes[key] = self.outcome(entry, route_rank)
-        item = dict(entry.static)
-        item["fit"] = _FIT_NAMES[outcome.fit]
-        item["reasons"] = self.reasons(entry, outcome)
-        if entry.ref[0] == "route":
-            self.route_rank[entry.ref[1]] = outcome.fit
-        # Units and schemes whose best route fits better rank first.
-        return (outcome.fit, outcome.route_rank, -outcome.weight), item
+            outcome = self.outcomes[key] = self.outcome(rated_class.representative, route_rank)
+        if rated_class.representative.ref[0] == "route":
+            self.route_fit[rated_class.pattern] = outcome.fit
+        return outcome
 
     def open_questions(self, answered: frozenset[str]) -> list[dict[str, Any]]:
         """The unanswered fields that could change this advice, most items affected first.
@@ -481,28 +588,172 @@ class _Run:
         return [question for _, _, question in questions]
 
 
-def _ranked(run: _Run, entries: tuple[_Entry, ...]) -> list[dict[str, Any]]:
-    """Items best first: by rank bucket, and within a bucket by the entries' prepared order."""
-    buckets: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
-    for entry in entries:
-        bucket, item = run.assess(entry)
+# One rated item: its entry, its outcome, and whether it was held back to possible because
+# another unit of its group is recommended. Plain tuples: thousands are made per call.
+Rated = tuple[_Entry, _Outcome, bool]
+
+
+def _ranked(run: _Run, section: str) -> list[Rated]:
+    """Items best first: by rank bucket (fit, best route, -weight), and within a bucket by the
+    entries' prepared order. Of a group, only the first recommended unit stays recommended.
+
+    Classes are rated, not entries: at 100x a section has thousands of entries but a few
+    hundred classes, and a bucket's members are merged in prepared order.
+    """
+    buckets: dict[tuple[int, int, int], list[tuple[_Class, _Outcome]]] = {}
+    for rated_class in run.prepared.classes[section]:
+        outcome = run.rate(rated_class)
+        bucket = (outcome.fit, outcome.route_rank, -outcome.weight)
         found = buckets.get(bucket)
         if found is None:
-            buckets[bucket] = [item]
+            buckets[bucket] = [(rated_class, outcome)]
         else:
-            found.append(item)
-    return [item for bucket in sorted(buckets) for item in buckets[bucket]]
+            found.append((rated_class, outcome))
+    ordered: dict[tuple[int, int, int], list[Rated]] = {}
+    for bucket, members in buckets.items():
+        if len(members) == 1:
+            rated_class, outcome = members[0]
+            ordered[bucket] = [(entry, outcome, False) for entry in rated_class.members]
+        else:
+            # Positions are unique, so the tuples compare on them alone (no key function).
+            merged = [
+                (position, entry, outcome)
+                for rated_class, outcome in members
+                for position, entry in zip(rated_class.positions, rated_class.members, strict=True)
+            ]
+            merged.sort()
+            ordered[bucket] = [(entry, outcome, False) for _, entry, outcome in merged]
+    order = sorted(ordered)
+    ranked: list[Rated] = []
+    held_back: list[Rated] = []
+    groups: set[str] = set()
+    for bucket in order:
+        if bucket[0] != 0:
+            break
+        for rated in ordered[bucket]:
+            group = rated[0].group
+            if group is None:
+                ranked.append(rated)
+            elif group in groups:
+                held_back.append((rated[0], rated[1], True))
+                run.held_back.add(rated[0].ref[1])
+                run.held_back_rated.append(held_back[-1])
+            else:
+                groups.add(group)
+                ranked.append(rated)
+    if held_back:
+        position = run.prepared.position
+        for rated in held_back:
+            ordered.setdefault((1, rated[1].route_rank, 0), []).append(rated)
+        for key in {(1, r[1].route_rank, 0) for r in held_back}:
+            ordered[key].sort(key=lambda r: position[id(r[0])])
+        order = sorted(ordered)
+    for bucket in order:
+        if bucket[0] != 0:
+            ranked.extend(ordered[bucket])
+    return ranked
 
 
-def _best(items: list[dict[str, Any]], limit: int, fallback: str) -> list[str]:
-    """Recommended items first; with none, `fallback` says which possible ones may stand in:
-    "any" (routes: there is always a way to name), "certain" (funding: only verified schemes),
-    "none" (units: a unit is only named when it really fits)."""
-    recommended = [i["id"] for i in items if i["fit"] == "recommended"]
-    if recommended or fallback == "none":
-        return recommended[:limit]
-    possible = [i for i in items if i["fit"] == "possible" and (fallback == "any" or i["certain"])]
-    return [i["id"] for i in possible][:limit]
+def _fit(rated: Rated) -> int:
+    return 1 if rated[2] else rated[1].fit
+
+
+def _item(run: _Run, rated: Rated) -> dict[str, Any]:
+    entry, outcome, held_back = rated
+    item = dict(entry.static)
+    reasons = run.reasons(entry, outcome)
+    item["fit"] = _FIT_NAMES[_fit(rated)]
+    item["reasons"] = [run.prepared.alternative, *reasons] if held_back else reasons
+    return item
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the advice names first: ids of routes, units and schemes."""
+
+    routes: tuple[str, ...]
+    units: tuple[str, ...]
+    funding: tuple[str, ...]
+
+
+def _leading(items: list[Rated], fit: int) -> list[Rated]:
+    """The ranked items up to the first that fits worse than `fit` (they come first)."""
+    out = []
+    for rated in items:
+        if (1 if rated[2] else rated[1].fit) > fit:
+            break
+        out.append(rated)
+    return out
+
+
+def _summary(routes: list[Rated], units: list[Rated], funding: list[Rated]) -> Summary:
+    doable_routes = _leading(routes, 1)
+    recommended_routes = [r[0].ref[1] for r in doable_routes if _fit(r) == 0]
+    # No route fits yet: name one held back only by a first step the person can take.
+    route_ids = recommended_routes or [r[0].ref[1] for r in doable_routes if r[1].pending]
+    unit_ids = [r[0].ref[1] for r in _leading(units, 0)[:SUMMARY_UNITS]]
+    doable_funding = _leading(funding, 1)
+    scheme_ids = [r[0].ref[1] for r in doable_funding if _fit(r) == 0]
+    if not scheme_ids and route_ids:
+        # Certain schemes nothing speaks against, that pay for the route named first.
+        best = route_ids[0]
+        scheme_ids = [
+            entry.ref[1]
+            for entry, outcome, _ in doable_funding
+            if outcome.fit == 1 and outcome.default and entry.certain == 0 and best in entry.routes
+        ]
+    return Summary(
+        tuple(route_ids[:SUMMARY_ROUTES]),
+        tuple(unit_ids[:SUMMARY_UNITS]),
+        tuple(scheme_ids[:SUMMARY_FUNDING]),
+    )
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One profile against the catalogue: every item rated, best first, with its summary.
+
+    The typed core that `advise` (the full JSON advice) and `plan.make_plan` share, so that they
+    can never disagree on what fits.
+    """
+
+    profile: Profile
+    run: _Run
+    routes: list[Rated]
+    units: list[Rated]
+    funding: list[Rated]
+    summary: Summary
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """The notices that are known to hold for this person (never one that only may)."""
+        verdicts = self.run.verdicts
+        return [w for index, w in self.run.prepared.warnings if verdicts[index] is True]
+
+    def reasons(self, rated: Rated) -> list[dict[str, Any]]:
+        """An item's reasons as the advice shows them (shared dicts: read, don't change)."""
+        entry, outcome, held_back = rated
+        reasons = self.run.reasons(entry, outcome)
+        return [self.run.prepared.alternative, *reasons] if held_back else reasons
+
+    def fit(self, rated: Rated) -> str:
+        return _FIT_NAMES[_fit(rated)]
+
+    def rated(self, section: str, item_id: str) -> Rated:
+        """One item's rating, without searching the ranked list."""
+        entry, rated_class = self.run.prepared.by_id[section][item_id]
+        return (entry, self.run.rate(rated_class), item_id in self.run.held_back)
+
+
+def assess(catalogue: Catalogue, raw_profile: Any) -> Assessment:
+    """Rates every item for a profile (decoded JSON); raises ProfileError for bad values."""
+    profile = parse_profile(raw_profile, catalogue.qualification_ids)
+    prepared = _prepare(catalogue)
+    run = _Run(catalogue, prepared, profile_symbols(profile, catalogue.regions))
+    # Routes first: a unit's or scheme's fit depends on its routes'.
+    routes = _ranked(run, "routes")
+    units = _ranked(run, "units")
+    funding = _ranked(run, "funding")
+    return Assessment(profile, run, routes, units, funding, _summary(routes, units, funding))
 
 
 def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
@@ -510,31 +761,20 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
 
     The returned structures share profile-independent parts with later calls: read, don't mutate.
     """
-    profile = parse_profile(raw_profile, catalogue.qualification_ids)
-    prepared = _prepare(catalogue)
-    run = _Run(catalogue, prepared, profile_symbols(profile, catalogue.regions))
-
-    # Routes first: a unit's or scheme's fit depends on its routes'.
-    routes = _ranked(run, prepared.routes)
-    units = _ranked(run, prepared.units)
-    funding = _ranked(run, prepared.funding)
-
-    # Only what is known to hold: a notice may say something about the person.
-    warnings = [warning for index, warning in prepared.warnings if run.verdicts[index] is True]
-
-    open_questions = run.open_questions(profile.answered)
+    assessment = assess(catalogue, raw_profile)
+    run, summary = assessment.run, assessment.summary
     return {
-        "profile": profile.as_dict(),
+        "profile": assessment.profile.as_dict(),
         "summary": {
-            "routes": _best(routes, SUMMARY_ROUTES, "any"),
-            "units": _best(units, SUMMARY_UNITS, "none"),
-            "funding": _best(funding, SUMMARY_FUNDING, "certain"),
+            "routes": list(summary.routes),
+            "units": list(summary.units),
+            "funding": list(summary.funding),
         },
-        "units": units,
-        "routes": routes,
-        "funding": funding,
-        "warnings": warnings,
-        "open_questions": open_questions,
+        "units": [_item(run, rated) for rated in assessment.units],
+        "routes": [_item(run, rated) for rated in assessment.routes],
+        "funding": [_item(run, rated) for rated in assessment.funding],
+        "warnings": assessment.warnings(),
+        "open_questions": run.open_questions(assessment.profile.answered),
         "catalogue_version": catalogue.version_label,
     }
 

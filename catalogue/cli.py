@@ -1,5 +1,6 @@
 """Command line: python -m catalogue validate | load | show ID | advise --profile FILE [--json]
-| sync --url URL | export --out FILE | terms --json.
+| plan --profile FILE [--json] | replay [--update] | sync --url URL | export --out FILE
+| terms --json.
 
 Bad input gets one clear line on stderr and exit code 2 (a catalogue with problems: one line
 per problem). Nothing here prints a traceback for a mistake a person can fix.
@@ -8,6 +9,7 @@ per problem). Nothing here prints a traceback for a mistake a person can fix.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -18,7 +20,19 @@ from catalogue.advice import advise
 from catalogue.compiled import Catalogue, Kind
 from catalogue.errors import CatalogueInvalid, CatalogueNotLoaded, ProfileError, SyncError
 from catalogue.interpret import interpret
+from catalogue.plan import Plan, make_plan
 from catalogue.reader import DATA_DIR, load_directory
+from catalogue.replay import (
+    CORPUS_FILE,
+    GOLDEN_FILE,
+    ReplayError,
+    compare,
+    load_corpus,
+    load_golden,
+    replay_lines,
+    report,
+    save_golden,
+)
 from catalogue.service import catalogue_terms
 from catalogue.sync import build_export, sync
 
@@ -155,6 +169,78 @@ def _cmd_advise(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _render_plan(plan: Plan, out: TextIO) -> None:
+    """The plan as a person reads it, in the profile's language (labels for staff, in English)."""
+    lang = plan.language
+    target = plan.target
+    marker = " (proposed)" if target.proposed else ""
+    print(f"Target: {target.title.get(lang)}{marker}", file=out)
+    print(f"Route: {plan.route or '-'}   contact: {plan.contact.name.get(lang)}", file=out)
+    for step in plan.steps:
+        print(f"\n{step.number}. {step.title.get(lang)}", file=out)
+        print(f"   {step.text.get(lang)}", file=out)
+    for label, notes in (
+        ("More (alternatives)", plan.alternatives),
+        ("Why", plan.why),
+        ("Not possible", plan.not_possible),
+        ("Notices", plan.notices),
+        ("Good to know", plan.facts),
+    ):
+        if notes:
+            print(f"\n{label}:", file=out)
+            for note in notes:
+                title = f"{note.title.get(lang)}: " if note.title else ""
+                certain = "" if note.certain else " [not certain]"
+                print(f"  - {title}{note.text.get(lang)}{certain}", file=out)
+    if plan.glossary:
+        print("\nWords:", file=out)
+        for term in plan.glossary:
+            print(f"  - {term.title.get(lang)}: {term.text.get(lang)}", file=out)
+    if plan.open_questions:
+        print(f"\nAnswers that could change this plan: {', '.join(plan.open_questions)}", file=out)
+    print(f"\nSources: {', '.join(s.id for s in plan.sources)}", file=out)
+
+
+def _cmd_plan(args: argparse.Namespace, out: TextIO) -> int:
+    profile = _read_profile(args.profile)
+    catalogue = load_directory(args.dir) if args.from_files else _stored(args)
+    plan = make_plan(catalogue, profile, today=args.today)
+    if args.json:
+        print(json.dumps(plan.as_dict(), ensure_ascii=False, indent=2), file=out)
+    else:
+        _render_plan(plan, out)
+    return 0
+
+
+EXIT_PLANS_CHANGED = 1
+
+
+def _cmd_replay(args: argparse.Namespace, out: TextIO) -> int:
+    corpus = load_corpus(args.corpus)
+    after = replay_lines(load_directory(args.dir), corpus)
+    if args.update:
+        save_golden(after, args.golden)
+        print(f"accepted: {len(after)} plans written to {args.golden}", file=out)
+        return 0
+    changes = compare(load_golden(args.golden), after, corpus)
+    for line in report(changes, len(corpus)):
+        print(line, file=out)
+    if changes:
+        print(
+            "\nReview the changes; accept them with `python -m catalogue replay --update`.",
+            file=out,
+        )
+        return EXIT_PLANS_CHANGED
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2026-12-07: {text!r}") from None
+
+
 def _cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     engine = store.make_engine(_database_url(args))
     result = sync(
@@ -233,6 +319,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-files", action="store_true", help="use the YAML files, not the database"
     )
     advise_cmd.set_defaults(run=_cmd_advise)
+    plan_cmd = with_dir(
+        commands.add_parser("plan", help="the plan for a profile (JSON file, - for stdin)")
+    )
+    plan_cmd.add_argument("--profile", required=True)
+    plan_cmd.add_argument("--json", action="store_true", help="the plan as JSON")
+    plan_cmd.add_argument(
+        "--from-files", action="store_true", help="use the YAML files, not the database"
+    )
+    plan_cmd.add_argument("--today", type=_date, help="the plan's date (default: today)")
+    plan_cmd.set_defaults(run=_cmd_plan)
+    replay_cmd = with_dir(
+        commands.add_parser(
+            "replay", help="which profiles' plans change against the golden plans, and how"
+        )
+    )
+    replay_cmd.add_argument("--corpus", type=Path, default=CORPUS_FILE, help="profiles.json")
+    replay_cmd.add_argument("--golden", type=Path, default=GOLDEN_FILE, help="plans.json")
+    replay_cmd.add_argument("--update", action="store_true", help="accept the plans as golden")
+    replay_cmd.set_defaults(run=_cmd_replay)
     sync_cmd = commands.add_parser("sync", help="fetch a newer catalogue export and load it")
     sync_cmd.add_argument("--url", required=True)
     sync_cmd.add_argument(
@@ -270,7 +375,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ProfileError, SyncError, CatalogueNotLoaded, ValueError) as exc:
+    except (ProfileError, SyncError, CatalogueNotLoaded, ReplayError, ValueError) as exc:
         return _fail(str(exc))
     except BrokenPipeError:
         # The reader went away (| head): not an error of ours.

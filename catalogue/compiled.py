@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from catalogue.errors import CatalogueInvalid, Problem, ProfileError
-from catalogue.profile import PROFILE_FIELDS, parse_profile
+from catalogue.plan_templates import CompiledPlan, compile_plan
+from catalogue.profile import PROFILE_FIELDS, TARGET_UNKNOWN, parse_profile
 from catalogue.rules import FIXED_VALUES, Expression, compile_expression
 from catalogue.schema import CLARIFY, SKIP, CatalogueData, Funding, Notice, Route, Rule, Unit
 
@@ -21,7 +22,7 @@ ItemRef = tuple[Kind, str]
 
 # Fields a selector may filter on, per kind.
 SELECTOR_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "unit": ("audience", "sector", "level", "certificate", "qualification", "status"),
+    "unit": ("audience", "sector", "level", "certificate", "qualification", "status", "group"),
     "route": ("status",),
     "funding": ("status", "applicant"),
 }
@@ -39,6 +40,7 @@ FILES: Final[dict[str, str]] = {
     "answer": "answers.yaml",
     "intake": "intake.yaml",
     "region": "regions.yaml",
+    "plan": "plan.yaml",
 }
 
 
@@ -64,6 +66,7 @@ class Catalogue:
         rules: tuple[CompiledRule, ...],
         notices: tuple[CompiledNotice, ...],
         checksum: str,
+        plan: CompiledPlan,
         answer_conditions: dict[tuple[str, int], Expression] | None = None,
         intake_conditions: dict[str, Expression] | None = None,
     ) -> None:
@@ -83,6 +86,7 @@ class Catalogue:
         self.answer_conditions = dict(answer_conditions or {})
         # intake field -> the compiled `ask_when` of its question.
         self.intake_conditions = dict(intake_conditions or {})
+        self.plan = plan  # plan.yaml, compiled
         self.regions = {name.casefold(): province for name, province in data.regions.items()}
         # A province named as the answer is in that province ("Flevoland", not only "Almere").
         for province in set(data.regions.values()):
@@ -170,6 +174,9 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
     problems: list[Problem] = []
 
     def problem(kind: str, entry_id: str, message: str) -> None:
+        if kind == "plan":  # plan.yaml names its entries itself ("steps.cost 'no_route'")
+            problems.append(Problem(FILES[kind], entry_id, message))
+            return
         label = f"{kind} {entry_id!r}" if entry_id else ""
         problems.append(Problem(FILES[kind], label, message))
 
@@ -232,6 +239,7 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
     provinces = tuple(sorted(set(data.regions.values())))
     fixed_values = dict(FIXED_VALUES)
     fixed_values["care_qualifications"] = tuple(sorted(qualification_ids))
+    fixed_values["target"] = (*sorted(qualification_ids), TARGET_UNKNOWN)
     fixed_values["province"] = (*provinces, "")
 
     def compile_when(kind: str, entry_id: str, text: str) -> Expression | None:
@@ -305,14 +313,17 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
                 parse_profile({question.field: value}, frozenset(qualification_ids))
             except ProfileError as error:
                 problem("intake", question.field, f"{short}: {error}")
+    plan = compile_plan(data, fixed_values, lambda entry, message: problem("plan", entry, message))
 
     if problems:
         raise CatalogueInvalid(problems)
+    assert plan is not None  # compile_plan returns None only after reporting problems
     return Catalogue(
         data,
         tuple(compiled_rules),
         tuple(compiled_notices),
         checksum,
+        plan,
         answer_conditions=personal,
         intake_conditions=intake_conditions,
     )

@@ -553,7 +553,7 @@ def _read_qualifications(r: _Reading, catalogue: Catalogue) -> None:
         if kind != "qualification":
             continue
         clause = r.clause(r.clause_at(position))
-        if r.wished_at(position) and not asked_here:
+        if r.asked == "target" or (r.wished_at(position) and not asked_here):
             wished.append(item_id)
         elif _has(clause, r.phrases.work) and not _has(clause, POSSESSION[:4]):
             continue  # a job, not a diploma
@@ -579,6 +579,19 @@ def _is_care_word(word: str, p: Phrases) -> bool:
 
 def _says_care(clause: str, p: Phrases) -> bool:
     return _has(clause, p.care_work) or any(_is_care_word(w, p) for w in clause.split())
+
+
+def _read_target(r: _Reading, catalogue: Catalogue) -> None:
+    """What the user wants to become: a qualification named in a wish ("wil verzorgende ig
+    worden"), or any named when the bot asked for the target. The first one named counts."""
+    matcher = _matcher(catalogue)
+    if matcher.pattern is None:
+        return
+    for match in matcher.pattern.finditer(r.text):
+        kind, item_id = matcher.by_phrase[match.group(1)]
+        if kind == "qualification" and (r.asked == "target" or r.wished_at(match.start())):
+            r.put("target", item_id)
+            return
 
 
 def _read_work(r: _Reading) -> None:
@@ -847,6 +860,7 @@ def interpret(
     _read_numbers(r)
     _read_education(r)
     _read_qualifications(r, catalogue)
+    _read_target(r, catalogue)
     _read_work(r)
     _read_choices(r)
     _read_region(r, catalogue)

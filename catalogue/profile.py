@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Final
@@ -25,6 +26,10 @@ EMPLOYERS: Final = ("none", "care", "other")
 SBB_ANSWERS: Final = ("yes", "no", "unknown")
 SECTORS: Final = ("vvt", "ghz", "either", "other")
 GOALS: Final = ("tasks", "certificate", "diploma", "orientation", "hbo")
+# What the person wants to become: a qualification id from the catalogue, or this value
+# ("weet ik nog niet"), when the advice proposes one.
+TARGET_UNKNOWN: Final = "unknown"
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 BENEFITS: Final = ("none", "ww", "bijstand", "other")
 LANGUAGES: Final = ("nl", "en")
 
@@ -49,6 +54,7 @@ class Profile:
     hours_per_week: float | None = None
     sector: str | None = None
     goal: str | None = None
+    target: str | None = None
     benefit: str | None = None
     region: str | None = None
     language: str = "nl"
@@ -82,6 +88,7 @@ PROFILE_FIELDS: Final = (
     "hours_per_week",
     "sector",
     "goal",
+    "target",
     "benefit",
     "region",
     "language",
@@ -124,6 +131,16 @@ def _text(value: Any, key: str) -> str | None:
     if len(value) > MAX_TEXT:
         raise ProfileError(f"{key} is longer than {MAX_TEXT} characters", key)
     return value or None
+
+
+def _is_target(value: Any, known_qualifications: frozenset[str] | None) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value == TARGET_UNKNOWN:
+        return True
+    if known_qualifications is not None:
+        return value in known_qualifications
+    return _ID.match(value) is not None
 
 
 def parse_profile(data: Any, known_qualifications: frozenset[str] | None = None) -> Profile:
@@ -185,6 +202,12 @@ def parse_profile(data: Any, known_qualifications: frozenset[str] | None = None)
             "care_experience_years",
         )
 
+    target = data.get("target")
+    if target is not None and not _is_target(target, known_qualifications):
+        raise ProfileError(
+            f"target must be a qualification id or {TARGET_UNKNOWN!r}; got {target!r}", "target"
+        )
+
     language = _choice(data, "language", LANGUAGES) or "nl"
     return Profile(
         age=age,
@@ -197,6 +220,7 @@ def parse_profile(data: Any, known_qualifications: frozenset[str] | None = None)
         hours_per_week=_number(data, "hours_per_week", 0, MAX_HOURS),
         sector=_choice(data, "sector", SECTORS),
         goal=_choice(data, "goal", GOALS),
+        target=target,
         benefit=_choice(data, "benefit", BENEFITS),
         region=_text(data.get("region"), "region"),
         language=language,

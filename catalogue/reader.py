@@ -21,6 +21,7 @@ from catalogue.schema import (
     IntakeQuestion,
     Notice,
     Phrases,
+    PlanTemplates,
     Qualification,
     Route,
     Rule,
@@ -43,7 +44,14 @@ LISTS: Final[dict[str, tuple[str, type[BaseModel]]]] = {
     "glossary.yaml": ("terms", GlossaryTerm),
     "answers.yaml": ("answers", Answer),
 }
-FILE_NAMES: Final = (*LISTS, "catalogue.yaml", "regions.yaml", "phrases.yaml", "intake.yaml")
+FILE_NAMES: Final = (
+    *LISTS,
+    "catalogue.yaml",
+    "regions.yaml",
+    "phrases.yaml",
+    "intake.yaml",
+    "plan.yaml",
+)
 # Top-level keys allowed besides the list (YAML anchors live under `defaults`).
 EXTRA_KEYS: Final[dict[str, set[str]]] = {"units.yaml": {"defaults"}, "rules.yaml": {"defaults"}}
 
@@ -144,6 +152,10 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             problems,
         )
 
+    plan = None
+    if "plan.yaml" in documents:
+        plan = _validate(PlanTemplates, "plan.yaml", "", documents["plan.yaml"], problems)
+
     version = title = None
     meta = documents.get("catalogue.yaml")
     if meta is not None:
@@ -182,7 +194,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
         raise CatalogueInvalid(problems)
     # No problems means each of these was read and checked above.
     assert isinstance(version, str) and isinstance(title, str) and rule_defaults is not None
-    assert phrases is not None
+    assert phrases is not None and plan is not None
     try:
         return CatalogueData(
             version=version,
@@ -205,6 +217,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             region_aliases=regions.aliases,
             place_words=regions.words,
             region_sources=regions.sources,
+            plan=plan,
         )
     except ValidationError as exc:
         raise CatalogueInvalid(_pydantic_problems("catalogue", "", exc)) from None

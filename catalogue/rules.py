@@ -36,6 +36,7 @@ SYMBOL_TYPES: Final[dict[str, Any]] = {
     "hours_per_week": _T.FLOAT,
     "sector": _T.STRING,
     "goal": _T.STRING,
+    "target": _T.STRING,
     "benefit": _T.STRING,
     "region": _T.STRING,
     "province": _T.STRING,
@@ -76,8 +77,8 @@ def _resolve(thing: Mapping[str, Any], name: str) -> Any:
 _TYPE_RESOLVER = rule_engine.type_resolver_from_dict(SYMBOL_TYPES)
 
 
-def _context(resolver: Any = None) -> rule_engine.Context:
-    return rule_engine.Context(type_resolver=_TYPE_RESOLVER, resolver=resolver)
+def _context(resolver: Any = None, type_resolver: Any = _TYPE_RESOLVER) -> rule_engine.Context:
+    return rule_engine.Context(type_resolver=type_resolver, resolver=resolver)
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,23 @@ def _incompatible(left: Any, right: Any) -> bool:
     return not rule_engine.DataType.is_compatible(left, right)
 
 
-def compile_expression(text: str, fixed_values: Mapping[str, tuple[str, ...]]) -> Expression:
-    """Parses and type-checks an expression; raises ValueError saying what is wrong."""
+def compile_expression(
+    text: str,
+    fixed_values: Mapping[str, tuple[str, ...]],
+    extra_symbols: Mapping[str, Any] | None = None,
+) -> Expression:
+    """Parses and type-checks an expression; raises ValueError saying what is wrong.
+
+    `extra_symbols` (name -> rule_engine type) adds symbols beyond the profile's (the plan's
+    conditions also read what the advice decided, such as the route it names).
+    """
+    type_resolver = (
+        rule_engine.type_resolver_from_dict({**SYMBOL_TYPES, **extra_symbols})
+        if extra_symbols
+        else _TYPE_RESOLVER
+    )
     try:
-        compiled = rule_engine.Rule(text, context=_context(_resolve))
+        compiled = rule_engine.Rule(text, context=_context(_resolve, type_resolver))
     except rule_engine.errors.SymbolResolutionError as exc:
         raise ValueError(f"unknown symbol {exc.symbol_name!r} in {text!r}") from None
     except rule_engine.errors.EngineError as exc:
@@ -206,6 +220,7 @@ def profile_symbols(profile: Profile, regions: Mapping[str, str]) -> dict[str, A
         "hours_per_week": profile.hours_per_week,
         "sector": profile.sector,
         "goal": profile.goal,
+        "target": profile.target,
         "benefit": profile.benefit,
         "region": profile.region,
         "language": profile.language,

@@ -133,6 +133,9 @@ class Unit(Fact):
     duration: Duration | None = None
     price: Price | None = None
     note: str | None = None
+    # Units of one group are the same kind of unit (two names for one step): the advice
+    # recommends at most one of a group.
+    group: Id | None = None
 
 
 class Route(Fact):
@@ -142,6 +145,8 @@ class Route(Fact):
     synonyms: list[NonEmpty] = []
     explain: Text
     cost: Text
+    # A short name for sentences ("BBL (werken en leren)"); the title when absent.
+    short: Text | None = None
 
 
 class Funding(Fact):
@@ -177,6 +182,16 @@ class Rule(Strict):
     sources: SourceIds
     # Among recommended items, a higher total weight ranks first.
     weight: Annotated[int, Field(ge=1, le=10)] = 1
+    # For a `possible` rule: it only holds until the person takes a first step (find a care
+    # employer, ask about SBB recognition, take the admission test). A route held back only by
+    # such rules may still be named as the way to go, with that step first.
+    resolvable: bool = False
+
+    @model_validator(mode="after")
+    def _resolvable_caps_only(self) -> Rule:
+        if self.resolvable and self.outcome != "possible":
+            raise ValueError("only a rule with outcome possible can be resolvable")
+        return self
 
 
 class RuleDefaults(Strict):
@@ -189,6 +204,10 @@ class RuleDefaults(Strict):
     ended: Text
     # Lead-in for a rule that cannot be decided yet; the rule's own reason follows as `if`.
     undecided: Text
+    # Reason for a unit of a group whose other unit is recommended (one of the two is enough).
+    alternative: Text
+    # Reason for a scheme whose routes are at best possible: it fits no better than they do.
+    route_possible: Text
 
 
 class NoticeHistory(Strict):
@@ -321,6 +340,73 @@ class IntakeQuestion(Strict):
     dont_know: ShortAnswer = SKIP
 
 
+# ---- the plan's templates (plan.yaml) -------------------------------------------------------
+
+StepKind = Literal["target", "first_step", "learn", "cost", "next"]
+STEP_KINDS: tuple[StepKind, ...] = ("target", "first_step", "learn", "cost", "next")
+
+
+class PlanVariant(Strict):
+    """One way to say a step; the first variant whose `when` holds is used."""
+
+    id: Id
+    when: NonEmpty
+    # first_step only: who the person contacts (a key of `contacts`).
+    contact: Id | None = None
+    title: Text
+    text: Text
+    # Where the facts in this sentence come from (the items it names add their own).
+    sources: list[Id] = []
+
+
+class TargetProposal(Strict):
+    """A target the advice proposes when the person does not know yet, and why."""
+
+    id: Id
+    when: NonEmpty
+    target: Id
+    reason: Text
+    sources: SourceIds
+
+
+class PlanFact(Strict):
+    """Something an advisor also says (an answer of answers.yaml), when `when` holds."""
+
+    id: Id
+    when: NonEmpty
+    answer: Id
+
+
+class ExplainedWord(Strict):
+    """A hard word (as written in Dutch or English) and the entry that explains it."""
+
+    words: Annotated[list[NonEmpty], Field(min_length=1)]
+    # kind:id of a glossary term, route, scheme or unit: "term:crebo", "route:bbl".
+    ref: NonEmpty
+
+
+class Months(Strict):
+    nl: Annotated[list[NonEmpty], Field(min_length=12, max_length=12)]
+    en: Annotated[list[NonEmpty], Field(min_length=12, max_length=12)]
+
+
+class PlanTemplates(Strict):
+    """Every sentence of the plan, per step kind and language, with the words around them."""
+
+    months: Months
+    # A date in words: {day} {month} {year}.
+    date: Text
+    # Small words the plan puts between values: and, your_region, weeks_range ({min}, {max}).
+    words: dict[Id, Text]
+    contacts: dict[Id, Text]
+    # Sentences of the plan's notes: replaced ({chosen} {target}).
+    notes: dict[Id, Text]
+    proposals: Annotated[list[TargetProposal], Field(min_length=1)]
+    steps: dict[StepKind, list[PlanVariant]]
+    facts: list[PlanFact] = []
+    explain: list[ExplainedWord] = []
+
+
 class CatalogueData(Strict):
     """The whole catalogue as read from the YAML files (or from the database)."""
 
@@ -338,6 +424,7 @@ class CatalogueData(Strict):
     answers: list[Answer]
     phrases: Phrases
     intake: Annotated[list[IntakeQuestion], Field(min_length=1)]
+    plan: PlanTemplates
     # regions.yaml. Every name of a province, municipality or place -> its province; a name of
     # places in more than one province is not here (see homonyms).
     regions: dict[str, str]

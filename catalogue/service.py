@@ -8,6 +8,7 @@ The catalogue is reference data, not conversation state: caching it per process 
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import threading
 import time
@@ -22,6 +23,7 @@ from catalogue.answers import FoundAnswer, find_answer, warm_up
 from catalogue.compiled import Catalogue
 from catalogue.intake import asks, next_question
 from catalogue.interpret import Reading, interpret, is_question, province_of
+from catalogue.plan import Plan, make_plan
 
 
 class CatalogueService:
@@ -82,6 +84,11 @@ class CatalogueService:
     def advise(self, profile: Any) -> dict[str, Any]:
         """Advice for a profile; raises ProfileError for values that make no sense."""
         return advise(self.catalogue(), profile)
+
+    def plan(self, profile: Any, today: dt.date | None = None) -> Plan:
+        """The plan for a profile (at most five steps, agreeing with `advise`); raises
+        ProfileError for values that make no sense."""
+        return make_plan(self.catalogue(), profile, today=today)
 
     def terms(self) -> dict[str, list[dict[str, Any]]]:
         """Names and synonyms of everything in the catalogue, for NLU patterns and lookups."""

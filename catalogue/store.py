@@ -9,6 +9,7 @@ schema needs no change here.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,34 @@ def current_checksum(engine: Engine) -> str | None:
 def current_version(engine: Engine) -> str | None:
     value = _meta_value(engine, m.StoredCatalogue.version)
     return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class LoadedInfo:
+    """What is loaded, without reading the whole document."""
+
+    version: str
+    checksum: str
+    origin: str
+    loaded_at: dt.datetime
+
+
+def loaded_info(engine: Engine) -> LoadedInfo | None:
+    with Session(engine) as session:
+        if not inspect(session.connection()).has_table(m.StoredCatalogue.__tablename__):
+            return None
+        row = session.execute(
+            select(
+                m.StoredCatalogue.version,
+                m.StoredCatalogue.checksum,
+                m.StoredCatalogue.origin,
+                m.StoredCatalogue.loaded_at,
+            ).where(m.StoredCatalogue.key == "current")
+        ).first()
+    if row is None:
+        return None
+    loaded_at = row.loaded_at if row.loaded_at.tzinfo else row.loaded_at.replace(tzinfo=dt.UTC)
+    return LoadedInfo(row.version, row.checksum, row.origin, loaded_at)
 
 
 def save(engine: Engine, catalogue: Catalogue, origin: str) -> None:

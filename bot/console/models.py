@@ -180,3 +180,21 @@ class IntentDay(Base):
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     intent: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogueUpload(Base):
+    """A catalogue export uploaded by an admin: checked and reviewed (the replay diff) before
+    it is loaded. Kept after loading, as the record of what was loaded and by whom."""
+
+    __tablename__ = "console_catalogue_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[str] = mapped_column(String(64))
+    checksum: Mapped[str] = mapped_column(String(64))
+    # The export document as uploaded (format zijwijzer-catalogue/1).
+    export: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | loaded
+    loaded_by: Mapped[str | None] = mapped_column(String(64))
+    loaded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

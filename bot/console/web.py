@@ -2,7 +2,8 @@
 
 Every page needs a login; every POST also needs the session's CSRF token (403 without).
 Reviewers read, tag, note, flag, correct intents, export and take handoffs; admins also
-erase conversations, manage users, reassign or close any handoff and read the audit log.
+erase conversations, manage users, reassign or close any handoff, read the audit log, and
+upload a catalogue export (checked, then reviewed with the replay diff, then loaded).
 Every view of a conversation, every export, login and admin action is written to the audit log.
 """
 
@@ -20,16 +21,18 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from fastapi.types import DecoratedCallable
-from sqlalchemy import delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.datastructures import FormData
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 
 from bot import retention
-from bot.console import auth, dashboard, exports, index
+from bot.console import auth, catalogue_upload, dashboard, exports, index
 from bot.console.models import (
     OUTCOMES,
     ROLES,
     AuditEntry,
+    CatalogueUpload,
     ConversationSummary,
     ConversationTag,
     IntentMark,
@@ -43,6 +46,8 @@ from bot.db import Database
 from bot.handoff.models import HandoffRequest
 from bot.settings import Settings
 from bot.unanswered import UnansweredQuestions, answer_draft
+from catalogue import store as catalogue_store
+from catalogue.replay import ReplayError
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,21 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "needs_review": {"type": "string", "enum": ["1"]},
     "closed": {"type": "string", "enum": ["1"]},
 }
+
+
+def multipart_body(file: str) -> dict[str, Any]:
+    """A form with one file (read with request.form(), so described by hand)."""
+    schema = {
+        "type": "object",
+        "properties": {
+            file: {"type": "string", "format": "binary"},
+            "csrf_token": {"type": "string"},
+        },
+        "required": ["csrf_token"],
+    }
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
 
 
 def query(*names: str) -> dict[str, Any]:
@@ -949,3 +969,193 @@ def user_action(
         name = account.username
     _audit(_database(request), login.username, f"user_{action}", None, name)
     return _back("/console/admin/users")
+
+
+# ---- catalogue: upload, review (the replay diff), load -----------------------------------------
+
+UPLOADS_SHOWN = 20
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "The loaded catalogue changed since the review: review again",
+        "content": _HTML,
+    }
+}
+
+
+def _catalogue_engine(request: Request) -> Engine:
+    """The catalogue's database (the app database by default), one engine per app and URL."""
+    url = _settings(request).database_url
+    kept: tuple[str, Engine] | None = getattr(request.app.state, "console_catalogue_engine", None)
+    if kept is None or kept[0] != url:
+        kept = (url, catalogue_store.make_engine(url))
+        request.app.state.console_catalogue_engine = kept
+    return kept[1]
+
+
+def _catalogue_page(
+    request: Request, login: auth.Login, problems: list[str] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    with _database(request).session() as session:
+        uploads = list(
+            session.scalars(
+                select(CatalogueUpload).order_by(CatalogueUpload.id.desc()).limit(UPLOADS_SHOWN)
+            )
+        )
+        for upload in uploads:
+            session.expunge(upload)
+    return _render(
+        request,
+        "console/catalogue.html",
+        login,
+        status_code=status_code,
+        current=catalogue_store.loaded_info(_catalogue_engine(request)),
+        uploads=uploads,
+        problems=problems or [],
+        aware=index.aware,
+    )
+
+
+@router.get("/admin/catalogue", response_class=HTMLResponse, responses={**TO_LOGIN, **FORBIDDEN})
+def catalogue_page(request: Request, login: AdminDep) -> HTMLResponse:
+    return _catalogue_page(request, login)
+
+
+@router.post(
+    "/admin/catalogue/upload",
+    status_code=303,
+    response_class=RedirectResponse,
+    response_model=None,
+    responses={
+        **ACTION,
+        400: {
+            "description": "Refused: the catalogue page with the problems (JSON when the "
+            "multipart form itself is malformed)",
+            "content": {**_HTML, **_DETAIL},
+        },
+    },
+    openapi_extra=multipart_body("export"),
+)
+async def upload_catalogue(request: Request, login: AdminDep, form: FormDep) -> Response:
+    """Checks an export as a sync would and keeps it for review; nothing is loaded yet."""
+    upload = form.get("export")
+    body = await upload.read() if isinstance(upload, UploadFile) else b""
+    database = _database(request)
+    try:
+        uploaded = await run_in_threadpool(catalogue_upload.check_export, body)
+    except catalogue_upload.UploadRefused as exc:
+        _audit(database, login.username, "catalogue_upload_refused", None, str(exc)[:4000])
+        return await run_in_threadpool(_catalogue_page, request, login, exc.problems, 400)
+    with database.session() as session:
+        row = CatalogueUpload(
+            uploaded_by=login.username,
+            uploaded_at=utcnow(),
+            version=uploaded.version,
+            checksum=uploaded.checksum,
+            export=body.decode("utf-8"),
+            status="pending",
+        )
+        session.add(row)
+        session.flush()
+        upload_id = row.id
+    _audit(
+        database,
+        login.username,
+        "catalogue_upload",
+        None,
+        f"upload {upload_id}: version {uploaded.version}, checksum {uploaded.checksum[:12]}",
+    )
+    return _back(f"/console/admin/catalogue/uploads/{upload_id}")
+
+
+def _upload(request: Request, upload_id: int) -> CatalogueUpload:
+    with _database(request).session() as session:
+        row = session.get(CatalogueUpload, upload_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail="no such upload")
+        session.expunge(row)
+    return row
+
+
+def _review_page(
+    request: Request,
+    login: auth.Login,
+    row: CatalogueUpload,
+    message: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    review: catalogue_upload.Review | None = None
+    problems: list[str] = []
+    if row.status == "pending":
+        try:
+            uploaded = catalogue_upload.check_export(row.export.encode("utf-8"))
+            review = catalogue_upload.review(_catalogue_engine(request), uploaded)
+        except catalogue_upload.UploadRefused as exc:
+            problems = exc.problems
+        except ReplayError as exc:
+            problems = [str(exc)]
+    if review is not None:
+        _audit(
+            _database(request),
+            login.username,
+            "catalogue_review",
+            None,
+            f"upload {row.id}: {review.changed} of {review.total} plans change",
+        )
+    return _render(
+        request,
+        "console/catalogue_review.html",
+        login,
+        status_code=status_code,
+        upload=row,
+        review=review,
+        problems=problems,
+        message=message,
+        aware=index.aware,
+    )
+
+
+@router.get(
+    "/admin/catalogue/uploads/{upload_id}",
+    response_class=HTMLResponse,
+    responses={**TO_LOGIN, **FORBIDDEN, **NOT_FOUND},
+)
+def catalogue_review(upload_id: Id, request: Request, login: AdminDep) -> HTMLResponse:
+    """Which profiles' plans the uploaded catalogue changes, and how (before it is loaded)."""
+    return _review_page(request, login, _upload(request, upload_id))
+
+
+@router.post(
+    "/admin/catalogue/uploads/{upload_id}/load",
+    status_code=303,
+    response_class=RedirectResponse,
+    response_model=None,
+    responses={**ACTION, **NOT_FOUND, **CONFLICT},
+    openapi_extra=form_body("base"),
+)
+def load_catalogue(upload_id: Id, request: Request, login: AdminDep, form: FormDep) -> Response:
+    """Loads a reviewed upload, if the loaded catalogue is still the one it was compared with."""
+    row = _upload(request, upload_id)
+    if row.status != "pending":
+        return _review_page(request, login, row, "already_loaded", 409)
+    engine = _catalogue_engine(request)
+    current = catalogue_store.loaded_info(engine)
+    if (current.checksum if current else "") != _field(form, "base", 64):
+        return _review_page(request, login, row, "changed_since_review", 409)
+    try:
+        uploaded = catalogue_upload.check_export(row.export.encode("utf-8"))
+    except catalogue_upload.UploadRefused:
+        return _review_page(request, login, row, None, 409)
+    catalogue_store.save(engine, uploaded, origin=f"console upload {row.id} by {login.username}")
+    with _database(request).session() as session:
+        stored = session.get(CatalogueUpload, row.id)
+        if stored is not None:
+            stored.status, stored.loaded_by, stored.loaded_at = "loaded", login.username, utcnow()
+    _audit(
+        _database(request),
+        login.username,
+        "catalogue_load",
+        None,
+        f"upload {row.id}: version {uploaded.version}, checksum {uploaded.checksum[:12]}"
+        + (f", replacing {current.version} ({current.checksum[:12]})" if current else ""),
+    )
+    return _back("/console/admin/catalogue")

@@ -23,9 +23,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings
 
-# The console's largest form is a 4,000-character note; nothing we serve takes more.
+# The console's largest form is a 4,000-character note; nothing else we serve takes more,
+# except a catalogue export an admin uploads (about 200 KB today).
 MAX_BODY_BYTES: Final = 64 * 1024
-TOO_LARGE: Final = f"Request body too large: at most {MAX_BODY_BYTES} bytes."
+LARGER_BODIES: Final[dict[str, int]] = {"/console/admin/catalogue/upload": 4 * 1024 * 1024}
+
+
+def too_large(limit: int) -> str:
+    return f"Request body too large: at most {limit} bytes."
+
+
+TOO_LARGE: Final = too_large(MAX_BODY_BYTES)
 
 PRIVATE: Final = "private"
 DEMO: Final = "demo"
@@ -145,9 +153,10 @@ class SecurityMiddleware:
                     headers[name] = value
             await send(message)
 
+        limit = LARGER_BODIES.get(scope["path"], MAX_BODY_BYTES)
         declared = _content_length(scope)
-        if declared is not None and declared > MAX_BODY_BYTES:
-            await _too_large(send_with_headers)
+        if declared is not None and declared > limit:
+            await _too_large(send_with_headers, limit)
             return
         received = 0
 
@@ -156,7 +165,7 @@ class SecurityMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > MAX_BODY_BYTES:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
@@ -165,7 +174,7 @@ class SecurityMiddleware:
         except _BodyTooLarge:
             if started:
                 raise
-            await _too_large(send_with_headers)
+            await _too_large(send_with_headers, limit)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -178,8 +187,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _too_large(send: Send) -> None:
-    body = json.dumps({"detail": TOO_LARGE}).encode()
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps({"detail": too_large(limit)}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -18,6 +18,7 @@ from tests.actions.support import Chat, responses
 ALMOST_DONE: dict[str, Any] = {
     "sector": "vvt",
     "goal": "tasks",
+    "target": "unknown",
     "age": 38,
     "education": {"level": "havo"},
     "care_qualifications": [],
@@ -93,7 +94,7 @@ async def test_an_english_answer_to_the_goal_question(chat: Chat) -> None:
     chat.resume(language="en", sector="vvt", intake=True, open_question="goal")
     reply = await chat.say("start working quickly with some tasks", "inform", 0.5)
     assert chat.slots["goal"] == "tasks"
-    assert last(reply) == "utter_ask_age"
+    assert last(reply) == "utter_ask_target"
 
 
 async def test_a_second_greeting_restarts_nothing(chat: Chat) -> None:
@@ -147,7 +148,7 @@ async def test_a_question_about_a_rule_says_what_it_means_for_the_person(chat: C
 
 
 async def test_a_question_mid_intake_is_answered_and_the_question_comes_back(chat: Chat) -> None:
-    chat.resume(sector="vvt", goal="tasks", intake=True, open_question="age")
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question="age")
     reply = await chat.say("Moet mijn werkgever een erkend leerbedrijf zijn?", "ask_question", 0.8)
     assert responses(reply)[0] in ("utter_answer", "utter_answer_unsure")
     assert last(reply) == "utter_ask_age"
@@ -167,7 +168,7 @@ async def test_a_question_without_a_good_answer_names_the_desk_and_is_kept(chat:
 
 
 async def test_unclear_answers_never_stall_the_intake(chat: Chat) -> None:
-    chat.resume(sector="vvt", goal="tasks", intake=True, open_question="age")
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question="age")
     first = await chat.say("blabla", "inform", 0.3)
     assert responses(first) == ["utter_not_understood", "utter_example_age"]
     second = await chat.say("blabla", "inform", 0.3)
@@ -179,7 +180,7 @@ async def test_unclear_answers_never_stall_the_intake(chat: Chat) -> None:
 
 
 async def test_the_way_out_buttons_work(chat: Chat) -> None:
-    chat.resume(sector="vvt", goal="tasks", intake=True, open_question="age")
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question="age")
     await chat.say("blabla", "inform", 0.3)
     await chat.say("blabla", "inform", 0.3)
     example = await chat.press("ask_example")
@@ -197,7 +198,7 @@ async def test_dont_know_means_unknown_never_no(chat: Chat) -> None:
 
 
 async def test_an_age_out_of_range_is_asked_again_with_the_limits(chat: Chat) -> None:
-    chat.resume(sector="vvt", goal="tasks", intake=True, open_question="age")
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question="age")
     reply = await chat.say("7", "inform")
     assert responses(reply) == ["utter_invalid_age"]
     assert reply[0].values == {"min": 16, "max": 80}
@@ -205,7 +206,7 @@ async def test_an_age_out_of_range_is_asked_again_with_the_limits(chat: Chat) ->
 
 
 async def test_no_turn_ends_three_times_in_a_row_with_the_same_prompt(chat: Chat) -> None:
-    chat.resume(sector="vvt", goal="tasks", intake=True, open_question="age")
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question="age")
     for question in ("Wat is BBL?", "Wat is een leereenheid?", "Wat is het Leerwerkloket?"):
         await chat.say(question, "ask_question")
     endings = [last(turn) for turn in chat.turns]
@@ -213,7 +214,7 @@ async def test_no_turn_ends_three_times_in_a_row_with_the_same_prompt(chat: Chat
 
 
 async def test_stop_start_over_and_going_on(chat: Chat) -> None:
-    chat.resume(sector="vvt", goal="tasks", intake=True, open_question="age")
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question="age")
     stopped = await chat.say("stop", "stop")
     assert responses(stopped) == ["utter_stopped"]
     assert chat.slots["intake"] is False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import threading
@@ -26,8 +27,54 @@ from catalogue import store
 from catalogue.compiled import Catalogue
 from catalogue.reader import DATA_DIR, load_directory
 from catalogue.sync import build_export
+from tests.catalogue.replay.corpus import RECORD_ENV
 from tests.catalogue.samples import SAMPLE_PROFILES
 from tests.postgres import postgres_schema
+
+# ---- recording the profiles the tests use (for the replay corpus) --------------------------------
+
+_recorded: dict[str, dict[str, Any]] = {}
+_recording_paused: list[bool] = [False]
+
+
+@contextlib.contextmanager
+def recording_paused() -> Iterator[None]:
+    """Profiles replayed from the corpus itself are not recorded again."""
+    _recording_paused[0] = True
+    try:
+        yield
+    finally:
+        _recording_paused[0] = False
+
+
+@pytest.fixture(autouse=True)
+def _record_profiles(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ZIJWIJZER_RECORD_PROFILES set, every valid profile a test gives the engine is kept
+    (hypothesis's generated ones aside: they differ per run)."""
+    if not os.environ.get(RECORD_ENV) or "test_properties" in request.node.nodeid:
+        return
+    import catalogue.advice as advice_module
+
+    original = advice_module.parse_profile
+    source = request.node.nodeid.removeprefix("tests/catalogue/").replace(".py::", "::")
+
+    def recording(data: Any, known_qualifications: Any = None) -> Any:
+        profile = original(data, known_qualifications)
+        if not _recording_paused[0] and isinstance(data, dict):
+            key = json.dumps(data, sort_keys=True, ensure_ascii=False)
+            _recorded.setdefault(key, {"source": source, "profile": json.loads(key)})
+        return profile
+
+    monkeypatch.setattr(advice_module, "parse_profile", recording)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = os.environ.get(RECORD_ENV)
+    if path:
+        recorded = sorted(_recorded.values(), key=lambda r: (r["source"], json.dumps(r["profile"])))
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(recorded, out, ensure_ascii=False)
+
 
 # ---- catalogue files ----------------------------------------------------------------------------
 

@@ -203,6 +203,52 @@ def test_advise_from_files_needs_no_database(
     assert not database_path.exists()
 
 
+def test_plan_as_text_in_the_profiles_language(
+    cli: Cli, profile_file: Callable[[Any], str]
+) -> None:
+    cli("load")
+
+    code, out, err = cli(
+        "plan", "--profile", profile_file(SAMPLE_PROFILES["helpende"]), "--today", "2026-12-07"
+    )
+
+    assert (code, err) == (0, [])
+    assert out.startswith("Target: ")
+    assert "\n1. " in out and "\n4. " in out
+    assert "This month" in out  # the sample profile speaks English
+
+
+def test_plan_json_from_files(cli: Cli, profile_file: Callable[[Any], str]) -> None:
+    code, out, err = cli("plan", "--from-files", "--profile", profile_file(GOOD_PROFILE), "--json")
+
+    assert (code, err) == (0, [])
+    plan = json.loads(out)
+    assert plan["steps"][0]["kind"] == "target"
+    assert 4 <= len(plan["steps"]) <= 5
+    assert plan["target"]["qualification"]
+
+
+def test_plan_with_a_bad_profile_gives_one_error_line(
+    cli: Cli, profile_file: Callable[[Any], str]
+) -> None:
+    code, out, err = cli("plan", "--from-files", "--profile", profile_file({"age": 7}))
+
+    assert code == 2 and out == ""
+    assert len(err) == 1 and "age" in err[0]
+
+
+def test_plan_with_a_bad_date_is_refused(
+    cli: Cli, profile_file: Callable[[Any], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli(
+            "plan", "--from-files", "--profile", profile_file(GOOD_PROFILE), "--today", "2026-13-01"
+        )
+
+    assert exited.value.code == 2
+    assert "not a date like 2026-12-07" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("profile", "says"),
     [

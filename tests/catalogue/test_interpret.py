@@ -129,9 +129,11 @@ def test_answers_as_people_write_them(
         ("ik wil later hbo verpleegkunde doen", {"goal": "hbo"}, "education"),
         (
             "ik heb helpende zorg en welzijn en wil verzorgende ig worden",
-            {"care_qualifications": ["helpende_zw_2"]},
+            {"care_qualifications": ["helpende_zw_2"], "target": "vig_3"},
             "",
         ),
+        ("ik wil verzorgende ig worden", {"target": "vig_3"}, "care_qualifications"),
+        ("ik heb vig", {"care_qualifications": ["vig_3"]}, "target"),
         ("ik werk als kok en wil in de zorg werken", {"employer": "other"}, ""),
         ("ik wil werken als verzorgende", {}, "employer"),
         ("nooit in de zorg gewerkt", {"care_experience_years": 0}, ""),
@@ -374,3 +376,16 @@ def test_a_birth_year_is_an_age() -> None:
     assert interpret("ik ben geboren in 1990", CATALOGUE, None, today)["values"]["age"] == 36
     # Not asked and no "geboren": a year is no age.
     assert "age" not in interpret("sinds 2019 in de zorg", CATALOGUE, None, today)["values"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("persoonlijk begeleider maatschappelijke zorg", "pb_mz_4"),
+        ("mbo-verpleegkundige", "mbo_vp_4"),
+        ("VIG", "vig_3"),
+        ("weet ik nog niet", "unknown"),
+    ],
+)
+def test_the_answer_to_what_do_you_want_to_become(text: str, expected: str) -> None:
+    assert interpret(text, CATALOGUE, "target")["values"]["target"] == expected

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from catalogue.advice import advise
 from catalogue.compiled import Catalogue
 from catalogue.errors import ProfileError
+from catalogue.plan import make_plan
 from catalogue.profile import (
     BENEFITS,
     EDUCATION_LEVELS,
@@ -26,8 +27,10 @@ from catalogue.profile import (
     MIN_AGE,
     SBB_ANSWERS,
     SECTORS,
+    TARGET_UNKNOWN,
 )
 from catalogue.reader import load_directory
+from catalogue.replay import REPLAY_TODAY
 
 CATALOGUE = load_directory()
 QUALIFICATIONS = sorted(CATALOGUE.qualification_ids)
@@ -46,6 +49,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "hours_per_week": st.integers(0, 60),
     "sector": st.sampled_from(SECTORS),
     "goal": st.sampled_from(GOALS),
+    "target": st.sampled_from([*QUALIFICATIONS, TARGET_UNKNOWN]),
     "benefit": st.sampled_from(BENEFITS),
     "region": st.sampled_from(PLACES),
     "language": st.sampled_from(LANGUAGES),
@@ -183,3 +187,53 @@ def test_ages_outside_the_range_are_refused(age: Any) -> None:
 
 def test_the_real_catalogue_is_the_one_under_test(real_catalogue: Catalogue) -> None:
     assert real_catalogue.checksum == CATALOGUE.checksum
+
+
+# ---- issue 20: what the summary never says ------------------------------------------------------
+
+GROUPS: dict[str, set[str]] = {}
+for _unit in CATALOGUE.data.units:
+    if _unit.group is not None:
+        GROUPS.setdefault(_unit.group, set()).add(_unit.id)
+
+
+@SETTINGS
+@given(profiles)
+def test_the_summary_never_names_an_unsuitable_route_or_a_scheme_nobody_can_apply_for(
+    profile: dict[str, Any],
+) -> None:
+    advice = advise(CATALOGUE, profile)
+    summary = advice["summary"]
+    if profile.get("employer") == "care":
+        # Someone working in care is never sent to full-time school as the best route.
+        assert "bol" not in summary["routes"]
+    if profile.get("employer") in ("none", "other"):
+        applicants = {f["id"]: f["applicant"] for f in advice["funding"]}
+        assert all(applicants[f] != "employer" for f in summary["funding"]), summary
+    route_fit = {r["id"]: r["fit"] for r in advice["routes"]}
+    for route_id in summary["routes"]:
+        assert route_fit[route_id] != "not_possible"
+
+
+@SETTINGS
+@given(profiles)
+def test_units_of_one_group_are_never_recommended_together(profile: dict[str, Any]) -> None:
+    advice = advise(CATALOGUE, profile)
+    recommended = {u["id"] for u in advice["units"] if u["fit"] == "recommended"}
+    assert GROUPS, "the catalogue has unit groups (adl, basis_deskundige_zorg)"
+    for members in GROUPS.values():
+        assert len(recommended & members) <= 1
+
+
+@SETTINGS
+@given(profiles)
+def test_every_profile_gets_a_plan_that_agrees_with_its_advice(profile: dict[str, Any]) -> None:
+    plan = make_plan(CATALOGUE, profile, today=REPLAY_TODAY)
+    summary = advise(CATALOGUE, profile)["summary"]
+    assert plan.route == (summary["routes"][0] if summary["routes"] else None)
+    assert list(plan.units) == summary["units"] and list(plan.funding) == summary["funding"]
+    assert 4 <= len(plan.steps) <= 5
+    for step in plan.steps:
+        assert "{" not in step.text.nl + step.text.en + step.title.nl + step.title.en
+    assert plan.target.qualification in CATALOGUE.qualifications
+    assert plan.target.proposed is (profile.get("target") in (None, TARGET_UNKNOWN))

@@ -21,7 +21,7 @@ def test_real_data_loads() -> None:
     catalogue = load_directory(DATA_DIR)
 
     data = catalogue.data
-    assert data.version == "2026.11.23"
+    assert data.version == "2026.12.7"
     assert {"adl", "basis_deskundige_zorg", "helpende_plus"} <= set(catalogue.units)
     assert {"bbl", "bol", "derde_leerweg", "evc", "hbo", "orientatie"} == set(catalogue.routes)
     assert "stap" in catalogue.funding

@@ -183,6 +183,15 @@ def test_from_catalogue_never_touches_a_database(
     assert {u["id"] for u in service.terms()["units"]} == set(real_catalogue.units)
 
 
+def test_the_plan_comes_from_the_same_catalogue_as_the_advice(real_catalogue: Catalogue) -> None:
+    service = CatalogueService.from_catalogue(real_catalogue)
+    plan = service.plan(PROFILE)
+    summary = service.advise(PROFILE)["summary"]
+    assert plan.route == (summary["routes"][0] if summary["routes"] else None)
+    assert list(plan.units) == summary["units"]
+    assert plan.steps[0].kind == "target"
+
+
 def test_a_service_needs_a_database_or_a_catalogue() -> None:
     with pytest.raises(ValueError, match="database_url or a catalogue"):
         CatalogueService()

@@ -69,6 +69,20 @@ def test_save_then_read_gives_the_same_catalogue(
         assert _advice_json(stored, profile) == _advice_json(real_catalogue, profile), name
 
 
+def test_loaded_info_says_what_is_loaded_without_reading_it(
+    engine: Engine, real_catalogue: Catalogue
+) -> None:
+    assert store.loaded_info(engine) is None
+    store.save(engine, real_catalogue, origin="console upload 1 by anna")
+
+    info = store.loaded_info(engine)
+
+    assert info is not None
+    assert (info.version, info.checksum) == (real_catalogue.version, real_catalogue.checksum)
+    assert info.origin == "console upload 1 by anna"
+    assert info.loaded_at.tzinfo is not None
+
+
 def test_round_trip_keeps_order_nested_facts_and_history(
     engine: Engine, real_catalogue: Catalogue
 ) -> None:

@@ -273,7 +273,7 @@ def test_an_invalid_catalogue_in_a_well_formed_export_changes_nothing(
     assert_unchanged(engine, loaded)
 
 
-@pytest.mark.parametrize("version", ["2020.1.1", "2026.11.23"], ids=["older", "same_version"])
+@pytest.mark.parametrize("version", ["2020.1.1", "2026.12.7"], ids=["older", "same_version"])
 def test_an_export_that_is_not_newer_changes_nothing(
     engine: Engine,
     loaded: Catalogue,
@@ -285,7 +285,7 @@ def test_an_export_that_is_not_newer_changes_nothing(
     files.replace_text("catalogue.yaml", "Zijwijzer-catalogus", "Zijwijzer catalogus")
     server = serve_bytes(files.export_body())
 
-    with pytest.raises(SyncError, match=re.escape("not newer than the loaded 2026.11.23")):
+    with pytest.raises(SyncError, match=re.escape("not newer than the loaded 2026.12.7")):
         sync(engine, server.url, timeout=5, retries=0)
 
     assert_unchanged(engine, loaded)
@@ -335,7 +335,7 @@ def test_only_http_urls_are_fetched(engine: Engine, loaded: Catalogue) -> None:
 
 
 def test_build_export_refuses_a_catalogue_with_field_problems(files: Any) -> None:
-    files.replace_text("catalogue.yaml", 'version: "2026.11.23"', "version:")
+    files.replace_text("catalogue.yaml", 'version: "2026.12.7"', "version:")
 
     with pytest.raises(CatalogueInvalid):
         build_export(files.directory)
