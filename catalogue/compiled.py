@@ -290,6 +290,12 @@ def compile_catalogue(data: CatalogueData, checksum: str) -> Catalogue:
             if expression is not None:
                 personal[(answer.id, index)] = expression
 
+    for target in data.phrases.target:
+        if target not in qualification_ids:
+            problems.append(
+                Problem("phrases.yaml", f"target {target!r}", "is not in qualifications.yaml")
+            )
+
     intake_conditions: dict[str, Expression] = {}
     for index, field in enumerate(q.field for q in data.intake):
         if field in (q.field for q in data.intake[:index]):

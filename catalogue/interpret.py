@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypedDict, TypeVar
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import DamerauLevenshtein
 
 from catalogue.compiled import Catalogue
 from catalogue.numberwords import NumberReader
@@ -192,6 +192,8 @@ class _Words:
     # Known long words, for reading a typo as the word meant.
     vocabulary: tuple[str, ...]
     known: frozenset[str]
+    # (phrase, qualification id) of the target phrases, longest first.
+    target_phrases: tuple[tuple[str, str], ...]
 
     def correct(self, text: str) -> str:
         """The normalised text with each long unknown word replaced by the known word it is
@@ -202,8 +204,9 @@ class _Words:
             if len(word) < TYPO_MIN_LENGTH or word in self.known or not word.isalpha():
                 continue
             limit = 2 if len(word) >= TYPO_TWO_FROM else 1
+            # Damerau: two letters swapped ("Flveoland") is one typo, as people make them.
             best = process.extractOne(
-                word, self.vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
+                word, self.vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=limit
             )
             if best is not None:
                 words[index] = best[0]
@@ -229,9 +232,13 @@ def _words(catalogue: Catalogue) -> _Words:
         (phrase for phrase, _ in phrases.education),
     ]
     names = _matcher(catalogue).by_phrase
+    # Place names too: "Flveoland" is Flevoland (accents off, as the matching compares them).
+    places = (normalise(name) for name in catalogue.data.regions)
+    # And number words ("vierentwinig" is vierentwintig).
+    numbers_nl = NumberReader.from_words(phrases.numbers["nl"], phrases.numbers["en"]).dutch
     words = {
         word
-        for phrase in itertools.chain(*lists, names)
+        for phrase in itertools.chain(*lists, names, places, numbers_nl)
         for word in normalise(phrase).split()
         if word.isalpha()
     }
@@ -242,6 +249,16 @@ def _words(catalogue: Catalogue) -> _Words:
         intake={q.field: q for q in catalogue.data.intake},
         vocabulary=tuple(sorted(w for w in words if len(w) >= TYPO_MIN_LENGTH - 1)),
         known=frozenset(words),
+        target_phrases=tuple(
+            sorted(
+                (
+                    (normalise(p).strip(), target)
+                    for target, ps in phrases.target.items()
+                    for p in ps
+                ),
+                key=lambda pair: -len(pair[0]),
+            )
+        ),
     )
     catalogue.cache["interpret_words"] = words_obj
     return words_obj
@@ -360,6 +377,8 @@ _AGE_BEFORE: Final = re.compile(
     r"(?:net|bijna|nu|now|just|almost|nearly|ongeveer|about|eigenlijk|toch|inmiddels|intussen|"
     r"pas|actually|really)?\s*$"
 )
+# "24 geworden", "24 jaar geworden", "net 40 geworden".
+_AGE_AFTER: Final = re.compile(r"^\S+ (?:jaar )?(?:geworden|oud)\b")
 _EXPERIENCE_BEFORE: Final = re.compile(
     r"(?:\bal|\bervaring|\bgewerkt|\bwerk|\bfor|\bexperience|\bsinds)\b[^0-9]{0,12}$"
 )
@@ -398,7 +417,7 @@ def _read_numbers(r: _Reading) -> None:
             _check("hours_per_week", value * HOURS_PER_DAY, r)
         elif _HOURS_AFTER.match(after) or (r.asked == "hours_per_week" and r.bare):
             _check("hours_per_week", value, r)
-        elif _AGE_BEFORE.search(before):
+        elif _AGE_BEFORE.search(before) or _AGE_AFTER.match(after):
             _check("age", value - 1 if almost else value, r)
         elif years := _YEARS_AFTER.match(after):
             experience = _EXPERIENCE_BEFORE.search(before) or _EXPERIENCE_AFTER.match(after)
@@ -569,6 +588,16 @@ def _read_qualifications(r: _Reading, catalogue: Catalogue) -> None:
         r.put("care_qualifications", [])
     if wished and (r.asked == "target" or r.wish):
         r.put("target", wished[0])
+    elif r.asked == "target" or r.wish:
+        # "ik wil verpleegkundige worden", "I want to be a nurse": the phrases of phrases.yaml,
+        # the longest first, in a wish or as the answer to the target question.
+        for phrase, target in r.words.target_phrases:
+            at = next(
+                (a for a in _places(r.text, phrase) if r.asked == "target" or r.wished_at(a)), -1
+            )
+            if at >= 0:
+                r.put("target", target)
+                break
 
 
 def _is_care_word(word: str, p: Phrases) -> bool:
@@ -814,7 +843,11 @@ def province_of(region: str, catalogue: Catalogue) -> str | None:
 
 
 def _read_region(r: _Reading, catalogue: Catalogue) -> None:
-    name = find_region(r.raw, catalogue, anywhere=r.asked == "region")
+    anywhere = r.asked == "region"
+    name = find_region(r.raw, catalogue, anywhere=anywhere)
+    if name is None:
+        # A typo of a long place name ("Flveoland", "Leeuwraden") as the name meant.
+        name = find_region(r.words.correct(normalise(r.raw)), catalogue, anywhere=anywhere)
     if name is not None:
         r.put("region", name)
     elif r.asked == "region" and not (r.no or r.dont_know):

@@ -288,6 +288,7 @@ class Phrases(Strict):
     own_organisation: PhraseList
     goal: dict[Literal["tasks", "certificate", "diploma", "orientation", "hbo"], PhraseList]
     wish: PhraseList
+    target: dict[Id, PhraseList]
     benefit: dict[Literal["ww", "bijstand", "other", "none"], PhraseList]
     benefit_any: PhraseList
     education: Annotated[list[tuple[Phrase, Level]], Field(min_length=1)]

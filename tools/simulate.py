@@ -159,6 +159,7 @@ def draw_person(rng: random.Random, catalogue: Catalogue, pools: Mapping[str, An
     meant: dict[str, Any] = {
         "sector": rng.choice(["vvt", "ghz", "either"]),
         "goal": rng.choice(["tasks", "certificate", "diploma", "orientation", "hbo"]),
+        "target": rng.choice(list(pools["choices"]["target"])),
         "age": age,
         "education": {"level": rng.choice(list(pools["choices"]["education"]))},
         "care_qualifications": rng.choice([[], [], [], ["helpende_zw_2"], ["vig_3"]]),
@@ -234,7 +235,10 @@ class Speaker:
         employer as "de thuiszorg")."""
         values = interpret(text, self.catalogue, field_name, self.today)["values"]
         for other, value in values.items():
+            # An answer already given stays as it was (the bot keeps it); the rest must agree.
             if other in (field_name, "language") or other not in person.meant:
+                continue
+            if other in person.answered:
                 continue
             if value != person.meant[other]:
                 return False
@@ -247,7 +251,7 @@ class Speaker:
             for text, meant in self.phrasings(person, field_name, value)
             if self.consistent(person, text, field_name)
         ]
-        text, meant = person.rng.choice(options)
+        text, meant = person.rng.choice(options or self.phrasings(person, field_name, value))
         if person.rng.random() < P_TYPO:
             text = typo(text, person.rng)
         return text, meant
@@ -511,7 +515,9 @@ class Simulator:
     def _correction(self, c: Conversation, sender: str) -> list[dict[str, Any]] | None:
         """The person changes an earlier answer ("eigenlijk ben ik 45")."""
         person = c.person
-        candidates = [f for f in ("age", "hours_per_week") if f in person.answered]
+        candidates = [
+            f for f in ("age", "hours_per_week") if f in person.answered and f in person.meant
+        ]
         if not candidates:
             return None
         field_name = person.rng.choice(candidates)
