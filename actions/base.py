@@ -44,6 +44,8 @@ class CatalogueSource(Protocol):
 
     def province(self, region: str) -> str | None: ...
 
+    def common_words(self) -> frozenset[str]: ...
+
 
 # rasa_sdk ships no type information, so its classes are `Any` to mypy.
 class CatalogueAction(Action, ABC):  # type: ignore[misc]

@@ -144,8 +144,15 @@ async def respond(c: Conversation) -> None:
     # What the message tells: answers, to the question asked and to others.
     asked = turn.asked_field if c.open_question == turn.asked_field else None
     problem = reading["problems"].get(asked) if asked else None
-    if asked == "region" and problem == "unknown_place" and not asking:
-        place = intake.typed_place(turn.text)
+    if (
+        asked == "region"
+        and problem == "unknown_place"
+        and not asking
+        and command in (None, "inform")
+    ):
+        # A place the catalogue lacks is kept as typed, unless the message is clearly
+        # something else ("lol", "dank je").
+        place = intake.typed_place(turn.text, await c.call(c.catalogue.common_words))
         if place is not None:
             values["region"] = place
             problem = None
@@ -242,6 +249,8 @@ async def _other(
     elif asked:
         intake.trouble(c, asked, "unclear")
         return not c.reply.prompted
+    elif c.turn.first_message:
+        pass  # an opening the bot cannot place: the intro is said, the offer follows
     else:
         misses = c.misses + 1
         c.set(MISSES, 0 if misses >= OFFER_HUMAN_AFTER else misses)

@@ -39,6 +39,7 @@ NUMBER_LIMITS: Final[dict[str, tuple[int, int]]] = {
 }
 # A place the catalogue does not know is kept as typed, up to this length.
 MAX_PLACE_CHARS: Final = 60
+MAX_PLACE_WORDS: Final = 4
 
 
 def start(c: Conversation) -> None:
@@ -140,13 +141,16 @@ def example(c: Conversation) -> None:
         c.reply.ask(f"utter_example_{field}")
 
 
-def typed_place(text: str) -> str | None:
-    """A place the catalogue does not know, kept as typed ("Opheusden", "Ens")."""
+def typed_place(text: str, common_words: frozenset[str]) -> str | None:
+    """A place the catalogue does not know, kept as typed ("Opheusden", "Ens"); None for what
+    is no name of a place: a sentence ("ik moet even koffie halen"), a number, too long."""
     words = text.strip(" .,!?").split()
     while words and words[0].lower() in ("ik", "woon", "in", "uit", "bij", "regio", "live", "i"):
         words = words[1:]
     place = " ".join(words)
-    if not place or len(place) > MAX_PLACE_CHARS or any(ch.isdigit() for ch in place):
+    if not place or len(words) > MAX_PLACE_WORDS or len(place) > MAX_PLACE_CHARS:
+        return None
+    if any(ch.isdigit() for ch in place) or any(w.lower() in common_words for w in words):
         return None
     return place[:1].upper() + place[1:]
 

@@ -874,6 +874,19 @@ def _read_language(r: _Reading) -> None:
         r.put("language", "nl")
 
 
+def common_words(catalogue: Catalogue) -> frozenset[str]:
+    """Everyday words of both languages (phrases.yaml: language words, wishes, questions,
+    yes and no, off-topic remarks): a message made of such words names no place."""
+    cached = catalogue.cache.get("common_words")
+    if isinstance(cached, frozenset):
+        return cached
+    p = catalogue.data.phrases
+    lists = [*p.language_words.values(), p.wish, p.question_starts, p.yes, p.no, p.chitchat]
+    words = frozenset(w for phrases in lists for phrase in phrases for w in phrase.split())
+    catalogue.cache["common_words"] = words
+    return words
+
+
 def question_part(text: str, catalogue: Catalogue) -> str:
     """What a message asks ("Hi, I only speak a little Dutch. What is a learning unit?":
     "what is a learning unit"), normalised; empty when it asks nothing."""

@@ -300,6 +300,7 @@ class Phrases(Strict):
     no_experience: PhraseList
     language_words: dict[Literal["nl", "en"], PhraseList]
     language_requests: dict[Literal["nl", "en"], PhraseList]
+    chitchat: PhraseList
     question_starts: PhraseList
     question_phrases: PhraseList
     numbers: dict[Literal["nl", "en"], NumberWords]

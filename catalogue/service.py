@@ -22,7 +22,7 @@ from catalogue.advice import advise, lookup
 from catalogue.answers import FoundAnswer, find_answer, warm_up
 from catalogue.compiled import Catalogue
 from catalogue.intake import asks, next_question
-from catalogue.interpret import Reading, interpret, is_question, province_of
+from catalogue.interpret import Reading, common_words, interpret, is_question, province_of
 from catalogue.plan import Plan, make_plan
 
 
@@ -117,6 +117,10 @@ class CatalogueService:
     ) -> FoundAnswer | None:
         """The knowledge base's answer to a question, personal where the answers decide it."""
         return find_answer(self.catalogue(), question, language, answers)
+
+    def common_words(self) -> frozenset[str]:
+        """Everyday words (no names of places): a message made of them is no place."""
+        return common_words(self.catalogue())
 
     def province(self, region: str) -> str | None:
         """The province of a place or province (regions.yaml, common spellings); None if unknown."""

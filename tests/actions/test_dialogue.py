@@ -269,3 +269,20 @@ async def test_a_question_during_the_handoff_is_answered_and_the_handoff_goes_on
     reply = await chat.say("wat is het Leerwerkloket?", "ask_question")
     assert responses(reply)[0] in ("utter_answer", "utter_answer_unsure")
     assert last(reply) == "utter_ask_handoff_consent"
+
+
+async def test_an_opening_the_bot_cannot_place_gets_the_offer(chat: Chat) -> None:
+    reply = await chat.say(
+        "Hi, I would like to work in care but I only speak a little Dutch", "choose_language", 0.39
+    )
+    assert chat.slots["language"] == "en"
+    assert responses(reply) == [None, None]  # rendered here: the language changed this turn
+    assert reply[0].text is not None and reply[0].text.startswith("Hi! I am Zijwijzer")
+    assert reply[1].text is not None and reply[1].text.startswith("Would you like a personal plan")
+
+
+async def test_a_place_is_no_sentence(chat: Chat) -> None:
+    chat.resume(**{**ALMOST_DONE, "open_question": "region"})
+    reply = await chat.say("ik moet even koffie halen", "inform", 0.34)
+    assert chat.slots.get("region") is None
+    assert responses(reply) == ["utter_not_understood", "utter_example_region"]
