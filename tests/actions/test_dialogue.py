@@ -276,7 +276,7 @@ async def test_an_opening_the_bot_cannot_place_gets_the_offer(chat: Chat) -> Non
         "Hi, I would like to work in care but I only speak a little Dutch", "choose_language", 0.39
     )
     assert chat.slots["language"] == "en"
-    assert responses(reply) == [None, None]  # rendered here: the language changed this turn
+    assert [m.response for m in reply] == [None, None]  # rendered here: new language
     assert reply[0].text is not None and reply[0].text.startswith("Hi! I am Zijwijzer")
     assert reply[1].text is not None and reply[1].text.startswith("Would you like a personal plan")
 
