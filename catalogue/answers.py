@@ -14,8 +14,8 @@ a question as
 - what kind of thing it asks, by its words (phrases.yaml `question_aspects`: "wat kost" asks
   a cost, "mag ik" a rule).
 Below MIN_SCORE (MIN_SCORE_NAMED for a question naming a catalogue item) no answer is
-good enough: the caller says so and points to the Leerwerkloket. The features and the margin were chosen by
-cross-validation on the answers' own phrasings and on tests/data/qa_tuning_unanswerable.yaml;
+good enough: the caller says so and points to the Leerwerkloket. The features and the scores
+were chosen by cross-validation on the answers' own phrasings and on tests/data/qa_tuning_unanswerable.yaml;
 the held-out questions (tests/data/qa_heldout.yaml) measure it (docs/quality.md).
 
 Where the person's answers decide it (an answer's `personal` variants, `when` over the
