@@ -15,8 +15,9 @@ a question as
   a cost, "mag ik" a rule).
 Below MIN_SCORE (MIN_SCORE_NAMED for a question naming a catalogue item) no answer is
 good enough: the caller says so and points to the Leerwerkloket. The features and the scores
-were chosen by cross-validation on the answers' own phrasings and on tests/data/qa_tuning_unanswerable.yaml;
-the held-out questions (tests/data/qa_heldout.yaml) measure it (docs/quality.md).
+were chosen by cross-validation on the answers' own phrasings and on
+tests/data/qa_tuning_unanswerable.yaml; the held-out questions (tests/data/qa_heldout.yaml)
+measure it (docs/quality.md).
 
 Where the person's answers decide it (an answer's `personal` variants, `when` over the
 profile), the answer also says what it means for them: "Ik ben 20, mag ik ..." gets "nog
