@@ -52,6 +52,11 @@ class FakeGraphApi(LocalServer):
         with self._lock:
             self._failures.extend(Failure(status, code, retry_after) for _ in range(count))
 
+    def recover(self) -> None:
+        """The outage is over: the failures still scripted are dropped."""
+        with self._lock:
+            self._failures.clear()
+
     def _answer(
         self, body: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, Any, Failure | None]:
