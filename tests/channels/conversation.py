@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +139,16 @@ def notice_texts(retention_days: int = 180) -> list[str]:
         notice.replace("{retention_days}", str(retention_days)),
         link.replace("{url}", PRIVACY_URL),
     ]
+
+
+def post_status(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POSTs to a webhook; its HTTP status."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
 
 
 def words(text: str) -> str:

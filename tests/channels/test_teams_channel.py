@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from tests.channels.conversation import (
     advice_link,
     drive_to_advice,
     notice_texts,
+    post_status,
     wait_turn_delivered,
     words,
 )
@@ -49,15 +48,6 @@ TIMEOUT = 60.0
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
 @dataclass
 class Teams:
     stack: Stack
@@ -77,7 +67,7 @@ class Teams:
             headers["Authorization"] = f"Bearer {self.bf.token(activity['serviceUrl'])}"
         elif authorization is not None:
             headers["Authorization"] = authorization
-        return post(self.url, json.dumps(activity).encode(), headers)
+        return post_status(self.url, json.dumps(activity).encode(), headers)
 
     def chat(self) -> TeamsChat:
         return TeamsChat(self, new_conversation_id())

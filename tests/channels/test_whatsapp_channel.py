@@ -29,6 +29,7 @@ from tests.channels.conversation import (
     advice_link,
     drive_to_advice,
     notice_texts,
+    post_status,
     wait_turn_delivered,
     wait_until,
     words,
@@ -54,15 +55,6 @@ def new_number() -> str:
     return f"3161{next(_numbers):07d}"
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
-            return int(answer.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-
-
 @dataclass
 class WhatsApp:
     stack: Stack
@@ -82,7 +74,7 @@ class WhatsApp:
             headers["X-Hub-Signature-256"] = signature(body)
         elif header is not None:
             headers["X-Hub-Signature-256"] = header
-        return post(self.url, body, headers)
+        return post_status(self.url, body, headers)
 
     def chat(self, wa_id: str) -> WhatsAppChat:
         return WhatsAppChat(self, wa_id)
