@@ -274,7 +274,11 @@ async def outbox_turn(
     privacy notice first, on a conversation's first turn) written to the outbox in the
     transaction that marks the delivery as handled. The sender sends them from there."""
     inbound = turn.inbound
-    claimed = await claim(inbound)
+    try:
+        claimed = await claim(inbound)
+    except Exception:
+        logger.exception("Could not record a %s delivery; it will be resent.", inbound.channel)
+        return TurnOutcome.UNSTORED
     if claimed is Claim.DUPLICATE:
         return TurnOutcome.DUPLICATE
     if claimed is Claim.BUSY:
