@@ -308,7 +308,8 @@ async def outbox_turn(
         )
         await release(inbound)
         return TurnOutcome.FAILED
-    # Stored: from here on the turn must not run again, whatever fails.
+    # The turn is stored: nothing below may fail it (the notice and the language fall back),
+    # except storing its replies, which would otherwise be lost.
     replies = bot_replies(collector.messages)
     notice = await notice_after_turn(agent, inbound.sender_id, started)
     if notice is not None:

@@ -134,9 +134,8 @@ class WhatsAppInput(InputChannel):  # type: ignore[misc]  # rasa has no type inf
             if TurnOutcome.FAILED in outcomes:
                 return response.text("", status=500)
             if TurnOutcome.UNSTORED in outcomes or TurnOutcome.BUSY in outcomes:
-                return response.text(
-                    "", status=503
-                )  # Meta sends it again; handled ones are duplicates then
+                # Meta sends the whole POST again; its handled messages are duplicates then.
+                return response.text("", status=503)
             return response.text("")
 
         # Plain calls rather than decorators: sanic's decorators have no type information.
