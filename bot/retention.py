@@ -6,7 +6,9 @@
 Conversations live in the `events` table of Rasa's SQL tracker store (the database of
 ZIJWIJZER_TRACKER_DATABASE_URL), declared in bot/tracker_events.py with Rasa 3.6's columns; the
 engine creates it, this module only deletes from it, with parameterised statements, in one
-transaction per call. A conversation is older than N days when its last event is.
+transaction per call. A conversation is older than N days when its last event is. The WhatsApp
+and Teams replies still waiting in the channel outbox (same database, bot/channels/outbox.py)
+go with their conversation, and a purge deletes those past their day.
 
 The app database (ZIJWIJZER_DATABASE_URL) keeps more of a conversation:
 - handoff requests (with contact details) and their outbox messages, and saved advice links:
@@ -46,6 +48,7 @@ from sqlalchemy.pool import NullPool
 
 from bot import advice_store
 from bot.advice_store import forget_advice, purge_expired
+from bot.channels import outbox as channel_outbox
 from bot.console.index import forget_conversations
 from bot.console.models import AuditEntry
 from bot.db import Base, Database
@@ -215,6 +218,8 @@ def _delete_conversation(tracker_database_url: str, conversation_id: str) -> int
             return 0
         with engine.begin() as conn:
             result = conn.execute(delete(EVENTS).where(EVENTS.c.sender_id == conversation_id))
+            # Its WhatsApp/Teams replies still waiting to be sent hold its texts too.
+            channel_outbox.erase_conversation(conn, conversation_id)
             return int(result.rowcount or 0)
     finally:
         engine.dispose()
@@ -240,12 +245,15 @@ def _purge_events(
         if not _has_events_table(engine):
             return [], 0
         with engine.begin() as conn:
+            # Replies the WhatsApp/Teams outbox could not send within their day.
+            channel_outbox.purge_expired(conn, moment.timestamp())
             purged = sorted(conn.execute(stale).scalars())
             if not purged:
                 return [], 0
             # The same condition, evaluated again by the DELETE: a conversation that got a
             # new event since the SELECT is not old any more and stays.
             result = conn.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(stale)))
+            channel_outbox.erase_conversations(conn, purged)
             return purged, int(result.rowcount or 0)
     finally:
         engine.dispose()

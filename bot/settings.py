@@ -125,6 +125,30 @@ class Settings:
     slack_signing_secret: str
     # The Web API's base URL (a test's fake, or a gateway).
     slack_api_url: str
+    # WhatsApp Business Platform (Cloud API): off while the access token is empty.
+    whatsapp_access_token: str
+    # The Meta app's secret: every webhook POST is signed with it (X-Hub-Signature-256).
+    whatsapp_app_secret: str
+    # Meta sends it back when the webhook is registered; derived from secret_key by default.
+    whatsapp_verify_token: str
+    # The business phone number the bot answers from (its Graph API id, not the number).
+    whatsapp_phone_number_id: str
+    # The Graph API's base URL with its version (a test's fake).
+    whatsapp_api_url: str
+    # Microsoft Teams over the Bot Framework: off while the app id is empty.
+    teams_app_id: str
+    # The app's client secret (Azure: "Certificates & secrets").
+    teams_app_password: str
+    # Where the OAuth client-credentials token for replies comes from.
+    teams_token_url: str
+    # The Bot Framework's OpenID metadata (signing keys of incoming tokens).
+    teams_openid_metadata_url: str
+    # The issuer incoming tokens must name.
+    teams_issuer: str
+    # Hosts replies may go to (the activity's serviceUrl): https://host, https://*.domain.
+    teams_service_urls: tuple[str, ...]
+    # The first wait before a recruiter-channel reply is sent again (doubling, at most 15 min).
+    channel_retry_seconds: float
     # Signs widget conversation tokens, console sessions and CSRF tokens (HMAC).
     secret_key: str
     # Handoff requests are delivered here (POST, JSON); empty: they wait in the outbox.
@@ -223,6 +247,25 @@ def load_settings() -> Settings:
         slack_token=_str("ZIJWIJZER_SLACK_TOKEN", ""),
         slack_signing_secret=_str("ZIJWIJZER_SLACK_SIGNING_SECRET", ""),
         slack_api_url=_str("ZIJWIJZER_SLACK_API_URL", "https://slack.com/api/"),
+        whatsapp_access_token=_str("ZIJWIJZER_WHATSAPP_ACCESS_TOKEN", ""),
+        whatsapp_app_secret=_str("ZIJWIJZER_WHATSAPP_APP_SECRET", ""),
+        whatsapp_verify_token=_str("ZIJWIJZER_WHATSAPP_VERIFY_TOKEN", "")
+        or derive_secret(_secret_key(), "whatsapp-verify-token"),
+        whatsapp_phone_number_id=_str("ZIJWIJZER_WHATSAPP_PHONE_NUMBER_ID", ""),
+        whatsapp_api_url=_str("ZIJWIJZER_WHATSAPP_API_URL", "https://graph.facebook.com/v24.0"),
+        teams_app_id=_str("ZIJWIJZER_TEAMS_APP_ID", ""),
+        teams_app_password=_str("ZIJWIJZER_TEAMS_APP_PASSWORD", ""),
+        teams_token_url=_str(
+            "ZIJWIJZER_TEAMS_TOKEN_URL",
+            "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token",
+        ),
+        teams_openid_metadata_url=_str(
+            "ZIJWIJZER_TEAMS_OPENID_METADATA_URL",
+            "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        ),
+        teams_issuer=_str("ZIJWIJZER_TEAMS_ISSUER", "https://api.botframework.com"),
+        teams_service_urls=_list("ZIJWIJZER_TEAMS_SERVICE_URLS", "https://smba.trafficmanager.net"),
+        channel_retry_seconds=_float("ZIJWIJZER_CHANNEL_RETRY_SECONDS", 5.0),
         secret_key=_secret_key(),
         handoff_webhook_url=_str("ZIJWIJZER_HANDOFF_WEBHOOK_URL", ""),
         handoff_response_days=_int("ZIJWIJZER_HANDOFF_RESPONSE_DAYS", 0),

@@ -32,7 +32,9 @@ row still counts as the event it stands for.
 Erasing a conversation from the chat: the action `action_erase_conversation` cannot delete these
 rows itself (the engine saves the tracker after the action and would write it back). Instead,
 when a save brings that action's ActionExecuted event, all stored events of the conversation are
-deleted in the same transaction and nothing of it is stored: the next message starts afresh.
+deleted in the same transaction (with its WhatsApp and Teams replies still waiting in the
+channel outbox, bot/channels/outbox.py) and nothing of it is stored: the next message starts
+afresh.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.common import all_subclasses
 
 from bot import action_payload, action_validation, dialogue_states
+from bot.channels import outbox as channel_outbox
 from bot.redaction import ERASE_ACTION, redact_event
 from bot.settings import load_settings
 
@@ -323,6 +326,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
                 session.query(self.SQLEvent).filter(
                     self.SQLEvent.sender_id == tracker.sender_id
                 ).delete(synchronize_session=False)
+                # And the WhatsApp/Teams replies still waiting to be sent (they hold its texts).
+                channel_outbox.erase_conversation(session.connection(), tracker.sender_id)
                 session.commit()
                 setattr(tracker, _LOADED, len(tracker.events))
                 logger.info("A conversation was erased at the user's request.")

@@ -1,4 +1,4 @@
-"""Checks that a webhook call really comes from Telegram or Slack.
+"""Checks that a webhook call really comes from Telegram, Slack or WhatsApp (Meta).
 
 Standard library only: the engine's channels (.venv-rasa) call it, and the tests in .venv
 check it directly. Every comparison is constant-time, and a missing or malformed header is
@@ -17,6 +17,8 @@ SLACK_TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 # Slack's advice: refuse requests whose timestamp is more than five minutes off (replays).
 SLACK_MAX_AGE_SECONDS = 5 * 60
 SLACK_VERSION = "v0"
+WHATSAPP_SIGNATURE_HEADER = "X-Hub-Signature-256"
+_WHATSAPP_PREFIX = "sha256="
 
 
 def derive_secret(key: str, purpose: str) -> str:
@@ -63,3 +65,36 @@ def slack_request_ok(
         return False
     expected = slack_signature(secret, timestamp.strip(), body)
     return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def whatsapp_signature(app_secret: str, body: bytes) -> str:
+    """Meta's X-Hub-Signature-256 of a webhook body: `sha256=` + HMAC-SHA256 with the app secret."""
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return _WHATSAPP_PREFIX + digest
+
+
+def whatsapp_request_ok(app_secret: str, header_value: str | None, body: bytes) -> bool:
+    """Whether X-Hub-Signature-256 signs exactly this raw body with the app secret.
+
+    Meta's header has no time stamp, so a replay of a real delivery passes: the message ids
+    it carries are claimed once (bot/channels/dedup.py), so a replay changes nothing."""
+    if not app_secret or not header_value:
+        return False
+    expected = whatsapp_signature(app_secret, body)
+    # Hex digits in either case are the same digest.
+    given = header_value.strip()
+    if given[: len(_WHATSAPP_PREFIX)].lower() == _WHATSAPP_PREFIX:
+        given = _WHATSAPP_PREFIX + given[len(_WHATSAPP_PREFIX) :].lower()
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+
+
+def whatsapp_challenge(
+    mode: str | None, token: str | None, challenge: str | None, verify_token: str
+) -> str | None:
+    """The answer to Meta's webhook verification (GET with hub.mode, hub.verify_token and
+    hub.challenge): the challenge when the token is ours, else None (answered 403)."""
+    if mode != "subscribe" or not verify_token or not token or challenge is None:
+        return None
+    if not hmac.compare_digest(token.encode("utf-8", "replace"), verify_token.encode()):
+        return None
+    return challenge

@@ -12,6 +12,8 @@ from playwright.sync_api import Browser
 from catalogue.compiled import Catalogue
 from catalogue.reader import load_directory
 from tests.browser import chromium
+from tests.channels.fake_botframework import FakeBotFramework, fake_bot_framework
+from tests.channels.fake_meta import FakeGraphApi, fake_graph_api
 from tests.channels.fakes import FakeApis, fake_apis
 from tests.stack import Stack, dutch_responses, start_stack, strict_env
 
@@ -35,18 +37,23 @@ class StrictStack:
     stack: Stack
     # The fake Telegram and Slack APIs the recruiter channels talk to.
     fake: FakeApis
+    # WhatsApp's fake Graph API and Teams' fake Bot Framework.
+    graph: FakeGraphApi
+    bot_framework: FakeBotFramework
 
 
 @pytest.fixture(scope="session")
 def strict_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrictStack]:
     """A second whole assistant, started once for the session and shared by the recruiter
     channel tests and the refusal tests: the HTTP API off, low widget limits, the client
-    address from a proxy header, Telegram and Slack against a fake API (tests/stack.py,
-    strict_env). About 40 s to start; shared, so no test module starts its own."""
-    with fake_apis() as fake:
+    address from a proxy header, Telegram and Slack against a fake API, WhatsApp and Teams
+    against a fake Graph API and a fake Bot Framework (tests/stack.py, strict_env). About
+    40 s to start; shared, so no test module starts its own."""
+    with fake_apis() as fake, fake_graph_api() as graph, fake_bot_framework() as bot_framework:
         folder = tmp_path_factory.mktemp("strict")
-        with start_stack(folder, extra_env=strict_env(fake.url)) as running:
-            yield StrictStack(running, fake)
+        env = strict_env(fake.url, graph.url, bot_framework.url)
+        with start_stack(folder, extra_env=env) as running:
+            yield StrictStack(running, fake, graph, bot_framework)
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from bot.settings import Settings, load_settings
+from tests.channels import fake_botframework, fake_meta
 from tools import assistant
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +56,10 @@ STRICT_LIMITS = {
 }
 
 
-def strict_env(fake_api_url: str) -> dict[str, str]:
-    """The strict stack's settings: API off, low limits, a proxy header, recruiter channels."""
+def strict_env(fake_api_url: str, graph_api_url: str, bot_framework_url: str) -> dict[str, str]:
+    """The strict stack's settings: API off, low limits, a proxy header, recruiter channels
+    (Telegram and Slack against `fake_api_url`, WhatsApp against the fake Graph API, Teams
+    against the fake Bot Framework), their replies retried after a fraction of a second."""
     return {
         "ZIJWIJZER_ENGINE_API_JWT_SECRET": "",  # the HTTP API off, as by default
         **{name: str(value) for name, value in STRICT_LIMITS.items()},
@@ -68,6 +71,18 @@ def strict_env(fake_api_url: str) -> dict[str, str]:
         "ZIJWIJZER_SLACK_TOKEN": SLACK_TOKEN,
         "ZIJWIJZER_SLACK_SIGNING_SECRET": SLACK_SECRET,
         "ZIJWIJZER_SLACK_API_URL": f"{fake_api_url}/api/",
+        "ZIJWIJZER_WHATSAPP_ACCESS_TOKEN": fake_meta.ACCESS_TOKEN,
+        "ZIJWIJZER_WHATSAPP_APP_SECRET": fake_meta.APP_SECRET,
+        "ZIJWIJZER_WHATSAPP_VERIFY_TOKEN": fake_meta.VERIFY_TOKEN,
+        "ZIJWIJZER_WHATSAPP_PHONE_NUMBER_ID": fake_meta.PHONE_NUMBER_ID,
+        "ZIJWIJZER_WHATSAPP_API_URL": f"{graph_api_url}/{fake_meta.VERSION}",
+        "ZIJWIJZER_TEAMS_APP_ID": fake_botframework.APP_ID,
+        "ZIJWIJZER_TEAMS_APP_PASSWORD": fake_botframework.APP_PASSWORD,
+        "ZIJWIJZER_TEAMS_TOKEN_URL": bot_framework_url + fake_botframework.TOKEN_PATH,
+        "ZIJWIJZER_TEAMS_OPENID_METADATA_URL": bot_framework_url + fake_botframework.METADATA_PATH,
+        "ZIJWIJZER_TEAMS_ISSUER": fake_botframework.ISSUER,
+        "ZIJWIJZER_TEAMS_SERVICE_URLS": bot_framework_url,
+        "ZIJWIJZER_CHANNEL_RETRY_SECONDS": "0.3",
     }
 
 

@@ -84,6 +84,17 @@ def channel_env(settings: Settings) -> dict[str, str]:
         "ZIJWIJZER_SLACK_TOKEN": settings.slack_token,
         "ZIJWIJZER_SLACK_SIGNING_SECRET": settings.slack_signing_secret,
         "ZIJWIJZER_SLACK_API_URL": settings.slack_api_url,
+        "ZIJWIJZER_WHATSAPP_ACCESS_TOKEN": settings.whatsapp_access_token,
+        "ZIJWIJZER_WHATSAPP_APP_SECRET": settings.whatsapp_app_secret,
+        "ZIJWIJZER_WHATSAPP_VERIFY_TOKEN": settings.whatsapp_verify_token,
+        "ZIJWIJZER_WHATSAPP_PHONE_NUMBER_ID": settings.whatsapp_phone_number_id,
+        "ZIJWIJZER_WHATSAPP_API_URL": settings.whatsapp_api_url,
+        "ZIJWIJZER_TEAMS_APP_ID": settings.teams_app_id,
+        "ZIJWIJZER_TEAMS_APP_PASSWORD": settings.teams_app_password,
+        "ZIJWIJZER_TEAMS_TOKEN_URL": settings.teams_token_url,
+        "ZIJWIJZER_TEAMS_OPENID_METADATA_URL": settings.teams_openid_metadata_url,
+        "ZIJWIJZER_TEAMS_ISSUER": settings.teams_issuer,
+        "ZIJWIJZER_TEAMS_SERVICE_URLS": ",".join(settings.teams_service_urls),
     }
 
 

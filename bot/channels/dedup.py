@@ -27,9 +27,10 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Column, Float, Index, MetaData, String, Table, create_engine, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql import select
 from sqlalchemy.sql.elements import ColumnElement
@@ -171,14 +172,25 @@ class DeliveryLog:
         self._remember(channel, delivery_id, now)
         return Claim.NEW
 
-    def done(self, channel: str, delivery_id: str) -> None:
-        """The delivery's turn was stored: from now on a redelivery is a duplicate."""
+    def done(
+        self,
+        channel: str,
+        delivery_id: str,
+        *,
+        also: Callable[[Connection], object] | None = None,
+    ) -> None:
+        """The delivery's turn was stored: from now on a redelivery is a duplicate.
+
+        `also` runs in the same transaction: the turn's replies go into the channel outbox
+        (bot/channels/outbox.py) together with this mark, or neither does."""
         with self.engine.begin() as connection:
             connection.execute(
                 deliveries.update()
                 .where(self._key(channel, delivery_id))
                 .values(pending_since=None)
             )
+            if also is not None:
+                also(connection)
         with self._lock:
             self._pending.pop((channel, delivery_id), None)
 

@@ -2,8 +2,10 @@
 
 Standard library only, so the rules are unit-tested from .venv; the engine-side channels
 (telegram.py, slack.py) only call these functions. The sender id comes from the verified
-webhook alone and carries the channel as prefix ("telegram:…", "slack:…"), so it can never be
-the id of a widget conversation, and the reply address is read back from it.
+webhook alone and carries the channel as prefix ("telegram:…", "slack:…", "whatsapp:…",
+"teams:…"), so it can never be the id of a widget conversation, and the Telegram and Slack
+reply address is read back from it. WhatsApp and Teams messages are read by
+whatsapp_protocol.py and teams_protocol.py into the same `Inbound`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 TELEGRAM = "telegram"
 SLACK = "slack"
+WHATSAPP = "whatsapp"
+TEAMS = "teams"
 # Telegram's "Start" button sends /start (with a deep-link argument at most): on a recruiter
 # channel that means "I am a recruiter", which sets recruiter mode and starts the intake.
 TELEGRAM_START = re.compile(r"^/start(?:@\w+)?(?:\s.*)?$", re.DOTALL)
@@ -29,8 +33,8 @@ class Inbound:
     """One user message from a recruiter channel."""
 
     channel: str
-    # Unique per delivery on that channel (Telegram update_id, Slack event_id): duplicates
-    # and retries carry the same one.
+    # Unique per delivery on that channel (Telegram update_id, Slack event_id, WhatsApp
+    # message id, Teams activity id): duplicates and retries carry the same one.
     delivery_id: str
     sender_id: str
     text: str

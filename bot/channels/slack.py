@@ -10,7 +10,8 @@ from bot/settings.py). Differences with Rasa's SlackInput:
   and Slack's retries (bot/channels/dedup.py), instead of Rasa's "ignore http_timeout retries";
   a turn that could not be stored sends nothing but a "not saved" note and gets 503 when it
   failed within ACK_WAIT_SECONDS, so Slack retries it (replies go out only after the save);
-- the sender id is "slack:<user>:<channel>" and the conversation starts in recruiter mode;
+- the sender id is "slack:<user>:<channel>" and the conversation starts in recruiter mode,
+  its first answer with the recruiters' privacy notice;
 - the widget's JSON payloads (the advice) are not posted to Slack.
 """
 
@@ -188,7 +189,7 @@ class RecruiterSlackInput(SlackInput):  # type: ignore[misc]
         # Replies are collected and sent only once the turn was stored (recruiter.deliver).
         collector = CollectingOutputChannel()
         try:
-            await recruiter.start_as_recruiter(agent, inbound.sender_id)
+            started = await recruiter.start_as_recruiter(agent, inbound.sender_id)
             await on_new_message(
                 UserMessage(
                     inbound.text,
@@ -207,7 +208,10 @@ class RecruiterSlackInput(SlackInput):  # type: ignore[misc]
             await recruiter.release(inbound)
             return FAILED
         await recruiter.done(inbound)
-        await recruiter.deliver(out_channel, inbound.sender_id, collector.messages)
+        # A new conversation's privacy notice goes before the turn's replies.
+        notice = await recruiter.notice_after_turn(agent, inbound.sender_id, started)
+        messages = (notice.as_messages() if notice else []) + collector.messages
+        await recruiter.deliver(out_channel, inbound.sender_id, messages)
         return STORED
 
     def _tell_later(self, agent: Any, inbound: Inbound) -> None:

@@ -10,7 +10,8 @@ them from bot/settings.py). Differences with Rasa's TelegramInput:
 - each update_id reaches the conversation once (bot/channels/dedup.py, in the tracker DB); a
   turn that could not be stored is answered 503 and sends nothing, so Telegram's redelivery is
   handled (the replies go out only after the save);
-- the sender id is "telegram:<chat id>", only private chats, recruiter mode from the start;
+- the sender id is "telegram:<chat id>", only private chats, recruiter mode from the start,
+  and a new conversation's first answer starts with the recruiters' privacy notice;
 - no getMe call per update (Rasa compares the bot's username on every message).
 """
 
@@ -142,7 +143,9 @@ class RecruiterTelegramInput(TelegramInput):  # type: ignore[misc]
             # Replies are collected and sent only once the turn was stored (see deliver).
             collector = CollectingOutputChannel()
             try:
-                await recruiter.start_as_recruiter(request.app.ctx.agent, inbound.sender_id)
+                started = await recruiter.start_as_recruiter(
+                    request.app.ctx.agent, inbound.sender_id
+                )
                 await on_new_message(self._user_message(inbound, collector))
             except StorageUnavailable:
                 logger.warning("Tracker store down: a Telegram update is refused; it comes again.")
@@ -153,7 +156,12 @@ class RecruiterTelegramInput(TelegramInput):  # type: ignore[misc]
                 await recruiter.release(inbound)
                 return response.text("", status=500)
             await recruiter.done(inbound)
-            await recruiter.deliver(out_channel, inbound.sender_id, collector.messages)
+            # A new conversation's privacy notice goes before the turn's replies.
+            notice = await recruiter.notice_after_turn(
+                request.app.ctx.agent, inbound.sender_id, started
+            )
+            messages = (notice.as_messages() if notice else []) + collector.messages
+            await recruiter.deliver(out_channel, inbound.sender_id, messages)
             if inbound.callback_query_id:
                 await self._acknowledge(out_channel, inbound.callback_query_id)
             return response.text("")

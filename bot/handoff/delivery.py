@@ -29,29 +29,17 @@ from typing import Any
 import requests
 from sqlalchemy import func, select, update
 
+from bot.backoff import backoff_delay
 from bot.db import Database
 from bot.handoff.models import HandoffRequest, OutboxMessage, utcnow
 from bot.handoff.signature import SIGNATURE_HEADER, sign_handoff
 
 logger = logging.getLogger(__name__)
 
-FIRST_DELAY_SECONDS = 5.0
-MAX_DELAY_SECONDS = 15 * 60.0
-# Each delay is shortened by up to this share, so workers that failed together spread out.
-JITTER = 0.2
 # From this many failed attempts on, a message counts as failing (console, warnings).
 FAILING_AFTER = 8
 TIMEOUT_SECONDS = 10.0
 MAX_ERROR_CHARS = 200
-
-
-def backoff_delay(attempts: int, rng: random.Random | None = None) -> dt.timedelta:
-    """The wait after the `attempts`-th failed attempt (1, 2, …): 5 s doubling, capped, jittered."""
-    exponent = max(0, attempts - 1)
-    # min() before the power: 2**huge would overflow a float.
-    base = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** min(exponent, 32))
-    shortening = (rng or random).uniform(0.0, JITTER) if JITTER else 0.0
-    return dt.timedelta(seconds=base * (1.0 - shortening))
 
 
 class DeliveryError(Exception):

@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from bot import retention
 from bot.advice_store import find_advice, save_advice
+from bot.channels import outbox as channel_outbox
 from bot.console import index
 from bot.console.models import AuditEntry, ConversationSummary
 from bot.db import Database
@@ -294,6 +295,44 @@ def test_erase_deletes_one_conversation_everywhere(tracker_url: str, app: Databa
 
     again = erase_conversation(tracker_url, "me", database=app)
     assert not again.anything
+
+
+def _channel_replies(url: str, conversation_id: str, count: int, not_after: float) -> None:
+    """Replies waiting in the WhatsApp/Teams outbox of the tracker database."""
+    engine = create_engine(url, poolclass=NullPool)
+    channel_outbox.create_table(engine)
+    replies = [channel_outbox.Reply({"wa_id": "1"}, {"text": f"reply {n}"}) for n in range(count)]
+    with engine.begin() as conn:
+        channel_outbox.add_replies(conn, "whatsapp", conversation_id, replies, not_after=not_after)
+    engine.dispose()
+
+
+def _waiting_replies(url: str) -> dict[str, int]:
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(channel_outbox.outbox.c.conversation_id, func.count()).group_by(
+                channel_outbox.outbox.c.conversation_id
+            )
+        ).all()
+    engine.dispose()
+    return {conversation: count for conversation, count in rows}
+
+
+def test_erasing_and_purging_take_the_waiting_channel_replies_along(tracker_url: str) -> None:
+    later = NOW.timestamp() + DAY
+    _add(tracker_url, "whatsapp:1", 1)
+    _add(tracker_url, "whatsapp:2", 200)
+    _add(tracker_url, "whatsapp:3", 1)
+    _channel_replies(tracker_url, "whatsapp:1", 2, later)
+    _channel_replies(tracker_url, "whatsapp:2", 1, later)
+    _channel_replies(tracker_url, "whatsapp:3", 1, later)
+    _channel_replies(tracker_url, "teams:gone", 1, NOW.timestamp() - 1)  # past its day
+
+    assert erase_conversation(tracker_url, "whatsapp:1").events == 1
+    assert _waiting_replies(tracker_url) == {"whatsapp:2": 1, "whatsapp:3": 1, "teams:gone": 1}
+    assert purge_older_than(tracker_url, 180, NOW) == ["whatsapp:2"]
+    assert _waiting_replies(tracker_url) == {"whatsapp:3": 1}
 
 
 def test_erasing_a_delivered_handoff_says_the_receiver_keeps_a_copy(

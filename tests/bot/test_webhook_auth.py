@@ -1,4 +1,5 @@
-"""Webhook verification for Telegram (secret token header) and Slack (v0 signing secret)."""
+"""Webhook verification for Telegram (secret token header), Slack (v0 signing secret) and
+WhatsApp (X-Hub-Signature-256 with the app secret, and the GET verification)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,65 @@ def test_slack_refuses_everything_without_a_configured_secret() -> None:
     body = b"{}"
     timestamp, signature = slack_headers(body, secret="")
     assert not webhook_auth.slack_request_ok("", timestamp, signature, body, now=NOW)
+
+
+# ---- WhatsApp (Meta) -------------------------------------------------------------------------
+
+META_SECRET = "meta-app-secret"
+BODY = b'{"object":"whatsapp_business_account","entry":[]}'
+
+
+def meta_signature(body: bytes, secret: str = META_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_whatsapp_accepts_the_app_secrets_signature_of_the_raw_body() -> None:
+    assert webhook_auth.whatsapp_signature(META_SECRET, BODY) == meta_signature(BODY)
+    assert webhook_auth.whatsapp_request_ok(META_SECRET, meta_signature(BODY), BODY)
+    # Meta's hex is lower case; the same digest in capitals is the same digest.
+    upper = "sha256=" + meta_signature(BODY).removeprefix("sha256=").upper()
+    assert webhook_auth.whatsapp_request_ok(META_SECRET, upper, BODY)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "sha256=",
+        meta_signature(BODY).removeprefix("sha256="),  # no prefix
+        "sha1=" + hmac.new(META_SECRET.encode(), BODY, hashlib.sha1).hexdigest(),
+        meta_signature(BODY, "another-secret"),
+        meta_signature(BODY + b" "),
+        meta_signature(BODY)[:-1],
+        meta_signature(BODY) + "0",
+        "sha256=" + "é" * 64,
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "no-digest",
+        "no-prefix",
+        "sha1",
+        "other-secret",
+        "other-body",
+        "short",
+        "long",
+        "not-ascii",
+    ],
+)
+def test_whatsapp_refuses_missing_malformed_or_other_signatures(header: str | None) -> None:
+    assert not webhook_auth.whatsapp_request_ok(META_SECRET, header, BODY)
+
+
+def test_whatsapp_refuses_everything_without_an_app_secret() -> None:
+    assert not webhook_auth.whatsapp_request_ok("", meta_signature(BODY, ""), BODY)
+
+
+def test_whatsapp_verification_answers_the_challenge_only_for_our_token() -> None:
+    assert webhook_auth.whatsapp_challenge("subscribe", "tok", "1158201444", "tok") == "1158201444"
+    assert webhook_auth.whatsapp_challenge("subscribe", "other", "1", "tok") is None
+    assert webhook_auth.whatsapp_challenge("unsubscribe", "tok", "1", "tok") is None
+    assert webhook_auth.whatsapp_challenge("subscribe", None, "1", "tok") is None
+    assert webhook_auth.whatsapp_challenge("subscribe", "tok", None, "tok") is None
+    assert webhook_auth.whatsapp_challenge("subscribe", "", "1", "") is None

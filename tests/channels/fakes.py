@@ -2,6 +2,7 @@
 
 The engine's channels get this server's URL as their API base URL, so a test sees exactly what
 the bot sent (method, parameters, buttons) without reaching api.telegram.org or slack.com.
+`LocalServer` is the base of the other fakes (fake_meta.py, fake_botframework.py).
 """
 
 from __future__ import annotations
@@ -21,21 +22,25 @@ WAIT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Call:
-    service: str  # "telegram" or "slack"
-    method: str  # sendMessage, chat.postMessage, ...
+    service: str  # "telegram", "slack", "whatsapp", "teams", "token", "openid"
+    method: str  # sendMessage, chat.postMessage, ... (the other fakes: the path)
     params: dict[str, Any]
     headers: dict[str, str]
+    # The HTTP status the fake answered with.
+    status: int = 200
 
 
-class FakeApis:
-    """Answers /bot<token>/<method> as Telegram and /api/<method> as Slack; records calls."""
+class LocalServer:
+    """A threaded HTTP server on a free loopback port, with the calls it recorded."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self._message_id = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
@@ -65,6 +70,23 @@ class FakeApis:
             if time.monotonic() > deadline:
                 raise AssertionError(f"expected {count} matching API calls, got {found}")
             time.sleep(0.1)
+
+
+def answer_json(handler: BaseHTTPRequestHandler, status: int, body: Any) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+class FakeApis(LocalServer):
+    """Answers /bot<token>/<method> as Telegram and /api/<method> as Slack; records calls."""
+
+    def __init__(self) -> None:
+        self._message_id = 0
+        super().__init__()
 
     def _record(self, call: Call) -> dict[str, Any]:
         with self._lock:
@@ -108,12 +130,7 @@ class FakeApis:
                 else:  # aiogram sends form fields, JSON-encoded where nested
                     params = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                answer = json.dumps(fake._record(Call(service, method, params, headers))).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                answer_json(self, 200, fake._record(Call(service, method, params, headers)))
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet test output

@@ -18,6 +18,17 @@ CHANNEL_VARIABLES = [
     "ZIJWIJZER_SLACK_TOKEN",
     "ZIJWIJZER_SLACK_SIGNING_SECRET",
     "ZIJWIJZER_SLACK_API_URL",
+    "ZIJWIJZER_WHATSAPP_ACCESS_TOKEN",
+    "ZIJWIJZER_WHATSAPP_APP_SECRET",
+    "ZIJWIJZER_WHATSAPP_VERIFY_TOKEN",
+    "ZIJWIJZER_WHATSAPP_PHONE_NUMBER_ID",
+    "ZIJWIJZER_WHATSAPP_API_URL",
+    "ZIJWIJZER_TEAMS_APP_ID",
+    "ZIJWIJZER_TEAMS_APP_PASSWORD",
+    "ZIJWIJZER_TEAMS_TOKEN_URL",
+    "ZIJWIJZER_TEAMS_OPENID_METADATA_URL",
+    "ZIJWIJZER_TEAMS_ISSUER",
+    "ZIJWIJZER_TEAMS_SERVICE_URLS",
 ]
 
 
@@ -51,6 +62,54 @@ def test_channels_are_off_by_default(clean_env: pytest.MonkeyPatch) -> None:
     assert env["ZIJWIJZER_SLACK_API_URL"] == "https://slack.com/api/"
     assert env["ZIJWIJZER_TELEGRAM_WEBHOOK_URL"] == (
         "http://127.0.0.1:5005/webhooks/telegram/webhook"
+    )
+    assert env["ZIJWIJZER_WHATSAPP_ACCESS_TOKEN"] == env["ZIJWIJZER_WHATSAPP_APP_SECRET"] == ""
+    assert env["ZIJWIJZER_WHATSAPP_API_URL"] == "https://graph.facebook.com/v24.0"
+    assert env["ZIJWIJZER_TEAMS_APP_ID"] == env["ZIJWIJZER_TEAMS_APP_PASSWORD"] == ""
+    assert env["ZIJWIJZER_TEAMS_TOKEN_URL"] == (
+        "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token"
+    )
+    assert env["ZIJWIJZER_TEAMS_OPENID_METADATA_URL"] == (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    assert env["ZIJWIJZER_TEAMS_ISSUER"] == "https://api.botframework.com"
+    assert env["ZIJWIJZER_TEAMS_SERVICE_URLS"] == "https://smba.trafficmanager.net"
+
+
+def test_the_channels_defaults_are_the_settings_defaults(clean_env: pytest.MonkeyPatch) -> None:
+    # The channel classes fall back to the same values when credentials.yml gives them empty.
+    settings = load_settings()
+    text = (assistant.ROOT / "bot" / "channels" / "teams.py").read_text(encoding="utf-8")
+    for value in (
+        settings.teams_token_url,
+        settings.teams_openid_metadata_url,
+        settings.teams_issuer,
+        *settings.teams_service_urls,
+    ):
+        assert f'"{value}"' in text
+    whatsapp = (assistant.ROOT / "bot" / "channels" / "whatsapp.py").read_text(encoding="utf-8")
+    assert f'"{settings.whatsapp_api_url}"' in whatsapp
+
+
+def test_whatsapp_verify_token_is_derived_from_the_instance_key(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings()
+    assert settings.whatsapp_verify_token == derive_secret("instance-key", "whatsapp-verify-token")
+    clean_env.setenv("ZIJWIJZER_WHATSAPP_VERIFY_TOKEN", "chosen")
+    assert load_settings().whatsapp_verify_token == "chosen"
+
+
+def test_teams_service_urls_are_a_comma_separated_list(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv(
+        "ZIJWIJZER_TEAMS_SERVICE_URLS", "https://smba.trafficmanager.net, https://*.example.org"
+    )
+    assert load_settings().teams_service_urls == (
+        "https://smba.trafficmanager.net",
+        "https://*.example.org",
+    )
+    assert assistant.channel_env(load_settings())["ZIJWIJZER_TEAMS_SERVICE_URLS"] == (
+        "https://smba.trafficmanager.net,https://*.example.org"
     )
 
 

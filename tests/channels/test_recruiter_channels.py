@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.channels.conversation import TrackerDb, notice_texts, words
 from tests.channels.fakes import Call, FakeApis
 from tests.conftest import StrictStack
 from tests.stack import SLACK_SECRET, SLACK_TOKEN, TELEGRAM_SECRET, Stack
@@ -83,16 +83,13 @@ class Channels:
         return predicate
 
     # ---- tracker database -----------------------------------------------------------------
+    @property
+    def db(self) -> TrackerDb:
+        return TrackerDb(self.stack.tracker_db)
+
     def user_texts(self, sender_id: str) -> list[str]:
         """The user messages stored for a conversation, straight from the tracker database."""
-        if not self.stack.tracker_db.exists():
-            return []
-        with sqlite3.connect(self.stack.tracker_db) as db:
-            rows = db.execute(
-                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                (sender_id,),
-            ).fetchall()
-        return [json.loads(data)["text"] for (data,) in rows]
+        return self.db.user_texts(sender_id)
 
     def wait_user_texts(self, sender_id: str, count: int) -> list[str]:
         """The stored user messages once there are `count`: Slack's turns run in the
@@ -104,31 +101,14 @@ class Channels:
             texts = self.user_texts(sender_id)
         return texts
 
-    def stored_events(self, sender_id: str) -> list[dict[str, Any]]:
-        with sqlite3.connect(self.stack.tracker_db) as db:
-            rows = db.execute(
-                "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender_id,)
-            ).fetchall()
-        return [json.loads(data) for (data,) in rows]
-
     def latest_user_event(self, sender_id: str) -> dict[str, Any]:
-        return [e for e in self.stored_events(sender_id) if e["event"] == "user"][-1]
+        return [e for e in self.db.events(sender_id) if e["event"] == "user"][-1]
 
     def slot(self, sender_id: str, name: str) -> Any:
-        """The slot's last stored value (what the tracker's `slots` would say)."""
-        values = [
-            e["value"]
-            for e in self.stored_events(sender_id)
-            if e["event"] == "slot" and e["name"] == name
-        ]
-        return values[-1] if values else None
+        return self.db.slot(sender_id, name)
 
     def event_count(self, sender_id: str) -> int:
-        with sqlite3.connect(self.stack.tracker_db) as db:
-            (count,) = db.execute(
-                "SELECT count(*) FROM events WHERE sender_id = ?", (sender_id,)
-            ).fetchone()
-        return int(count)
+        return self.db.event_count(sender_id)
 
 
 def post_full(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -239,6 +219,17 @@ def test_telegram_start_command_starts_the_recruiter_intake(channels: Channels) 
     assert channels.telegram(telegram_text(chat * 10, chat, "/start"))[0] == 200
     texts = [call.params["text"] for call in channels.fake.wait_for(channels.sent_to_chat(chat))]
     assert "Hoe oud is de kandidaat?" in texts
+
+
+def test_a_new_telegram_chat_gets_the_privacy_notice_first_and_once(channels: Channels) -> None:
+    chat = new_chat_id()
+    assert channels.telegram(telegram_text(chat * 10, chat, "hoi"))[0] == 200
+    first = channels.fake.wait_for(channels.sent_to_chat(chat))
+    texts = [words(call.params["text"]) for call in first]
+    assert texts[:2] == [words(text) for text in notice_texts()]
+    assert channels.telegram(telegram_text(chat * 10 + 1, chat, "wat kost het?"))[0] == 200
+    later = channels.fake.wait_for(channels.sent_to_chat(chat), count=len(first) + 1)
+    assert all(words(c.params["text"]) != texts[0] for c in later[len(first) :])
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong-secret", TELEGRAM_SECRET + "x"])
@@ -362,6 +353,14 @@ def test_slack_button_click_comes_back_as_its_value(channels: Channels) -> None:
     sent = channels.fake.wait_for(channels.posted_to_channel(channel), count=greeting + 1)
     assert "Hoe oud is de kandidaat?" in [call.params.get("text") for call in sent[greeting:]]
     assert channels.wait_user_texts(f"slack:{user}:{channel}", 2) == ["hoi", "/affirm"]
+
+
+def test_a_new_slack_conversation_gets_the_privacy_notice_first(channels: Channels) -> None:
+    user, channel = new_slack_ids()
+    assert channels.slack(slack_message(f"Ev{user}", user, channel, "hoi"))[0] == 200
+    sent = channels.fake.wait_for(channels.posted_to_channel(channel), count=3)
+    texts = [words(call.params.get("text") or "") for call in sent]
+    assert texts[:2] == [words(text) for text in notice_texts()]
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,13 @@
-"""Webhook handlers: what the Telegram, Slack and widget doors parse, and how they authenticate.
+"""Webhook handlers: what the Telegram, Slack, WhatsApp, Teams and widget doors parse, and how
+they authenticate.
 
 Arbitrary JSON (and JSON shaped like the real payloads, with random values in every field)
-never raises in bot/channels/inbound.py or bot/channels/widget_protocol.py, and what comes out
-keeps its promises: a sender id only from a private chat or a real user, a message within the
-length limit. bot/webhook_auth.py accepts a request only with the right secret or signature,
-over exactly this body, within five minutes; random headers, bodies and timestamps never
-raise and are never accepted.
+never raises in bot/channels/inbound.py, whatsapp_protocol.py, teams_protocol.py or
+widget_protocol.py, and what comes out keeps its promises: a sender id only from a private chat
+or a real user, a message within the length limit. bot/webhook_auth.py accepts a request only
+with the right secret or signature, over exactly this body, within five minutes (Slack);
+random headers, bodies and timestamps never raise and are never accepted. The Teams
+service-URL allow-list accepts only URLs of an allowed origin.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import json
 import re
 import string
 from typing import Any
+from urllib.parse import urlsplit
 
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from bot.channels import inbound, widget_protocol
+from bot.channels import inbound, teams_protocol, whatsapp_protocol, widget_protocol
 from bot.channels.widget_protocol import MAX_HISTORY_ITEMS, MAX_TITLE_CHARS, Refusal, WidgetMessage
 from bot.webhook_auth import (
     SLACK_MAX_AGE_SECONDS,
@@ -26,6 +29,8 @@ from bot.webhook_auth import (
     slack_request_ok,
     slack_signature,
     telegram_request_ok,
+    whatsapp_request_ok,
+    whatsapp_signature,
 )
 from tests.fuzz.budget import fuzz
 
@@ -193,6 +198,168 @@ def test_slack_text_and_reply_address_never_raise(text: str) -> None:
     assert address is None or (address and ":" not in address)
 
 
+# ---- WhatsApp ------------------------------------------------------------------------------------
+
+PHONE_NUMBER_ID = "1098765"
+wa_ids = st.from_regex(r"[0-9]{6,20}", fullmatch=True)
+whatsapp_message = shaped(
+    {
+        "from": sometimes(wa_ids),
+        "id": sometimes(st.text(max_size=12)),
+        "timestamp": sometimes(st.integers(0, 2_000_000_000).map(str)),
+        "type": sometimes(st.sampled_from(["text", "interactive", "button", "image"])),
+        "text": sometimes(shaped({"body": sometimes(st.text(max_size=30))})),
+        "interactive": sometimes(
+            shaped(
+                {
+                    "type": sometimes(st.sampled_from(["button_reply", "list_reply", "nfm_reply"])),
+                    "button_reply": sometimes(shaped({"id": sometimes(st.text(max_size=20))})),
+                    "list_reply": sometimes(shaped({"id": sometimes(st.text(max_size=20))})),
+                }
+            )
+        ),
+        "button": sometimes(shaped({"payload": sometimes(st.text(max_size=20))})),
+    }
+)
+whatsapp_payloads = shaped(
+    {
+        "object": sometimes(st.just("whatsapp_business_account")),
+        "entry": sometimes(
+            st.lists(
+                shaped(
+                    {
+                        "changes": sometimes(
+                            st.lists(
+                                shaped(
+                                    {
+                                        "field": sometimes(st.just("messages")),
+                                        "value": sometimes(
+                                            shaped(
+                                                {
+                                                    "metadata": sometimes(
+                                                        shaped(
+                                                            {
+                                                                "phone_number_id": sometimes(
+                                                                    st.just(PHONE_NUMBER_ID)
+                                                                )
+                                                            }
+                                                        )
+                                                    ),
+                                                    "messages": sometimes(
+                                                        st.lists(whatsapp_message, max_size=3)
+                                                    ),
+                                                }
+                                            )
+                                        ),
+                                    }
+                                ),
+                                max_size=2,
+                            )
+                        )
+                    }
+                ),
+                max_size=2,
+            )
+        ),
+    }
+)
+
+
+@fuzz(0.5)
+@given(whatsapp_payloads | any_object)
+def test_whatsapp_payloads_never_raise(payload: dict[str, Any]) -> None:
+    now = 1_900_000_000.0
+    for found in whatsapp_protocol.whatsapp_messages(payload, PHONE_NUMBER_ID, now):
+        assert payload["object"] == "whatsapp_business_account"
+        assert found.inbound.channel == inbound.WHATSAPP
+        assert found.wa_id.isdigit() and found.inbound.sender_id == f"whatsapp:{found.wa_id}"
+        assert found.inbound.text and found.inbound.text == found.inbound.text.strip()
+        assert 0 < len(found.inbound.delivery_id) <= 200
+        assert found.sent_at <= now
+        json.dumps(found.inbound.metadata)
+
+
+# ---- Teams ---------------------------------------------------------------------------------------
+
+teams_activities = shaped(
+    {
+        "type": sometimes(st.sampled_from(["message", "conversationUpdate"])),
+        "channelId": sometimes(st.sampled_from(["msteams", "webchat"])),
+        "id": sometimes(st.text(max_size=12)),
+        "serviceUrl": sometimes(st.sampled_from(["https://smba.trafficmanager.net/emea/", ""])),
+        "text": sometimes(
+            st.text(max_size=40)
+            | st.builds("<at>{}</at> {}".format, st.text(max_size=5), st.text(max_size=10))
+        ),
+        "value": sometimes(shaped({"payload": sometimes(st.text(max_size=20))})),
+        "from": sometimes(shaped({"id": sometimes(st.text(max_size=10))})),
+        "recipient": sometimes(
+            shaped({"id": sometimes(st.text(max_size=10)), "name": json_values})
+        ),
+        "conversation": sometimes(
+            shaped(
+                {
+                    "id": sometimes(st.text(max_size=12)),
+                    "conversationType": sometimes(st.sampled_from(["personal", "groupChat"])),
+                    "isGroup": json_values,
+                }
+            )
+        ),
+    }
+)
+
+
+@fuzz(0.5)
+@given(teams_activities | any_object)
+def test_teams_activities_never_raise(activity: dict[str, Any]) -> None:
+    found = teams_protocol.teams_message(activity)
+    if found is None:
+        return
+    assert activity["type"] == "message" and activity["channelId"] == "msteams"
+    conversation = activity["conversation"]
+    assert conversation.get("conversationType", "personal") == "personal"
+    assert found.inbound.sender_id == f"teams:{conversation['id']}"
+    assert found.address.service_url == activity["serviceUrl"]
+    assert found.inbound.text and "<at>" not in found.inbound.text.lower()
+    json.dumps(found.address.as_dict())
+
+
+ALLOWED = ("https://smba.trafficmanager.net", "https://*.botframework.com")
+url_parts = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "smba.trafficmanager.net",
+        ".botframework.com",
+        "eu",
+        ":443",
+        ":8443",
+        "/",
+        "@",
+        "evil.example",
+        "?",
+        "#",
+        "[",
+        "*",
+        "%2e",
+        "user:pw@",
+    ]
+)
+
+
+@fuzz(0.5)
+@given(st.lists(url_parts, max_size=8).map("".join) | st.text(max_size=40))
+def test_only_allowed_service_urls_pass(url: str) -> None:
+    if not teams_protocol.service_url_allowed(url, ALLOWED):
+        return
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    assert parts.scheme == "https" and not parts.username and not parts.query
+    assert host == "smba.trafficmanager.net" or (
+        host.endswith(".botframework.com") and host != ".botframework.com"
+    )
+
+
 # ---- the widget ----------------------------------------------------------------------------------
 
 widget_bodies = shaped(
@@ -336,3 +503,14 @@ def test_slack_signed_requests_only_when_fresh_and_untouched(
 def test_derived_secrets_fit_telegram(key: str, purpose: str) -> None:
     secret = derive_secret(key, purpose)
     assert len(secret) == 64 and set(secret) <= set(string.hexdigits.lower())
+
+
+@fuzz(0.5)
+@given(secrets, headers, st.binary(max_size=200))
+def test_whatsapp_random_signatures_are_refused(
+    secret: str, header: str | None, body: bytes
+) -> None:
+    assume(header is None or header.strip().lower() != whatsapp_signature(secret, body))
+    assert whatsapp_request_ok(secret, header, body) is False
+    assert whatsapp_request_ok(secret, whatsapp_signature(secret, body), body) is True
+    assert whatsapp_request_ok(secret, whatsapp_signature(secret, body), body + b"x") is False

@@ -13,15 +13,13 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from bot.backoff import FIRST_DELAY_SECONDS, MAX_DELAY_SECONDS, backoff_delay
 from bot.db import Database
 from bot.handoff.delivery import (
     FAILING_AFTER,
-    FIRST_DELAY_SECONDS,
-    MAX_DELAY_SECONDS,
     Deliverer,
     DeliveryError,
     WebhookClient,
-    backoff_delay,
 )
 from bot.handoff.models import OutboxMessage
 from bot.handoff.signature import SIGNATURE_HEADER, verify_handoff_signature
