@@ -264,7 +264,8 @@ def _words(catalogue: Catalogue) -> _Words:
     return words_obj
 
 
-_SENTENCE: Final = re.compile(r"[^.!?]+[.!?]*")
+# A sentence ends at ".", "!" or "?" before a space or the end ("20.5 uur" goes on).
+_SENTENCE: Final = re.compile(r"(?:[^.!?]|[.!?](?!\s|$))+(?:[.!?]+|$)")
 
 
 def _split_questions(text: str, words: _Words) -> tuple[str, str]:
@@ -409,7 +410,7 @@ def _read_numbers(r: _Reading) -> None:
             continue
         before, after = r.text[max(0, position - 24) : position], r.text[position:]
         almost = _has(" " + before[-14:], p.almost)
-        if float(value).is_integer() and BIRTH_YEAR_FROM <= value <= r.today.year - MIN_AGE + 1:
+        if BIRTH_YEAR_FROM <= value <= r.today.year - MIN_AGE + 1 and float(value).is_integer():
             if r.asked == "age" or _BORN.search(before):
                 _check("age", r.today.year - value, r)
             continue
@@ -437,8 +438,8 @@ def _read_numbers(r: _Reading) -> None:
 
 def _check(field: str, value: float, r: _Reading) -> None:
     if field == "age":
-        # is_integer, not int(value): a number of 400 digits reads as inf.
-        if float(value).is_integer() and MIN_AGE <= value <= MAX_AGE:
+        # Range first: float() of a number of 400 digits overflows.
+        if MIN_AGE <= value <= MAX_AGE and float(value).is_integer():
             r.put("age", int(value))
         else:
             r.problem("age", "out_of_range")

@@ -18,15 +18,14 @@ import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
-from rasa_sdk.executor import CollectingDispatcher
 
-from actions.intake import ValidateProfileForm
 from catalogue.compiled import Catalogue
 from catalogue.interpret import MAX_EXPERIENCE_YEARS, interpret
 from catalogue.numberwords import MAX_WORD_NUMBER, NumberReader
 from catalogue.profile import EDUCATION_LEVELS, MAX_AGE, MAX_HOURS, MIN_AGE, parse_profile
 from catalogue.reader import load_directory
-from tests.actions.support import FakeCatalogue, make_tracker
+from catalogue.service import CatalogueService
+from tests.actions.support import Chat
 from tests.fuzz.budget import ROOT, fuzz
 
 NUMBER_FIELDS = ("age", "hours_per_week", "care_experience_years")
@@ -36,6 +35,11 @@ ASKED = st.sampled_from([None, *NUMBER_FIELDS, "education", "region", "sector", 
 @functools.cache
 def catalogue() -> Catalogue:
     return load_directory()
+
+
+@functools.cache
+def service() -> CatalogueService:
+    return CatalogueService.from_catalogue(catalogue())
 
 
 _NUMBER_WORDS = load_directory().data.phrases.numbers
@@ -119,7 +123,7 @@ def test_parse_number_reads_every_number_word(item: tuple[str, int]) -> None:
 @example("ik ben " + "9" * 400, None)  # float("9" * 400) is inf: int(inf) crashed reading an age
 def test_interpret_never_raises_and_stays_in_range(text: str, asked: str | None) -> None:
     result = interpret(text, catalogue(), asked)
-    assert set(result) == {"values", "problems", "mentions"}
+    assert set(result) == {"values", "problems", "mentions", "short", "correcting"}
     assert not set(result["values"]) & set(result["problems"])
     assert_values_in_range(result["values"])
 
@@ -182,27 +186,33 @@ VALIDATED = ("age", "hours_per_week", "care_experience_years", "education", "sec
 
 
 @fuzz()
-@given(st.sampled_from(VALIDATED), slot_values | numbers)
+@given(st.sampled_from(VALIDATED), st.text(max_size=80) | numbers.map(str))
 @example("age", "-20")
-@example("hours_per_week", math.inf)
-def test_validators_never_raise_and_never_clamp(slot: str, value: Any) -> None:
-    form = ValidateProfileForm(FakeCatalogue())
-    dispatcher = CollectingDispatcher()
-    result = getattr(form, f"validate_{slot}")(value, dispatcher, make_tracker(), domain())
-    assert list(result) == [slot]
-    stored = result[slot]
-    if slot not in RANGES:
-        return
-    definition = domain()["slots"][slot]
-    low, high = definition["min_value"], definition["max_value"]
-    if stored is None:
-        assert dispatcher.messages, "a refused answer is asked again"
-        return
-    assert low <= stored <= high
-    if slot == "age":
-        assert isinstance(stored, int)
-    # An accepted number is the number given, never a clamped one (nor one without its sign).
-    assert stored == (plain_number(value) if isinstance(value, str) else value)
+@example("hours_per_week", "inf uur")
+async def test_the_dialogue_never_fails_and_stores_only_sensible_answers(
+    slot: str, text: str
+) -> None:
+    """Whatever is typed to whatever question: a reply that asks or offers something, and a
+    number is stored only within its range (never clamped)."""
+    chat = Chat(service(), domain())
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question=slot)
+    reply = await chat.say(text, "inform", 0.5)
+    assert reply, text
+    stored = chat.slots.get(slot)
+    if slot in RANGES and stored is not None:
+        definition = RANGES[slot]
+        assert definition[0] <= stored <= definition[1], (text, stored)
+
+
+@fuzz()
+@given(st.sampled_from(VALIDATED), slot_values)
+async def test_a_forged_button_stores_nothing_the_profile_refuses(slot: str, value: Any) -> None:
+    chat = Chat(service(), domain())
+    chat.resume(sector="vvt", goal="tasks", target="unknown", intake=True, open_question=slot)
+    await chat.press("inform", **{slot: value})
+    stored = chat.slots.get(slot)
+    if stored is not None:
+        parse_profile({slot: stored}, catalogue().qualification_ids)
 
 
 def plain_number(text: str) -> float | int | None:
@@ -220,8 +230,6 @@ def test_negative_numbers_are_refused_not_read_without_their_sign() -> None:
     for field, text in (("hours_per_week", "-5 uur"), ("age", "ik ben -20"), ("age", "-20")):
         result = interpret(text, catalogue(), asked=field)
         assert field not in result["values"] and result["problems"][field] == "out_of_range"
-    form, dispatcher = ValidateProfileForm(FakeCatalogue()), CollectingDispatcher()
-    assert form.validate_age("-20", dispatcher, make_tracker(), domain()) == {"age": None}
 
 
 def test_a_decimal_point_is_a_decimal_point() -> None:
