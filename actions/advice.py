@@ -1,75 +1,59 @@
-"""The advice: a short summary first, then details on request (reasons and sources)."""
+"""The advice: the person's plan, said short in the chat, drawn as a card by the widget, saved
+behind a link; its reasons and other ways on request ("waarom?", "meer uitleg").
+
+All four (chat text, card, saved page, PDF) come from one view of the plan
+(catalogue/plan_view.py), so they say the same steps, target and contact. The sentences are the
+plan's (catalogue/data/plan.yaml) and domain.yml's; nothing here says anything itself.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
-from actions.advice_payload import FACT_LABELS, advice_payload, localised, said
-from actions.base import response_variant
 from actions.conversation import Conversation
 from actions.profile import profile_for_catalogue
 from actions.turn import ADVICE_GIVEN, ADVICE_PROFILE, ADVISED_UNITS, RECOMMENDED_ROUTE
+from bot.advice_store import SavedLink
 from catalogue.errors import ProfileError
 from catalogue.interpret import Mention
+from catalogue.plan_view import (
+    PlanView,
+    ViewNote,
+    card_payload,
+    chat_values,
+    notes_about,
+    present,
+    say_date,
+)
 
 logger = logging.getLogger(__name__)
 
-# How many units and funding items the short summary names.
-SUMMARY_UNITS: Final = 2
-SUMMARY_FUNDING: Final = 2
-# How many sources a reason names (the widget gets them all in the advice payload).
-MAX_SOURCES: Final = 2
-# Item kinds in the advice and the entity that names one in a question.
-KINDS: Final = {"unit": "units", "route": "routes", "funding": "funding"}
-# Channels that draw the advice payload's cards and link themselves (bot/web/static/widget.js).
+# Item kinds a question can name to ask about ("meer over de leereenheid").
+KINDS: Final = frozenset({"unit", "route", "funding"})
+# Channels that draw the plan's card and its link themselves (bot/web/static/widget.js).
 CARD_CHANNELS: Final = frozenset({"widget"})
-# Words for the card facts: a table in domain.yml (like the utter_labels_* of the intake).
-FACT_LABELS_RESPONSE: Final = "utter_labels_advice_facts"
+# How many reasons and other ways one "waarom?" says (the saved page has them all).
+MAX_REASONS: Final = 4
+MAX_OTHERS: Final = 2
+# How many sources a reason names.
+MAX_SOURCES: Final = 2
 
 
-def fact_labels(domain: Mapping[str, Any], language: str) -> dict[str, str]:
-    """The card facts' labels in `language`, from domain.yml."""
-    table = response_variant(dict(domain), FACT_LABELS_RESPONSE, {"language": language}).get(
-        "custom"
-    )
-    if not isinstance(table, Mapping):
-        return {}
-    return {name: str(table[name]) for name in FACT_LABELS if table.get(name)}
-
-
-def _titles(advice: Mapping[str, Any], kind: str, ids: list[str], language: str) -> str:
-    items = {item["id"]: item for item in advice.get(kind, [])}
-    return ", ".join(localised(items[i], "title", language) for i in ids if i in items) or "-"
-
-
-def summary_values(advice: Mapping[str, Any], language: str) -> dict[str, Any]:
-    """The variables of utter_advice_summary / utter_advice_forward."""
-    summary = advice.get("summary", {})
-    route_ids: list[str] = list(summary.get("routes", []))
-    return {
-        "route_title": _titles(advice, "routes", route_ids[:1], language),
-        "route_count": len(route_ids),
-        "units": _titles(advice, "units", list(summary.get("units", []))[:SUMMARY_UNITS], language),
-        "funding": _titles(
-            advice, "funding", list(summary.get("funding", []))[:SUMMARY_FUNDING], language
-        ),
-        "funding_count": len(summary.get("funding", [])),
-    }
-
-
-async def get_advice(c: Conversation) -> dict[str, Any]:
-    """The engine's advice for the answers so far (off the event loop)."""
+async def get_plan(c: Conversation) -> PlanView:
+    """The plan for the answers so far, as the view every output is made from (the catalogue
+    is called off the event loop)."""
     profile = profile_for_catalogue(c.answers, c.language, c.catalogue)
-    return await c.call(c.catalogue.advise, profile)
+    plan = await c.call(c.catalogue.plan, profile)
+    return present(plan, c.language)
 
 
 async def give(c: Conversation) -> bool:
-    """Says the advice; False when it could not be given (an answer the catalogue refuses is
+    """Says the plan; False when it could not be given (an answer the catalogue refuses is
     forgotten, so the intake asks it again)."""
     try:
-        advice = await get_advice(c)
+        view = await get_plan(c)
     except ProfileError as error:
         logger.info("profile rejected by the catalogue: %s (field %s)", error, error.field)
         c.reply.say("utter_profile_invalid")
@@ -77,52 +61,48 @@ async def give(c: Conversation) -> bool:
             c.set(error.field, None)
         return False
     except Exception:
-        logger.exception("the catalogue could not give advice")
+        logger.exception("the catalogue could not make a plan")
         c.reply.say("utter_advice_unavailable")
         return False
 
-    language = c.language
-    route_ids: list[str] = list(advice.get("summary", {}).get("routes", []))
-    values = summary_values(advice, language)
-    if route_ids:
-        c.reply.say("utter_advice_summary", **values)
+    values = chat_values(view)
+    cards = c.turn.channel in CARD_CHANNELS
+    if cards:  # the widget draws the steps in its card: the chat only introduces it
+        c.reply.say("utter_advice_plan_card", **values)
     else:
-        c.reply.say("utter_advice_no_route")
-    for warning in advice.get("warnings", []):
-        c.reply.say("utter_advice_warning", warning=said(warning, language))
-    saved = await _save(c, advice)
+        c.reply.say("utter_advice_plan", **values)
+    saved = await _save(c, view)
     c.reply.payload(
-        advice_payload(
-            advice,
-            language,
-            labels=fact_labels(c.domain, language),
+        card_payload(
+            view,
             link=saved.url if saved else None,
-            link_expires=saved.expires_at.date().isoformat() if saved else None,
+            link_until=say_date(view["dates"], saved.expires_at.date()) if saved else None,
         )
     )
-    if saved is not None and c.turn.channel not in CARD_CHANNELS:
-        # Channels without cards (Telegram, Slack, REST) get the link as text.
+    if saved is not None and not cards:
+        # Channels without cards (Telegram, Slack, WhatsApp, Teams, REST) get the link as text.
         c.reply.say("utter_advice_saved", link=saved.url, days=saved.valid_days)
     if c.recruiter:
         c.reply.say("utter_advice_forward", **values)
+    refs = view["refs"]
     c.set(ADVICE_GIVEN, True)
-    c.set(ADVICE_PROFILE, profile_for_catalogue(c.answers, language, c.catalogue))
-    c.set(RECOMMENDED_ROUTE, route_ids[0] if route_ids else None)
-    c.set(ADVISED_UNITS, list(advice.get("summary", {}).get("units", [])))
+    c.set(ADVICE_PROFILE, profile_for_catalogue(c.answers, c.language, c.catalogue))
+    c.set(RECOMMENDED_ROUTE, refs["route"])
+    c.set(ADVISED_UNITS, list(refs["units"]))
     return True
 
 
-async def _save(c: Conversation, advice: dict[str, Any]) -> Any:
-    """The saved advice's link; None when it could not be saved (the advice still goes).
+async def _save(c: Conversation, view: PlanView) -> SavedLink | None:
+    """The saved plan's link; None when it could not be saved (the plan still goes).
 
     Tied to the conversation, so erasing the conversation removes the link too.
     """
     try:
         store = c.services.advice_store()
-        return await c.call(store.save, advice, c.language, c.turn.sender_id)
+        return await c.call(store.save, view, c.language, c.turn.sender_id)
     except Exception as error:
-        # Only the error's type: a database error's text can hold the advice (the profile).
-        logger.warning("the advice could not be saved, no link given (%s)", type(error).__name__)
+        # Only the error's type: a database error's text can hold the plan (the profile).
+        logger.warning("the plan could not be saved, no link given (%s)", type(error).__name__)
         return None
 
 
@@ -133,41 +113,46 @@ def outdated(c: Conversation) -> bool:
 
 
 async def explain(c: Conversation, topic: str | None) -> None:
-    """The reasons (with sources) of the summary's items, or of the items of one kind/id."""
+    """The plan's reasons, then the other ways that fit, with their sources: all of them, or
+    those about one kind or item ("meer over de leereenheid", "waarom BBL?")."""
     try:
-        advice = await get_advice(c)
+        view = await get_plan(c)
     except Exception:
-        logger.exception("the catalogue could not give advice details")
+        logger.exception("the catalogue could not give the plan's details")
         c.reply.say("utter_advice_unavailable")
         return
-    language = c.language
-    summary = advice.get("summary", {})
-    wanted: list[tuple[str, str]] = []
-    for kind, key in KINDS.items():
-        ids = list(summary.get(key, []))[: 1 if kind == "route" else SUMMARY_UNITS]
-        for item_id in ids:
-            if topic is None or topic in (kind, item_id):
-                wanted.append((key, item_id))
-    if not wanted and topic is not None:
-        wanted = [(key, item["id"]) for key in KINDS.values() for item in advice.get(key, [])]
-        wanted = [(key, i) for key, i in wanted if i == topic]
-    if not wanted:
+    reasons, others = notes_about(view, topic)
+    if not reasons and not others:
         c.reply.say("utter_advice_no_details")
         return
-    for key, item_id in wanted:
-        item = next(i for i in advice.get(key, []) if i["id"] == item_id)
-        reason = " ".join(said(r, language) for r in item.get("reasons", []))
-        sources = (item.get("sources") or [])[:MAX_SOURCES]
-        c.reply.say(
-            "utter_advice_reason",
-            title=localised(item, "title", language),
-            reason=reason or "-",
-            source=", ".join(str(s.get("title") or s.get("id")) for s in sources) or "-",
-        )
+    for title, notes in _by_title(view, reasons)[:MAX_REASONS]:
+        _say_reason(c, view, title, notes)
+    if others:
+        c.reply.say("utter_advice_other_ways")
+        for title, notes in _by_title(view, others)[:MAX_OTHERS]:
+            _say_reason(c, view, title, notes)
+
+
+def _by_title(view: PlanView, notes: Sequence[ViewNote]) -> list[tuple[str, list[ViewNote]]]:
+    """Notes grouped by what they are about (a note without a title is about the target)."""
+    groups: dict[str, list[ViewNote]] = {}
+    for note in notes:
+        groups.setdefault(note["title"] or view["target"]["title"], []).append(note)
+    return list(groups.items())
+
+
+def _say_reason(c: Conversation, view: PlanView, title: str, notes: list[ViewNote]) -> None:
+    reason = " ".join(dict.fromkeys(n["text"] for n in notes))
+    numbers = list(dict.fromkeys(s for n in notes for s in n["sources"]))[:MAX_SOURCES]
+    titles = [view["sources"][n - 1]["title"] for n in numbers if 0 < n <= len(view["sources"])]
+    if titles:
+        c.reply.say("utter_advice_reason", title=title, reason=reason, source=", ".join(titles))
+    else:
+        c.reply.say("utter_advice_reason_unsourced", title=title, reason=reason)
 
 
 def topic_of(mentions: Sequence[Mention]) -> str | None:
-    """The first advice item (unit, route, funding) a message names."""
+    """The first plan item (unit, route, funding) a message names."""
     for mention in mentions:
         if mention.get("kind") in KINDS:
             return str(mention["id"])

@@ -6,6 +6,7 @@ abstract method: it is never registered itself.
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from catalogue.answers import FoundAnswer
 from catalogue.interpret import Reading
+from catalogue.plan import Plan
 from catalogue.service import default_service
 
 
@@ -25,6 +27,8 @@ class CatalogueSource(Protocol):
     the actions run them in a thread). Tests pass a service over an in-memory catalogue."""
 
     def advise(self, profile: dict[str, Any]) -> dict[str, Any]: ...
+
+    def plan(self, profile: Any, today: dt.date | None = None) -> Plan: ...
 
     def interpret(self, text: str, asked: str | None = None) -> Reading: ...
 

@@ -8,7 +8,7 @@ sees an earlier one's change.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -34,10 +34,11 @@ T = TypeVar("T")
 
 
 class AdviceSaver(Protocol):
-    """Saves an advice behind a link: `AdviceStore` in production (blocking)."""
+    """Saves a plan's view (catalogue/plan_view.py) behind a link: `AdviceStore` in
+    production (blocking)."""
 
     def save(
-        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+        self, advice: Mapping[str, object], language: str, conversation_id: str | None = None
     ) -> SavedLink: ...
 
 

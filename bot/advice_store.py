@@ -14,7 +14,7 @@ import hashlib
 import re
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,8 @@ class SavedAdvice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # SHA-256 (hex) of the link's token; the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The engine's whole advice, as it was given.
+    # The advice as it was given: the plan's view (catalogue/plan_view.py, "format" says so);
+    # rows saved before the plan hold the engine's whole advice and are no longer shown.
     advice: Mapped[dict[str, Any]] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -184,13 +185,13 @@ class AdviceStore:
                 self._table_checked = True
 
     def save(
-        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+        self, advice: Mapping[str, object], language: str, conversation_id: str | None = None
     ) -> SavedLink:
         self._ensure_table()
         now = utcnow()
         token = save_advice(
             self.database,
-            advice,
+            dict(advice),
             language,
             valid_days=self.valid_days,
             now=now,

@@ -109,6 +109,17 @@ class Explained:
     ref: str  # kind:id
     title: PlanText
     text: PlanText
+    # The words that stand for it in a text (plan.yaml `explain`), to link where they appear.
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DateWords:
+    """How the plan says a date in words (plan.yaml `months` and `date`), for the dates its
+    presenter shows besides the plan's own (a link's expiry, a source's check)."""
+
+    months: tuple[PlanText, ...]  # January..December
+    pattern: PlanText  # {day} {month} {year}
 
 
 @dataclass(frozen=True)
@@ -143,10 +154,15 @@ class Plan:
     glossary: tuple[Explained, ...]
     open_questions: tuple[str, ...]
     sources: tuple[SourceInfo, ...]
+    # The day the plan was made for, and how it says dates.
+    today: dt.date | None = None
+    dates: DateWords | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
-        return asdict(self)
+        data = asdict(self)
+        data["today"] = self.today.isoformat() if self.today is not None else None
+        return data
 
 
 def _text(text: Text) -> PlanText:
@@ -373,17 +389,43 @@ def _first_reason_note(builder: _Builder, rated: Rated) -> Note:
 
 def _explanation(catalogue: Catalogue, ref: str) -> Explained:
     kind, _, item_id = ref.partition(":")
+    words = _words_for(catalogue, ref)
     if kind == "term":
         term = catalogue.glossary[item_id]
-        return Explained(ref, PlanText(term.title, term.title_en), _text(term.text))
+        return Explained(ref, PlanText(term.title, term.title_en), _text(term.text), words)
     if kind == "route":
         route = catalogue.routes[item_id]
-        return Explained(ref, PlanText(route.title, route.title_en), _text(route.explain))
+        return Explained(ref, PlanText(route.title, route.title_en), _text(route.explain), words)
     if kind == "funding":
         scheme = catalogue.funding[item_id]
-        return Explained(ref, PlanText(scheme.title, scheme.title_en), _text(scheme.conditions))
+        return Explained(
+            ref, PlanText(scheme.title, scheme.title_en), _text(scheme.conditions), words
+        )
     unit = catalogue.units[item_id]
-    return Explained(ref, PlanText(unit.title, unit.title_en), _text(unit.enables))
+    return Explained(ref, PlanText(unit.title, unit.title_en), _text(unit.enables), words)
+
+
+def _words_for(catalogue: Catalogue, ref: str) -> tuple[str, ...]:
+    """The words of plan.yaml `explain` that stand for `ref`, as written there."""
+    by_ref: dict[str, tuple[str, ...]] | None = catalogue.cache.get("plan_words")
+    if by_ref is None:
+        found: dict[str, list[str]] = {}
+        for entry in catalogue.plan.templates.explain:
+            found.setdefault(entry.ref, []).extend(entry.words)
+        by_ref = {key: tuple(words) for key, words in found.items()}
+        catalogue.cache["plan_words"] = by_ref
+    return by_ref.get(ref, ())
+
+
+def _date_words(catalogue: Catalogue) -> DateWords:
+    templates = catalogue.plan.templates
+    return DateWords(
+        months=tuple(
+            PlanText(nl, en)
+            for nl, en in zip(templates.months.nl, templates.months.en, strict=True)
+        ),
+        pattern=_text(templates.date),
+    )
 
 
 def _terms_in(catalogue: Catalogue, texts: Iterable[str]) -> list[str]:
@@ -655,4 +697,6 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
         glossary=tuple(glossary),
         open_questions=open_questions,
         sources=_source_info(catalogue, source_ids),
+        today=builder.today,
+        dates=_date_words(catalogue),
     )

@@ -49,12 +49,12 @@ def show(reply: dict[str, Any], buttons: list[dict[str, Any]]) -> None:
         print(f"bot> {reply['text']}")
     custom = reply.get("custom")
     if isinstance(custom, dict) and custom.get("type") == "advice":
-        # The compact advice payload (cards); the whole advice is behind its link.
-        print(f"bot> [advice, catalogue {custom.get('catalogue_version')}]")
-        for card in custom.get("cards", []):
-            print(f"     - {card.get('title')} ({card.get('kind')}, {card.get('fit')})")
+        # The plan's card (catalogue/plan_view.py); the whole plan is behind its link.
+        print("bot> [plan]")
+        for step in custom.get("steps", []):
+            print(f"     {step.get('number')}. {step.get('title')}")
         if custom.get("link"):
-            print(f"     {custom['link']} (until {custom.get('link_expires')})")
+            print(f"     {custom['link']} (until {custom.get('link_until')})")
     elif custom is not None:
         print(f"bot> [custom] {json.dumps(custom, ensure_ascii=False)}")
     for button in reply.get("buttons", []):

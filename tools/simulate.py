@@ -17,7 +17,8 @@ Invariants checked in every conversation (a failing one is printed as a readable
 4. a person who answers reaches the advice within the number of questions the intake asks
    them plus 6 turns (turns spent on questions in between, off-topic remarks and corrections
    are not counted: they are the person's, not the bot's);
-5. the advice is the advice engine's advice for the profile the person meant.
+5. the advice is the plan for the profile the person meant (its target, route, units and
+   funding, as the card's `refs` name them).
 Exit code 0 when no conversation broke an invariant, 1 otherwise.
 """
 
@@ -44,11 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make the packages importable
     sys.path.insert(0, str(ROOT))
 
-from catalogue.advice import advise  # noqa: E402
 from catalogue.compiled import Catalogue  # noqa: E402
 from catalogue.intake import asks  # noqa: E402
 from catalogue.interpret import interpret  # noqa: E402
 from catalogue.numberwords import NumberReader  # noqa: E402
+from catalogue.plan import make_plan  # noqa: E402
 from catalogue.profile import PROFILE_FIELDS  # noqa: E402
 from catalogue.reader import load_directory  # noqa: E402
 from catalogue.schema import CLARIFY, SKIP  # noqa: E402
@@ -317,8 +318,8 @@ class Conversation:
                 if reply.get("buttons"):
                     lines.append("      [" + "] [".join(b["title"] for b in reply["buttons"]) + "]")
                 if reply.get("custom"):
-                    summary = (reply["custom"] or {}).get("summary")
-                    lines.append(f"      (advice: {json.dumps(summary)})")
+                    refs = (reply["custom"] or {}).get("refs")
+                    lines.append(f"      (plan: {json.dumps(refs)})")
         for violation in self.violations:
             lines.append(f"  VIOLATION: {violation}")
         return "\n".join(lines)
@@ -571,8 +572,14 @@ class Simulator:
             if k in PROFILE_FIELDS and asks(self.catalogue, k, answers)
         }
         profile["language"] = person.language
-        c.expected = advise(self.catalogue, profile)["summary"]
-        got = (c.advice or {}).get("summary")
+        plan = make_plan(self.catalogue, profile)
+        c.expected = {
+            "target": plan.target.qualification,
+            "route": plan.route,
+            "units": list(plan.units),
+            "funding": list(plan.funding),
+        }
+        got = (c.advice or {}).get("refs")
         if got != c.expected:
             c.violations.append(
                 f"advice {got} is not the advice for the meant profile {c.expected}"

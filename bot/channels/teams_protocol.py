@@ -12,9 +12,9 @@ these functions. The token that vouches for an activity is checked in teams_auth
   Card with one Action.Submit per choice, of Teams' "messageBack" kind: the chat shows the
   title, the bot gets the payload as text.
 - Images are not sent (the domain has none).
-- The advice (the action's custom payload) goes as an Adaptive Card: its cards with their facts
-  and warnings, and a button to the saved advice; the text summary and the link come as text
-  too (the action sends them on every channel without cards).
+- The plan (the action's custom payload) goes as a small Adaptive Card: its goal and a button
+  to the saved plan; the steps and the link come as text (the action sends them on every
+  channel without cards).
 - Replies go only to service URLs on the allow-list (`service_url_allowed`): the connector
   gets our OAuth token with every reply.
 """
@@ -221,35 +221,17 @@ def choice_card(text: str, buttons: Sequence[Button]) -> dict[str, Any]:
 
 
 def advice_card(advice: Mapping[str, Any], open_label: str) -> dict[str, Any] | None:
-    """The advice payload (actions/advice_payload.py) as an Adaptive Card; None when it
-    holds nothing to show."""
-    body: list[dict[str, Any]] = []
-    for card in advice.get("cards") or []:
-        card = _mapping(card)
-        title = _text(card.get("title"))
-        if not title:
-            continue
-        body.append(_text_block(title, weight="Bolder", size="Medium", spacing="Medium"))
-        if _text(card.get("text")):
-            body.append(_text_block(str(card["text"])))
-        facts = [
-            {"title": str(fact.get("label")), "value": str(fact.get("value"))}
-            for fact in (card.get("facts") or [])
-            if isinstance(fact, Mapping) and _text(fact.get("label")) and _text(fact.get("value"))
-        ]
-        if facts:
-            body.append({"type": "FactSet", "facts": facts})
-    for warning in advice.get("warnings") or []:
-        text = _text(_mapping(warning).get("text"))
-        if text:
-            body.append(_text_block(text, color="Attention"))
+    """The plan's payload (catalogue/plan_view.py `card_payload`) as a small Adaptive Card:
+    the goal and a button to the saved plan. The steps themselves came as text just before
+    (Teams draws no plan card), so they are not said twice. None without a working link."""
     link = _text(advice.get("link"))
-    actions = []
-    if link and link.startswith(("https://", "http://")) and open_label:
-        actions.append({"type": "Action.OpenUrl", "title": open_label, "url": link})
-    if not body and not actions:
+    if not (link and link.startswith(("https://", "http://")) and open_label):
         return None
-    return _card(body, actions)
+    body = []
+    title = _text(_mapping(advice.get("target")).get("title"))
+    if title:
+        body.append(_text_block(title, weight="Bolder", size="Medium"))
+    return _card(body, [{"type": "Action.OpenUrl", "title": open_label, "url": link}])
 
 
 def teams_outgoing(address: TeamsAddress, reply: BotReply, open_label: str) -> list[dict[str, Any]]:

@@ -49,7 +49,7 @@ def responses_named_in_actions() -> set[str]:
 
 def test_responses_the_actions_say_exist(domain: dict[str, Any]) -> None:
     used = responses_named_in_actions()
-    assert {"utter_advice_summary", "utter_greet", "utter_miss_offer"} <= used  # the scan works
+    assert {"utter_advice_plan", "utter_greet", "utter_miss_offer"} <= used  # the scan works
     assert used <= set(domain["responses"])
 
 
@@ -97,7 +97,7 @@ def _about_the_user(domain: dict[str, Any]) -> list[str]:
         for name in domain["responses"]
         if (match := re.match(r"utter_(ask|example|why)_(\w+)$", name))
         and match.group(2) in PROFILE_SLOTS
-    ] + ["utter_offer_intake", "utter_intake_start", "utter_advice_forward"]
+    ] + ["utter_offer_intake", "utter_intake_start", "utter_advice_forward", "utter_advice_plan"]
 
 
 def test_every_text_about_the_person_speaks_of_the_candidate_for_a_recruiter(

@@ -148,35 +148,27 @@ def test_more_buttons_are_a_card_whose_buttons_send_their_payload() -> None:
 
 ADVICE = {
     "type": "advice",
+    "format": "zijwijzer-plan/1",
     "language": "nl",
     "link": "https://zijwijzer.example/advies/abc",
-    "cards": [
-        {
-            "kind": "route",
-            "id": "bbl",
-            "title": "BBL",
-            "text": "Leren en werken.",
-            "facts": [{"label": "Kosten", "value": "gratis"}, {"label": "", "value": "x"}],
-        },
-        {"kind": "unit", "id": "x", "title": "", "text": "zonder titel"},
-    ],
-    "warnings": [{"id": "w", "severity": "warning", "text": "EVC telt niet meer."}],
+    "target": {"title": "Verzorgende-IG (VIG)", "level": 3},
+    "steps": [{"number": 1, "kind": "target", "title": "Jouw doel", "text": "Je wilt ..."}],
 }
 
 
-def test_the_advice_is_an_adaptive_card_with_a_button_to_the_saved_advice() -> None:
+def test_the_plan_is_an_adaptive_card_with_its_goal_and_a_button_to_the_saved_plan() -> None:
     (activity,) = teams_outgoing(ADDRESS, BotReply(custom=ADVICE), "Bekijk het hele advies")
     card = activity["attachments"][0]["content"]
-    texts = [block.get("text") for block in card["body"]]
-    assert texts == ["BBL", "Leren en werken.", None, "EVC telt niet meer."]
-    assert card["body"][2] == {"type": "FactSet", "facts": [{"title": "Kosten", "value": "gratis"}]}
+    # The steps came as text already: the card only names the goal.
+    assert [block.get("text") for block in card["body"]] == ["Verzorgende-IG (VIG)"]
     assert card["actions"] == [
         {"type": "Action.OpenUrl", "title": "Bekijk het hele advies", "url": ADVICE["link"]}
     ]
 
 
-def test_an_advice_without_link_or_cards_and_other_payloads_send_nothing() -> None:
-    assert teams_outgoing(ADDRESS, BotReply(custom={"type": "advice", "cards": []}), "Bekijk") == []
+def test_a_plan_without_a_working_link_and_other_payloads_send_nothing() -> None:
+    assert teams_outgoing(ADDRESS, BotReply(custom={**ADVICE, "link": None}), "Bekijk") == []
     assert teams_outgoing(ADDRESS, BotReply(custom={"type": "other"}), "Bekijk") == []
-    unsafe = {**ADVICE, "cards": [], "warnings": [], "link": "javascript:alert(1)"}
+    unsafe = {**ADVICE, "link": "javascript:alert(1)"}
     assert teams_outgoing(ADDRESS, BotReply(custom=unsafe), "Bekijk") == []
+    assert teams_outgoing(ADDRESS, BotReply(custom=ADVICE), "") == []

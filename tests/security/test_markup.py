@@ -25,6 +25,7 @@ from bot.tracker_events import events, tracker_metadata
 from tests.browser import screenshot_path, serve
 from tests.console.conftest import NOW, PASSWORD, Console
 from tests.console.seed import Plan, conversation, rows
+from tests.web.plans import view_with_text
 
 LONG_WORD = "zorgmedewerker" * 715  # 10,010 characters without a space
 NASTY: dict[str, str] = {
@@ -98,35 +99,8 @@ def test_console_transcript_shows_the_text_as_text(console: Console) -> None:
 
 
 def _advice(text: str) -> dict[str, Any]:
-    """An advice whose free texts all carry `text` (titles, reasons, notes, open questions)."""
-    return {
-        "catalogue_version": text,
-        "summary": {"routes": ["r1"], "units": ["u1"]},
-        "warnings": [{"id": "w", "severity": "high", "nl": text, "en": text, "sources": []}],
-        "routes": [
-            {
-                "id": "r1",
-                "kind": "route",
-                "title": text,
-                "fit": "recommended",
-                "status": "verified",
-                "explain": {"nl": text, "en": text},
-                "reasons": [{"nl": text, "en": text, "depends_on": [text], "sources": ["s"]}],
-                "sources": [{"id": "s", "title": text, "publisher": text, "url": "javascript:x"}],
-            }
-        ],
-        "units": [
-            {
-                "id": "u1",
-                "kind": "unit",
-                "title": text,
-                "fit": "possible",
-                "duration": {"min_weeks": 4, "max_weeks": 8, "note": text},
-                "price": {"min_eur": 100, "max_eur": 200, "status": "unverified", "note": text},
-            }
-        ],
-        "open_questions": [{"field": text}],
-    }
+    """A saved plan whose free texts all carry `text` (titles, steps, notes, words, sources)."""
+    return view_with_text(text)
 
 
 @pytest.mark.parametrize("name", list(NASTY))

@@ -41,6 +41,7 @@ from bot.handoff.models import HandoffRequest
 from bot.settings import load_settings
 from bot.web.app import create_app
 from tests.console.conftest import Console, make_console
+from tests.web.plans import view_with_text
 
 EXAMPLES = int(os.environ.get("ZIJWIJZER_SCHEMATHESIS_EXAMPLES", "8"))
 CHECKS = [
@@ -79,20 +80,8 @@ CASES = [(label, GenerationMode.POSITIVE) for label in LABELS] + [
 
 
 def _advice(marker: str) -> dict[str, Any]:
-    """A small saved advice whose every title carries the owner's marker."""
-    return {
-        "catalogue_version": "test",
-        "summary": {"routes": [f"route-{marker}"]},
-        "routes": [
-            {
-                "id": f"route-{marker}",
-                "kind": "route",
-                "title": f"Leerweg van {marker}",
-                "fit": "recommended",
-                "status": "verified",
-            }
-        ],
-    }
+    """A small saved plan whose every text carries the owner's marker."""
+    return view_with_text(f"Plan van {marker}", url=None)
 
 
 def _handoffs(database: Database) -> None:

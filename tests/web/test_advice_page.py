@@ -1,5 +1,6 @@
-"""The saved advice page and its PDF: content of a real advice, languages, escaping, expiry,
-unknown links and the privacy headers (FastAPI TestClient, temporary SQLite database)."""
+"""The saved plan's page and its PDF: the plan of the issue's 38-year-old first, then its
+details, dates in words, hard words linked, languages, escaping, expiry, unknown links, advice
+saved before the plan, and the privacy headers (FastAPI TestClient, temporary SQLite)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from bot.web.app import create_app
 from catalogue.compiled import Catalogue
 from catalogue.service import CatalogueService
 from tests.catalogue.samples import SAMPLE_PROFILES
+from tests.web.plans import issue_view, view_with_text
 
 PRIVATE = {
     "cache-control": "no-store",
@@ -48,11 +50,6 @@ def client(database: Database) -> Iterator[TestClient]:
         yield running
 
 
-def real_advice(catalogue: Catalogue, name: str, language: str) -> dict[str, Any]:
-    profile = {**SAMPLE_PROFILES[name], "language": language}
-    return CatalogueService.from_catalogue(catalogue).advise(profile)
-
-
 def visible(page: str) -> str:
     """The page's text as a reader sees it (tags dropped, entities decoded, spaces folded)."""
     body = re.sub(r"(?s)<style.*?</style>", "", page)
@@ -66,14 +63,17 @@ def assert_private(headers: Any) -> None:
     assert "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in policy
 
 
-# ---- the page -----------------------------------------------------------------------------------
+# ---- the page ------------------------------------------------------------------------------------
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+MADE = dt.datetime(2026, 12, 7, 10, tzinfo=dt.UTC)
 
 
-def test_page_shows_the_whole_advice_summary_first(
+def test_page_shows_the_plan_first_then_the_details(
     client: TestClient, database: Database, real_catalogue: Catalogue
 ) -> None:
-    advice = real_advice(real_catalogue, "helpende", "nl")
-    token = save_advice(database, advice, "nl", valid_days=30)
+    view = issue_view("nl")
+    token = save_advice(database, dict(view), "nl", valid_days=30, now=MADE)
 
     response = client.get(f"/advies/{token}")
 
@@ -84,80 +84,107 @@ def test_page_shows_the_whole_advice_summary_first(
     assert '<html lang="nl">' in page
     assert '<meta name="robots" content="noindex, nofollow">' in page
     assert '<meta name="referrer" content="no-referrer">' in page
-    assert token not in visible(page)  # only in the PDF link, never shown as text
     text = visible(page)
-    # Summary first, then warnings, then routes, units and funding.
-    order = [text.index(h) for h in ("Samenvatting", "Let op", "Leerroutes", "Leereenheden")]
+    assert token not in text  # only in the PDF link, never shown as text
+    # Dates in words: the day it was made and the link's expiry.
+    assert "Gemaakt op 7 december 2026. Deze link werkt tot 6 januari 2027." in text
+    # The plan first: the steps in their order, the first step with its contact, then the
+    # details in the order of the issue.
+    places = [text.index(s["title"]) for s in view["steps"]]
+    assert places == sorted(places)
+    first = next(s for s in view["steps"] if s["number"] == view["first_step"])
+    assert text.index(first["title"]) < text.index(f"Met wie: {view['contact']}")
+    assert text.index(f"Met wie: {view['contact']}") < text.index(view["steps"][-1]["title"])
+    headings = ["Meer en waarom", "Dit kan ook", "Waarom dit plan", "Dit kan nu niet", "Let op"]
+    headings += ["Goed om te weten", "Moeilijke woorden", "Bronnen"]
+    order = [text.index(h, places[-1]) for h in headings]
     assert order == sorted(order)
-    assert text.index("Leereenheden") < text.index("Geld voor je opleiding")
-    for key in ("routes", "units", "funding"):
-        items = {i["id"]: i for i in advice[key]}
-        for item_id in advice["summary"][key]:
-            assert html.escape(items[item_id]["title"]) in page
-    # Every item is there, the ones that are not possible too, with their reasons.
-    for key in ("routes", "units", "funding"):
-        for item in advice[key]:
-            assert html.escape(item["title"]) in page, item["id"]
-    assert "Past nu niet" in text
-    assert "Waarom" in text
-    # The EVC warning (no longer accepted since February 2026), with its source.
-    evc = next(w for w in advice["warnings"] if w["id"] == "evc_not_accepted_2026")
-    assert evc["nl"] in text
-    assert "13 februari 2026" in text
-    # Sources with the date they were checked and their status; unverified facts say so.
-    assert "gecontroleerd op 2026-11-23" in text
-    assert "Nog niet bevestigd" in text
-    unverified_price = next(
-        u for u in advice["units"] if (u.get("price") or {}).get("status") == "unverified"
-    )
-    block = text[text.index(unverified_price["title"]) :]
-    assert re.search(r"Prijs € [\d–]+ \(Nog niet bevestigd\)", block)
-    assert advice["catalogue_version"] in text
+    running = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    for step in view["steps"]:
+        assert step["text"] in running  # whole, its hard words linked inside it
+    for note in (*view["alternatives"], *view["why"], *view["not_possible"], *view["facts"]):
+        assert " ".join(note["text"].split()[:4]) in text
+    # Every source with the day it was checked, in words; unverified ones say so.
+    assert "gecontroleerd op 23 november 2026" in text
+    # Nothing staff-only: no catalogue version, no ids, no ISO dates, no internal notes.
+    assert real_catalogue.version_label not in text
+    assert "atalogus" not in text
+    refs = view["refs"]
+    for item in [refs["target"], refs["route"], *refs["units"], *refs["funding"]]:
+        assert item and item not in text
+    assert not ISO_DATE.search(text)
+    assert "undated" not in text and "onbekend" not in text
     assert f'href="/advies/{token}.pdf"' in page
 
 
-def test_page_in_english(client: TestClient, database: Database, real_catalogue: Catalogue) -> None:
-    advice = real_advice(real_catalogue, "starter_vvt", "en")
-    token = save_advice(database, advice, "en", valid_days=30)
+def test_every_hard_word_links_to_its_explanation(client: TestClient, database: Database) -> None:
+    view = issue_view("nl")
+    token = save_advice(database, dict(view), "nl", valid_days=30)
+    page = client.get(f"/advies/{token}").text
+    assert view["glossary"]
+    for word in view["glossary"]:
+        assert f'<dt id="{word["anchor"]}">{html.escape(word["title"])}</dt>' in page
+    # Linked where first used: the steps' hard words (BBL, zij-instromers, derde leerweg ...).
+    step = next(s for s in view["steps"] if s["marks"])
+    for start, end, anchor in step["marks"]:
+        assert f'<a class="word" href="#{anchor}">{step["text"][start:end]}</a>' in page
+    linked = set(re.findall(r'<a class="word" href="#(word-\d+)">', page))
+    assert linked == {w["anchor"] for w in view["glossary"]}
+
+
+def test_the_plan_fits_three_phone_screens_of_text_before_the_details(
+    client: TestClient, database: Database
+) -> None:
+    """The steps of the page come before the details, and are short: the browser test
+    (tests/web/test_plan_browser.py) measures the three screens."""
+    view = issue_view("nl")
+    token = save_advice(database, dict(view), "nl", valid_days=30)
+    text = visible(client.get(f"/advies/{token}").text)
+    before_details = text[: text.index("Meer en waarom")]
+    # About 40 characters a line and 30 lines a screen on a 360 x 740 phone.
+    assert len(before_details) < 3 * 30 * 40
+
+
+def test_page_in_english(client: TestClient, database: Database) -> None:
+    view = issue_view("en")
+    token = save_advice(database, dict(view), "en", valid_days=30, now=MADE)
 
     response = client.get(f"/advies/{token}")
 
     assert response.status_code == 200
     text = visible(response.text)
     assert '<html lang="en">' in response.text
-    assert "Summary" in text and "Samenvatting" not in text
-    best = next(r for r in advice["routes"] if r["id"] == advice["summary"]["routes"][0])
-    assert best["title_en"] in text
-    assert best["explain"]["en"] in text
-    assert "Why" in text
+    assert "Your plan in 5 steps" in text and "Jouw plan" not in text
+    assert "Made on 7 December 2026. This link works until 6 January 2027." in text
+    for step in view["steps"]:
+        assert step["title"] in text
+    assert f"Who with: {view['contact']}" in text
+    assert "More and why" in text
 
 
 def test_user_text_is_escaped(client: TestClient, database: Database) -> None:
-    advice = {
-        "summary": {"routes": ["x"], "units": [], "funding": []},
-        "routes": [
-            {
-                "id": "x",
-                "kind": "route",
-                "title": "<script>alert(1)</script>",
-                "fit": "possible",
-                "status": "verified",
-                "reasons": [{"nl": "<b>vet</b>", "en": "<b>bold</b>", "sources": []}],
-                "sources": [{"id": "s", "title": "bron", "url": "javascript:alert(1)"}],
-            }
-        ],
-        "units": [],
-        "funding": [],
-        "warnings": [],
-        "catalogue_version": "test",
-    }
-    token = save_advice(database, advice, "nl", valid_days=30)
+    view = view_with_text("<script>alert(1)</script> <b>vet</b>")
+    token = save_advice(database, view, "nl", valid_days=30)
 
     page = client.get(f"/advies/{token}").text
 
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>vet</b>" not in page and "&lt;b&gt;vet&lt;/b&gt;" in page
     assert "javascript:" not in page  # only https links are made links
+
+
+def test_an_advice_saved_before_the_plan_is_no_longer_shown(
+    client: TestClient, database: Database, real_catalogue: Catalogue
+) -> None:
+    """Links saved before the plan hold the engine's whole advice: the friendly page, as for
+    an expired link, never a half-drawn page."""
+    profile = {**SAMPLE_PROFILES["helpende"], "language": "nl"}
+    old = CatalogueService.from_catalogue(real_catalogue).advise(profile)
+    token = save_advice(database, old, "nl", valid_days=30)
+    for suffix in ("", ".pdf"):
+        response = client.get(f"/advies/{token}{suffix}")
+        assert response.status_code == 410
+        assert "Deze link werkt niet (meer)" in response.text
 
 
 # ---- the PDF ------------------------------------------------------------------------------------
@@ -227,11 +254,9 @@ def pdf_text(data: bytes) -> str:
     return " ".join("".join(words).split())
 
 
-def test_pdf_of_a_real_advice(
-    client: TestClient, database: Database, real_catalogue: Catalogue
-) -> None:
-    advice = real_advice(real_catalogue, "helpende", "nl")
-    token = save_advice(database, advice, "nl", valid_days=30)
+def test_pdf_of_a_real_plan(client: TestClient, database: Database) -> None:
+    view = issue_view("nl")
+    token = save_advice(database, dict(view), "nl", valid_days=30, now=MADE)
 
     response = client.get(f"/advies/{token}.pdf")
 
@@ -240,12 +265,18 @@ def test_pdf_of_a_real_advice(
     assert_private(response.headers)
     assert response.content.startswith(b"%PDF")
     text = pdf_text(response.content)
-    assert "Jouw advies van Zijwijzer" in text
-    best = next(r for r in advice["routes"] if r["id"] == advice["summary"]["routes"][0])
-    assert best["title"] in text
-    assert "13 februari 2026" in text  # the EVC warning
-    assert "Nog niet bevestigd" in text
+    assert "Jouw plan van Zijwijzer" in text
+    assert "Gemaakt op 7 december 2026. Deze link werkt tot 6 januari 2027." in text
+    places = [text.index(f"{s['number']}. {s['title']}") for s in view["steps"]]
+    assert places == sorted(places)
+    assert f"Met wie: {view['contact']}" in text
+    assert places[-1] < text.index("Meer en waarom") < text.index("Moeilijke woorden")
+    assert "gecontroleerd op 23 november 2026" in text
     assert "€" in text  # Unicode font: the euro sign survives
+    assert not ISO_DATE.search(text)
+    # Far shorter than the 11 pages of the advice it replaces.
+    pages = re.findall(rb"/Type\s*/Page\b(?!s)", response.content)
+    assert 1 <= len(pages) <= 5
 
 
 def test_pdf_without_a_unicode_font_keeps_to_latin1() -> None:
@@ -299,11 +330,8 @@ def test_tokens_stay_out_of_the_access_log() -> None:
     assert logging.getLogger("uvicorn.access").filters  # installed on import
 
 
-def test_pages_use_the_stylesheet_not_inline_styles(
-    client: TestClient, database: Database, real_catalogue: Catalogue
-) -> None:
-    advice = real_advice(real_catalogue, "helpende", "nl")
-    token = save_advice(database, advice, "nl", valid_days=30)
+def test_pages_use_the_stylesheet_not_inline_styles(client: TestClient, database: Database) -> None:
+    token = save_advice(database, dict(issue_view()), "nl", valid_days=30)
     for path in (f"/advies/{token}", "/advies/unknown-token"):
         page = client.get(path).text
         assert '<link rel="stylesheet" href="/static/advice.css">' in page
