@@ -102,10 +102,22 @@ fuzz: $(VENV)/.installed
 # Browser tests drive Debian's Chromium with Playwright (never a downloaded browser).
 # Installed with apt on first use when missing and we may (root); otherwise say how.
 CHROMIUM := /usr/bin/chromium
-browser:
+browser: axe
 	@[ -x $(CHROMIUM) ] || { [ "$$(id -u)" = 0 ] && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; } || \
 	  { echo "Browser tests need Debian's Chromium: apt-get install chromium chromium-driver"; exit 1; }
+
+# axe-core, the accessibility checker the browser tests inject into the pages they check: the
+# version pinned in package-lock.json, installed by npm into node_modules/ (git-ignored) at
+# install time, never fetched while tests run.
+AXE := node_modules/axe-core/axe.min.js
+.PHONY: axe
+axe: $(AXE)
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The accessibility tests need npm to install axe-core" \
+	  "(package.json): apt-get install npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
 # (figures in docs/quality.md). Two jobs at a time: the training first, and beside it the

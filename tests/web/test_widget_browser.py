@@ -129,29 +129,22 @@ def test_intake_to_advice_history_and_new_conversation(
         bot_messages(page).last.get_by_role("button", name="Snel aan het werk").click()
     replies = answer.value.json()
     expect(page.locator(".zw-typing")).to_be_hidden()
-    summary_start = nl["utter_advice_summary"]["text"].split("{")[0].strip()
-    expect(page.locator(".zw-bot .zw-text").filter(has_text=summary_start)).to_have_count(1)
+    intro = nl["utter_advice_plan_card"]["text"].split("{")[0].strip()
+    expect(page.locator(".zw-bot .zw-text").filter(has_text=intro)).to_have_count(1)
     customs = [r["custom"] for r in replies if isinstance(r.get("custom"), dict)]
     advice = [c for c in customs if c.get("type") == "advice"]
     assert len(advice) == 1
-    # The compact payload (shared contract): every card drawn, with its parts.
+    # The plan's card (catalogue/plan_view.py): every step drawn, in order, the first step
+    # with its contact.
     payload = advice[0]
-    assert payload["cards"], "this profile gets at least one card"
-    cards = page.locator(".zw-card")
-    expect(cards).to_have_count(len(payload["cards"]))
-    for index, card in enumerate(payload["cards"]):
-        drawn = cards.nth(index)
-        expect(drawn.locator(".zw-card-title")).to_have_text(card["title"])
-        badge = "Aanrader" if card["fit"] == "recommended" else "Mogelijk"
-        expect(drawn.locator(".zw-badge")).to_have_text(badge)
-        expect(drawn.locator(".zw-facts dt")).to_have_count(len(card["facts"]))
-        expect(drawn.locator(".zw-sources li")).to_have_count(len(card["sources"]))
-    first = payload["cards"][0]
-    if first["why"]:
-        cards.first.get_by_text("Waarom?").click()
-        expect(cards.first.locator(".zw-why li")).to_have_count(len(first["why"]))
-        expect(cards.first.locator(".zw-why li").first).to_be_visible()
-    expect(page.locator(".zw-warnings li")).to_have_count(len(payload["warnings"]))
+    assert payload["steps"], "every plan has steps"
+    steps = page.locator(".zw-plan .zw-step")
+    expect(steps).to_have_count(len(payload["steps"]))
+    for index, step in enumerate(payload["steps"]):
+        expect(steps.nth(index).locator(".zw-step-title")).to_have_text(step["title"])
+    expect(page.locator(".zw-plan .zw-contact")).to_have_text(f"Met wie: {payload['contact']}")
+    page.locator(".zw-more summary").click()
+    expect(page.locator(".zw-more li").first).to_be_visible()
     save_links = page.get_by_role("link", name="Bewaar mijn advies")
     if payload.get("link"):
         expect(save_links).to_have_attribute("href", payload["link"])
@@ -221,8 +214,10 @@ def test_keyboard_only(browser: Browser, stack: Stack, nl: dict[str, dict[str, A
     _tab_to(page, "zw-launcher")
     assert _focus_outline(page).startswith("solid")
     page.keyboard.press("Enter")
-    # Opening moves the focus into the panel: to the privacy notice's button first.
-    assert "zw-accept" in _focused_class(page)
+    # Opening moves the focus into the panel: to the privacy notice's title, so it is read
+    # (and shown) from its top; its button is the next stop after the statement's link.
+    assert "zw-privacy-title" in _focused_class(page)
+    _tab_to(page, "zw-accept")
     assert _focus_outline(page).startswith("solid")
     page.keyboard.press("Enter")
     assert "zw-input" in _focused_class(page)
@@ -297,43 +292,42 @@ def test_server_down_keeps_the_message_and_retries(
     context.close()
 
 
-# A reply in the shape of the shared contract, with hostile strings where text goes.
-SAMPLE_ADVICE: dict[str, Any] = {
+# A reply in the shape of the plan's card (catalogue/plan_view.py), with hostile strings where
+# text goes.
+HOSTILE = "<img src=x onerror=alert(1)>"
+SAMPLE_PLAN: dict[str, Any] = {
     "type": "advice",
+    "format": "zijwijzer-plan/1",
     "language": "nl",
-    "catalogue_version": "test",
-    "link": "http://127.0.0.1:1/advies/abc123",
-    "link_expires": "2026-12-23",
-    "summary": {"routes": ["bbl"], "units": ["adl"], "funding": []},
-    "cards": [
+    "target": {"title": f"VIG {HOSTILE}", "level": 3, "kind": "mbo", "proposed": True},
+    "contact": f"een zorgorganisatie {HOSTILE}",
+    "first_step": 2,
+    "steps": [
         {
-            "kind": "route",
-            "id": "bbl",
-            "title": "BBL <img src=x onerror=alert(1)>",
-            "fit": "recommended",
-            "certain": True,
-            "text": "Leren en werken. **Betaald** werk.",
-            "why": ["Je hebt een werkgever nodig.", "Je werkt 24 uur."],
-            "facts": [{"label": "Duur", "value": "1 jaar"}],
-            "sources": [
-                {"title": "SBB", "url": "https://www.s-bb.nl/"},
-                {"title": "Folder", "url": None},
-                {"title": "Slecht", "url": "javascript:alert(1)"},
-            ],
+            "number": 1,
+            "kind": "target",
+            "title": f"Doel {HOSTILE}",
+            "text": "Word VIG.",
+            "marks": [],
         },
         {
-            "kind": "unit",
-            "id": "adl",
-            "title": "ADL",
-            "fit": "possible",
-            "certain": False,
-            "text": "Hulp bij dagelijkse dingen.",
-            "why": [],
-            "facts": [],
-            "sources": [],
+            "number": 2,
+            "kind": "first_step",
+            "title": "Deze maand: zoek een werkgever",
+            "text": "Vraag naar BBL en de derde leerweg.",
+            "marks": [[11, 14, "word-1"], [22, 35, "word-9"], [99, 120, "word-1"], ["x", 1, 2]],
         },
+        {"number": 3, "kind": "learn", "title": "Eerst: ADL", "text": "Zo kun je **snel** werken."},
     ],
-    "warnings": [{"id": "w1", "severity": "warning", "text": "Let op de kosten."}],
+    "more": {
+        "alternatives": [{"title": "BBL", "text": "Werken en leren.", "certain": True}],
+        "why": [{"title": None, "text": f"Omdat {HOSTILE}.", "certain": False}],
+        "not_possible": "not a list",
+        "notices": [{"text": "Let op de kosten."}],
+    },
+    "words": [{"anchor": "word-1", "title": "BBL: werken en leren", "text": "Uitleg van BBL."}],
+    "link": "http://127.0.0.1:1/advies/abc123",
+    "link_until": "6 januari 2027",
 }
 SAMPLE_TEXT = (
     "Hier is je advies:\n- **eerst** dit\n- *dan* dat\n\n"
@@ -341,7 +335,7 @@ SAMPLE_TEXT = (
 )
 
 
-def test_advice_cards_and_markdown_from_the_contract(browser: Browser, stack: Stack) -> None:
+def test_the_plan_and_markdown_from_the_contract(browser: Browser, stack: Stack) -> None:
     context, page = new_page(browser, PHONE)
 
     def fake(route: Route) -> None:
@@ -351,7 +345,7 @@ def test_advice_cards_and_markdown_from_the_contract(browser: Browser, stack: St
                 status=200,
                 content_type="application/json",
                 headers={"Access-Control-Allow-Origin": "*"},
-                body=json.dumps([{"text": SAMPLE_TEXT}, {"custom": SAMPLE_ADVICE}]),
+                body=json.dumps([{"text": SAMPLE_TEXT}, {"custom": SAMPLE_PLAN}]),
             )
         else:
             route.continue_()
@@ -361,8 +355,8 @@ def test_advice_cards_and_markdown_from_the_contract(browser: Browser, stack: St
     expect(bot_messages(page)).to_have_count(1)
     page.route(re.compile(r"/webhooks/widget/webhook$"), fake)
     type_and_send(page, "toon voorbeeld")
-    advice = page.locator(".zw-advice")
-    expect(advice).to_be_visible()
+    plan = page.locator(".zw-plan")
+    expect(plan).to_be_visible()
 
     text = bot_messages(page).nth(1).locator(".zw-text")
     expect(text.locator("li")).to_have_count(2)
@@ -372,32 +366,28 @@ def test_advice_cards_and_markdown_from_the_contract(browser: Browser, stack: St
     expect(text.locator("a")).to_have_attribute("href", "https://example.org")
     expect(text).to_contain_text("x")  # the javascript: link stays plain text
 
-    expect(advice.locator(".zw-warnings")).to_contain_text("Let op de kosten.")
-    cards = advice.locator(".zw-card")
-    expect(cards).to_have_count(2)
-    first = cards.first
-    expect(first.locator(".zw-card-title")).to_have_text("BBL <img src=x onerror=alert(1)>")
-    expect(first.locator("img")).to_have_count(0)
-    expect(first.locator(".zw-badge")).to_have_text("Aanrader")
-    expect(first.locator("strong")).to_have_text("Betaald")
-    expect(first.locator("dt")).to_have_text("Duur")
-    expect(first.locator("dd")).to_have_text("1 jaar")
-    reasons = first.locator(".zw-why li")
-    expect(reasons.first).to_be_hidden()
-    first.get_by_text("Waarom?").click()
-    expect(reasons).to_have_count(2)
-    expect(reasons.first).to_be_visible()
-    expect(first.get_by_role("link", name="SBB")).to_have_attribute("href", "https://www.s-bb.nl/")
-    expect(first.locator(".zw-sources a")).to_have_count(1)  # no url, bad url: plain text
-    expect(first.locator(".zw-sources")).to_contain_text("Folder")
-    second = cards.nth(1)
-    expect(second.locator(".zw-badge")).to_have_text("Mogelijk")
-    expect(second.locator(".zw-uncertain")).to_be_visible()
-    expect(second.locator(".zw-why")).to_have_count(0)
+    steps = plan.locator(".zw-step")
+    expect(steps).to_have_count(3)
+    # Everything is text: no element from a string, no markdown inside the plan.
+    expect(steps.first.locator(".zw-step-title")).to_have_text(f"Doel {HOSTILE}")
+    expect(plan.locator("img")).to_have_count(0)
+    expect(plan.locator(".zw-contact")).to_have_text(f"Met wie: een zorgorganisatie {HOSTILE}")
+    expect(steps.nth(2).locator(".zw-step-text")).to_have_text("Zo kun je **snel** werken.")
+    # A mark with an explanation is a button; one without, or out of the text, is plain text.
+    first = steps.nth(1)
+    first.locator("summary").click()
+    expect(first.locator(".zw-step-text")).to_have_text("Vraag naar BBL en de derde leerweg.")
+    expect(first.locator("button.zw-word")).to_have_count(1)
+    first.locator("button.zw-word").click()
+    more = plan.locator(".zw-more")
+    expect(more).to_have_attribute("open", "")
+    expect(more).to_contain_text("Uitleg van BBL.")
+    expect(more).to_contain_text("Let op de kosten.")
+    expect(more.locator(".zw-uncertain")).to_have_count(1)
     save = page.get_by_role("link", name="Bewaar mijn advies")
-    expect(save).to_have_attribute("href", SAMPLE_ADVICE["link"])
-    expect(advice).to_contain_text("2026-12-23")
-    page.screenshot(path=screenshot_path("widget-cards-360x740"), full_page=False)
+    expect(save).to_have_attribute("href", SAMPLE_PLAN["link"])
+    expect(plan).to_contain_text("De link werkt tot 6 januari 2027.")
+    page.screenshot(path=screenshot_path("widget-plan-contract-360x740"), full_page=False)
     assert context.errors == []  # type: ignore[attr-defined]
     context.close()
 

@@ -61,15 +61,17 @@
       errorBusy: "Je stuurt veel berichten kort na elkaar. Wacht {seconds} seconden en probeer het dan opnieuw. Je bericht is niet verloren.",
       errorBlocked: "Deze chat werkt niet op deze website.",
       retry: "Opnieuw proberen",
-      recommended: "Aanrader",
-      possible: "Mogelijk",
-      uncertain: "Nog niet zeker: dit hangt af van je antwoorden.",
-      why: "Waarom?",
-      sources: "Bronnen",
-      warnings: "Let op",
+      uncertain: "nog niet zeker",
+      planTitle: "Jouw plan",
+      contact: "Met wie:",
+      more: "Meer en waarom",
+      alternatives: "Dit kan ook",
+      why: "Waarom dit plan",
+      notPossible: "Dit kan nu niet",
+      notices: "Let op",
+      words: "Moeilijke woorden",
       saveAdvice: "Bewaar mijn advies",
       saveUntil: "De link werkt tot {date}.",
-      adviceTitle: "Jouw advies",
       newMessages: "Nieuw bericht van Zijwijzer: ",
       chars: "{n} van {max} tekens",
     },
@@ -104,15 +106,17 @@
       errorBusy: "You are sending many messages in a short time. Wait {seconds} seconds and try again. Your message is not lost.",
       errorBlocked: "This chat does not work on this website.",
       retry: "Try again",
-      recommended: "Recommended",
-      possible: "Possible",
-      uncertain: "Not certain yet: this depends on your answers.",
-      why: "Why?",
-      sources: "Sources",
-      warnings: "Please note",
+      uncertain: "not certain yet",
+      planTitle: "Your plan",
+      contact: "Who with:",
+      more: "More and why",
+      alternatives: "This could work too",
+      why: "Why this plan",
+      notPossible: "Not possible right now",
+      notices: "Please note",
+      words: "Hard words",
       saveAdvice: "Save my advice",
       saveUntil: "The link works until {date}.",
-      adviceTitle: "Your advice",
       newMessages: "New message from Zijwijzer: ",
       chars: "{n} of {max} characters",
     },
@@ -294,12 +298,14 @@
   var languageButton = el("button", { class: "zw-tool zw-language", type: "button" });
   var restartButton = el("button", { class: "zw-tool zw-restart", type: "button" });
   var closeButton = el("button", { class: "zw-tool zw-close", type: "button" }, ["×"]);
-  var header = el("header", { class: "zw-header" }, [
+  // A div, not a <header>: inside the page it would count as a second banner landmark.
+  var header = el("div", { class: "zw-header" }, [
     el("div", { class: "zw-heading" }, [title, subtitle]),
     el("div", { class: "zw-tools" }, [languageButton, restartButton, closeButton]),
   ]);
 
-  var privacyTitle = el("h3", { class: "zw-privacy-title", id: "zw-privacy-title" });
+  // Focused when the panel opens, so the notice is read (and shown) from its title down.
+  var privacyTitle = el("h3", { class: "zw-privacy-title", id: "zw-privacy-title", tabindex: "-1" });
   var privacyText = el("div", { class: "zw-privacy-text" });
   var acceptButton = el("button", { class: "zw-primary zw-accept", type: "button" });
   var privacy = el("div", { class: "zw-privacy", role: "region", "aria-labelledby": "zw-privacy-title" }, [
@@ -426,66 +432,118 @@
     return group;
   }
 
-  function adviceCard(card) {
-    var fit = card.fit === "recommended" ? "recommended" : "possible";
-    var article = el("article", { class: "zw-card zw-fit-" + fit }, [
-      el("p", { class: "zw-badge", text: t(fit) }),
-      el("h4", { class: "zw-card-title", text: String(card.title || "") }),
-    ]);
-    if (card.certain === false) {
-      article.appendChild(el("p", { class: "zw-uncertain", text: t("uncertain") }));
-    }
-    if (card.text) {
-      article.appendChild(markdown(card.text));
-    }
-    var facts = Array.isArray(card.facts) ? card.facts : [];
-    if (facts.length) {
-      var list = el("dl", { class: "zw-facts" });
-      facts.forEach(function (fact) {
-        list.appendChild(el("dt", { text: String(fact.label || "") }));
-        list.appendChild(el("dd", { text: String(fact.value || "") }));
-      });
-      article.appendChild(list);
-    }
-    var why = Array.isArray(card.why) ? card.why : [];
-    if (why.length) {
-      var reasons = el("ul");
-      why.forEach(function (reason) {
-        reasons.appendChild(inline(String(reason), el("li")));
-      });
-      article.appendChild(el("details", { class: "zw-why" }, [el("summary", { text: t("why") }), reasons]));
-    }
-    var sources = Array.isArray(card.sources) ? card.sources : [];
-    if (sources.length) {
-      var sourceList = el("ul", { class: "zw-sources" });
-      sources.forEach(function (source) {
-        sourceList.appendChild(el("li", null, [link(String(source.title || source.url || ""), source.url)]));
-      });
-      article.appendChild(el("div", { class: "zw-source-block" }, [el("p", { class: "zw-sources-title", text: t("sources") }), sourceList]));
-    }
-    return article;
+  // ---------------------------------------------------------------- the plan
+
+  // Steps whose text is shown at once: what to learn first, and when one can work. The other
+  // steps show their title (the first step its contact too) and open on a tap, so that a plan
+  // fits on a phone's screen; everything is on the saved page.
+  var OPEN_STEPS = ["learn"];
+  var MORE_PARTS = [["alternatives", "alternatives"], ["why", "why"], ["not_possible", "notPossible"], ["notices", "notices"]];
+
+  function list(value) {
+    return Array.isArray(value) ? value : [];
   }
 
-  function advice(payload) {
-    var box = el("div", { class: "zw-advice" }, [el("h3", { class: "zw-advice-title", text: t("adviceTitle") })]);
-    var warnings = Array.isArray(payload.warnings) ? payload.warnings : [];
-    if (warnings.length) {
-      var list = el("ul");
-      warnings.forEach(function (warning) {
-        list.appendChild(inline(String(warning.text || ""), el("li", { class: "zw-severity-" + (warning.severity === "warning" ? "warning" : "info") })));
-      });
-      box.appendChild(el("div", { class: "zw-warnings", role: "note" }, [el("p", { class: "zw-warnings-title", text: t("warnings") }), list]));
-    }
-    (Array.isArray(payload.cards) ? payload.cards : []).forEach(function (card) {
-      if (card && typeof card === "object") {
-        box.appendChild(adviceCard(card));
-      }
+  // A text with its hard words (marks: [start, end, anchor]) as buttons to their explanation.
+  function markedText(text, marks, explain, tag) {
+    var node = el(tag || "p");
+    var at = 0;
+    text = String(text || "");
+    list(marks).forEach(function (mark) {
+      if (!Array.isArray(mark) || mark.length < 3) return;
+      var start = Number(mark[0]), end = Number(mark[1]);
+      if (!(start >= at && end > start && end <= text.length)) return;
+      node.appendChild(document.createTextNode(text.slice(at, start)));
+      var word = text.slice(start, end);
+      var target = explain(String(mark[2]));
+      node.appendChild(target ? el("button", { type: "button", class: "zw-word", text: word, onclick: target }) : document.createTextNode(word));
+      at = end;
     });
+    node.appendChild(document.createTextNode(text.slice(at)));
+    return node;
+  }
+
+  function noteItem(note) {
+    var item = el("li");
+    if (note.title) {
+      item.appendChild(el("strong", { text: String(note.title) + ": " }));
+    }
+    item.appendChild(document.createTextNode(String(note.text || "")));
+    if (note.certain === false) {
+      item.appendChild(el("span", { class: "zw-uncertain", text: " (" + t("uncertain") + ")" }));
+    }
+    return item;
+  }
+
+  function plan(payload) {
+    // The chat's message above it already says "this is your plan": the heading is for
+    // screen readers and for finding the plan in a long conversation.
+    var box = el("div", { class: "zw-plan", role: "group", "aria-label": t("planTitle") }, [
+      el("h3", { class: "zw-plan-title zw-visually-hidden", text: t("planTitle") }),
+    ]);
+    var more = el("details", { class: "zw-more" }, [el("summary", { text: t("more") })]);
+    var words = {};
+    var wordList = el("dl", { class: "zw-words" });
+    list(payload.words).forEach(function (word) {
+      if (!word || !word.anchor) return;
+      var term = el("dt", { tabindex: "-1", text: String(word.title || "") });
+      wordList.appendChild(term);
+      wordList.appendChild(el("dd", { text: String(word.text || "") }));
+      words[String(word.anchor)] = term;
+    });
+    // A hard word opens "meer" at its explanation.
+    function explain(anchor) {
+      var term = words[anchor];
+      return term ? function () {
+        more.open = true;
+        term.scrollIntoView({ block: "nearest" });
+        term.focus();
+      } : null;
+    }
+    var steps = el("ol", { class: "zw-steps" });
+    list(payload.steps).forEach(function (step) {
+      if (!step || typeof step !== "object") return;
+      var item = el("li", { class: "zw-step zw-step-" + String(step.kind || "").replace(/[^a-z_]/g, "") }, [
+        el("span", { class: "zw-step-number", "aria-hidden": "true", text: String(step.number || "") }),
+      ]);
+      var text = markedText(step.text, step.marks, explain);
+      text.classList.add("zw-step-text");
+      var title = String(step.title || "");
+      var body = el("div", { class: "zw-step-body" });
+      if (OPEN_STEPS.indexOf(step.kind) >= 0) {
+        body.appendChild(el("p", { class: "zw-step-title", text: title }));
+        body.appendChild(text);
+      } else {
+        body.appendChild(el("details", { class: "zw-step-more" }, [el("summary", { class: "zw-step-title", text: title }), text]));
+      }
+      if (step.number === payload.first_step && payload.contact) {
+        body.appendChild(el("p", { class: "zw-contact" }, [el("strong", { text: t("contact") + " " }), String(payload.contact)]));
+      }
+      item.appendChild(body);
+      steps.appendChild(item);
+    });
+    box.appendChild(steps);
+    var parts = payload.more && typeof payload.more === "object" ? payload.more : {};
+    MORE_PARTS.forEach(function (part) {
+      var notes = list(parts[part[0]]).filter(function (n) { return n && n.text; });
+      if (!notes.length) return;
+      var items = el("ul");
+      notes.forEach(function (note) { items.appendChild(noteItem(note)); });
+      more.appendChild(el("h4", { text: t(part[1]) }));
+      more.appendChild(items);
+    });
+    if (wordList.childNodes.length) {
+      more.appendChild(el("h4", { text: t("words") }));
+      more.appendChild(wordList);
+    }
+    if (more.childNodes.length > 1) {
+      box.appendChild(more);
+    }
     if (safeUrl(payload.link)) {
       var save = el("p", { class: "zw-save" }, [link(t("saveAdvice"), payload.link)]);
       save.firstChild.classList.add("zw-save-link");
-      if (payload.link_expires) {
-        save.appendChild(el("span", { class: "zw-save-until", text: " " + t("saveUntil", { date: payload.link_expires }) }));
+      if (payload.link_until) {
+        save.appendChild(el("span", { class: "zw-save-until", text: " " + t("saveUntil", { date: String(payload.link_until) }) }));
       }
       box.appendChild(save);
     }
@@ -504,7 +562,7 @@
       body.appendChild(el("img", { src: safeUrl(message.image), alt: "" }));
     }
     var custom = message.custom;
-    var isAdvice = custom && typeof custom === "object" && custom.type === "advice" && Array.isArray(custom.cards);
+    var isAdvice = custom && typeof custom === "object" && custom.type === "advice" && Array.isArray(custom.steps);
     if (!body.childNodes.length && !isAdvice && !(Array.isArray(message.buttons) && message.buttons.length)) {
       return "";
     }
@@ -513,8 +571,8 @@
       item.appendChild(body);
     }
     if (isAdvice) {
-      item.appendChild(advice(custom));
-      spoken.push(t("adviceTitle"));
+      item.appendChild(plan(custom));
+      spoken.push(t("planTitle"));
     }
     if (Array.isArray(message.buttons) && message.buttons.length) {
       var group = buttonsFor(message.buttons);
@@ -693,10 +751,16 @@
           disableOldButtons(); // answered: the earlier quick replies are history now
           var firstNew = log.children.length;
           var spoken = replies.map(function (reply) { return addBot(reply); }).filter(Boolean);
+          // A long answer is read from its start, not from its end: a new plan from its top,
+          // anything else from its first message.
           var first = log.children[firstNew];
+          var newPlan = null;
+          for (var i = firstNew; i < log.children.length && !newPlan; i++) {
+            newPlan = log.children[i].querySelector(".zw-plan");
+          }
+          first = newPlan || first;
           if (first) {
-            // A long answer (the advice) is read from its start, not from its end.
-            var top = first.offsetTop - scroller.offsetTop - 8;
+            var top = first.getBoundingClientRect().top - scroller.getBoundingClientRect().top + scroller.scrollTop - 8;
             if (top < scroller.scrollTop) scroller.scrollTop = top;
           }
           announce(spoken.join(" "));
@@ -794,8 +858,16 @@
     launcher.hidden = true;
     launcher.setAttribute("aria-expanded", "true");
     start();
+    if (!state.accepted) {
+      // The notice from its top: its title in view, not its last line (the accept button).
+      scroller.scrollTop = 0;
+    }
     if (focus !== false) {
-      (state.accepted ? input : acceptButton).focus();
+      if (state.accepted) {
+        input.focus();
+      } else {
+        privacyTitle.focus({ preventScroll: true });
+      }
     }
   }
 
