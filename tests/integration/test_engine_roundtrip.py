@@ -54,8 +54,8 @@ def test_an_intake_and_its_advice_roundtrip(stack: Stack, dutch: dict[str, dict[
 
     final = stack.say(sender, "Utrecht")
     [custom] = [reply["custom"] for reply in final if "custom" in reply]
-    # The compact advice payload (cards); the whole advice is saved behind its link.
-    assert custom["type"] == "advice"
+    # The plan's card (catalogue/plan_view.py); the whole plan is saved behind its link.
+    assert custom["type"] == "advice" and custom["format"] == "zijwijzer-plan/1"
     assert len(json.dumps(custom)) < 10 * 1024
     link = custom["link"]
     assert link.startswith(f"{stack.web_url}/advies/")
@@ -65,9 +65,11 @@ def test_an_intake_and_its_advice_roundtrip(stack: Stack, dutch: dict[str, dict[
     with urllib.request.urlopen(link, timeout=30) as page:
         assert page.headers["X-Robots-Tag"].startswith("noindex")
         body = page.read().decode("utf-8")
-    assert custom["summary"]["routes"] or custom["summary"]["units"]
-    if custom["cards"]:
-        assert html.escape(custom["cards"][0]["title"]) in body
+    assert custom["refs"]["route"] or custom["refs"]["units"]
+    for step in custom["steps"]:
+        assert html.escape(step["title"]) in body
+    # The REST channel draws no card: the chat's text says the steps.
+    assert any(custom["steps"][0]["title"] in text for text in said)
 
     tracker = stack.tracker(sender)
     slots = tracker["slots"]
@@ -97,7 +99,7 @@ def test_an_intake_and_its_advice_roundtrip(stack: Stack, dutch: dict[str, dict[
             "SELECT count(*) FROM events WHERE sender_id = ?", (sender,)
         ).fetchone()
     assert stored == len(events)
-    # The tracker keeps the compact payload, not the engine's whole advice (~90 KB).
+    # The tracker keeps the compact card, not the whole plan.
     assert max(len(json.dumps(e)) for e in events if e["event"] == "bot") < 12 * 1024
 
     # A question after the advice is answered from the knowledge base, with its source.

@@ -94,7 +94,7 @@ def test_a_conversation_through_the_load_balancer_reaches_advice(prod_shape: Pro
     chat = conversation(prod_shape)
     answers = [chat.send(message) for message in INTAKE]
     assert [a.status for a in answers] == [200] * len(INTAKE), answers
-    assert advice(answers)["summary"]["routes"]
+    assert advice(answers)["steps"]
     # HAProxy gives every request its own id, and says it in the answer too.
     ids = [a.headers.get("x-request-id") for a in answers]
     assert all(ids) and len(set(ids)) == len(ids)
@@ -276,7 +276,7 @@ def test_z_an_engine_killed_during_a_turn_the_other_carries_on(prod_shape: Prod)
     answers = [resent] + [chat.send(message) for message in INTAKE[before + 1 :]]
     assert [a.status for a in answers] == [200] * len(answers), answers
     # The advice needs every slot: the answers given before the kill were kept.
-    assert advice(answers)["summary"]["routes"]
+    assert advice(answers)["steps"]
 
     events = prod_shape.events(chat.conversation_id)
     assert user_texts(events) == INTAKE  # each once, in order: none lost, none doubled
