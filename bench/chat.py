@@ -57,14 +57,15 @@ from tools import assistant  # noqa: E402
 ZIJWIJZER_CONVERSATION = [
     "hoi",
     "ja",
+    "ouderenzorg",  # sector
+    "zo snel mogelijk aan het werk",  # goal
+    "weet ik nog niet",  # target
     "38",  # age
     "havo",  # education
     "nee",  # care diplomas
     "2 jaar",  # care experience
     "nee nog geen werkgever",  # employer
     "24 uur",  # hours
-    "ouderenzorg",  # sector
-    "zo snel mogelijk aan het werk",  # goal
     "nee",  # benefit
     "Utrecht",  # region: the profile is complete, the advice follows
     "wat kost een leereenheid?",
@@ -425,15 +426,19 @@ def ratios(zijwijzer: Sequence[Phase], plain: Sequence[Phase]) -> list[str]:
             f"{ours.users:>3} users: p50 {p50:.2f}x the plain assistant's, "
             f"throughput {throughput:.2f}x"
         )
+    # The goals of the speed issue (#21): p50 at 1 user at most 0.8x the plain assistant's,
+    # throughput at every level at least 1.5x.
     first = {p.users: p for p in zijwijzer}
     if 1 in first and 1 in by_users:
         r = first[1].percentile(50) / by_users[1].percentile(50)
-        lines.append(f"goal p50 at 1 user <= 1.5x: {r:.2f}x, {'met' if r <= 1.5 else 'NOT met'}")
-    if 50 in first and 50 in by_users and by_users[50].throughput:
-        r = first[50].throughput / by_users[50].throughput
-        lines.append(
-            f"goal throughput at 50 users >= 0.8x: {r:.2f}x, {'met' if r >= 0.8 else 'NOT met'}"
-        )
+        lines.append(f"goal p50 at 1 user <= 0.8x: {r:.2f}x, {'met' if r <= 0.8 else 'NOT met'}")
+    for users in sorted(first):
+        if users in by_users and by_users[users].throughput:
+            r = first[users].throughput / by_users[users].throughput
+            lines.append(
+                f"goal throughput at {users} users >= 1.5x: {r:.2f}x, "
+                f"{'met' if r >= 1.5 else 'NOT met'}"
+            )
     return lines
 
 

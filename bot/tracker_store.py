@@ -53,7 +53,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.utils.common import all_subclasses
 
-from bot import action_payload, action_validation, dialogue_states
+from bot import action_validation, dialogue_states
 from bot.channels import outbox as channel_outbox
 from bot.redaction import ERASE_ACTION, redact_event
 from bot.settings import load_settings
@@ -225,9 +225,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             history_events = load_settings().tracker_history_events
         self.history_events = history_events
         # Every engine of ours makes this store at start: the place to make the engine's
-        # action calls (bot/action_payload.py, bot/action_validation.py) and its dialogue
-        # states (bot/dialogue_states.py) cheaper.
-        action_payload.install()
+        # check of action answers (bot/action_validation.py) and its dialogue states
+        # (bot/dialogue_states.py) cheaper.
         action_validation.install()
         dialogue_states.install()
 

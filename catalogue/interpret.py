@@ -20,7 +20,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypedDict, TypeVar
 
 from rapidfuzz import process
@@ -41,6 +41,9 @@ HOURS_PER_DAY: Final = 8
 # ("ouderezorg", "gehandicaptezorg"); from TYPO_TWO_FROM letters on, two letters off.
 TYPO_MIN_LENGTH: Final = 8
 TYPO_TWO_FROM: Final = 12
+# Unknown words remembered per catalogue, with the word each is read as (bounded: people
+# type anything).
+TYPO_MEMO_WORDS: Final = 20_000
 # Negations that count within their own clause.
 NEGATIONS: Final = ("niet", "geen", "nooit", "not", "no", "never", "nor")
 
@@ -194,6 +197,8 @@ class _Words:
     known: frozenset[str]
     # (phrase, qualification id) of the target phrases, longest first.
     target_phrases: tuple[tuple[str, str], ...]
+    # Unknown words already looked up, and the word each is read as (itself if none).
+    _meant: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def correct(self, text: str) -> str:
         """The normalised text with each long unknown word replaced by the known word it is
@@ -203,15 +208,23 @@ class _Words:
         for index, word in enumerate(words):
             if len(word) < TYPO_MIN_LENGTH or word in self.known or not word.isalpha():
                 continue
-            limit = 2 if len(word) >= TYPO_TWO_FROM else 1
-            # Damerau: two letters swapped ("Flveoland") is one typo, as people make them.
-            best = process.extractOne(
-                word, self.vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=limit
-            )
-            if best is not None:
-                words[index] = best[0]
+            meant = self._meant.get(word)
+            if meant is None:
+                meant = self._word_meant(word)
+                if len(self._meant) < TYPO_MEMO_WORDS:
+                    self._meant[word] = meant
+            if meant != word:
+                words[index] = meant
                 changed = True
         return " " + " ".join(words) + " " if changed else text
+
+    def _word_meant(self, word: str) -> str:
+        limit = 2 if len(word) >= TYPO_TWO_FROM else 1
+        # Damerau: two letters swapped ("Flveoland") is one typo, as people make them.
+        best = process.extractOne(
+            word, self.vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=limit
+        )
+        return word if best is None else str(best[0])
 
 
 def _words(catalogue: Catalogue) -> _Words:

@@ -80,6 +80,7 @@ async def main():
     seen["sqlite_pool"] = type(plain.engine.pool).__name__
     with plain.engine.connect() as connection:
         seen["sqlite_journal"] = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        seen["sqlite_synchronous"] = connection.exec_driver_sql("PRAGMA synchronous").scalar()
     seen["postgres_pool"] = type(down.engine.pool).__name__
 
 asyncio.run(main())
@@ -101,6 +102,7 @@ def test_storage_errors_refuse_the_turn_and_a_database_down_at_start_is_retried_
     assert seen["sqlite_events"] == 1
     assert seen["sqlite_pool"] == seen["postgres_pool"] == "QueuePool"
     assert seen["sqlite_journal"] == "wal"
+    assert seen["sqlite_synchronous"] == 1  # NORMAL: synced at checkpoints
 
 
 ACTIONS = """
@@ -137,6 +139,9 @@ async def slow(request):
 async def broken(request):
     return web.Response(status=500)
 
+async def garbled(request):
+    return web.Response(status=200, text="<html>proxy error</html>")
+
 async def rejects(request):
     return web.json_response({"action_name": "validate_x", "error": "no"}, status=400)
 
@@ -169,6 +174,7 @@ async def main():
     app.router.add_post("/slow", slow)
     app.router.add_post("/broken", broken)
     app.router.add_post("/rejects", rejects)
+    app.router.add_post("/garbled", garbled)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -182,6 +188,7 @@ async def main():
     seen["refused"] = await asyncio.create_task(turn(("action_advice", nowhere, "en")))
     seen["broken"] = await asyncio.create_task(turn(("validate_profile_form", base + "/broken")))
     seen["rejects"] = await asyncio.create_task(turn(("validate_profile_form", base + "/rejects")))
+    seen["garbled"] = await asyncio.create_task(turn(("action_converse", base + "/garbled")))
     await runner.cleanup()
 
 asyncio.run(main())
@@ -211,5 +218,8 @@ def test_a_failed_action_call_gives_an_honest_answer_once_a_turn_and_no_loop(
     assert refused["events"][0] == ["BotUttered", "Something went wrong.", None]
     (broken,) = seen["broken"]
     assert broken["events"] == [["BotUttered", "Er ging iets mis.", None], ["SlotSet", "age", 30.0]]
+    # An answer that is not Rasa's format is a failed call too, told once.
+    (garbled,) = seen["garbled"]
+    assert garbled["events"] == slow["events"]
     # A form's "not this slot" (400) is normal flow, not a failure.
     assert seen["rejects"] == [{"rejected": True}]
