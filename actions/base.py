@@ -50,6 +50,8 @@ class CatalogueSource(Protocol):
 
     def common_words(self) -> frozenset[str]: ...
 
+    def accepts(self, field: str, value: Any) -> bool: ...
+
 
 # rasa_sdk ships no type information, so its classes are `Any` to mypy.
 class CatalogueAction(Action, ABC):  # type: ignore[misc]

@@ -71,7 +71,12 @@ async def read(c: Conversation) -> Reading:
     turn = c.turn
     if turn.is_button or not turn.text:
         reading = _empty_reading()
-        reading["values"] = dict(turn.payload)
+        # A button's values as the profile takes them; a forged one ("age": 500) is dropped.
+        reading["values"] = {
+            field: value
+            for field, value in turn.payload.items()
+            if field not in PROFILE_SLOTS or await c.call(c.catalogue.accepts, field, value)
+        }
         if turn.intent == "affirm":
             reading["short"] = "yes"
         elif turn.intent == "deny":

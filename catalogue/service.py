@@ -21,9 +21,11 @@ from catalogue import store
 from catalogue.advice import advise, lookup
 from catalogue.answers import FoundAnswer, find_answer, warm_up
 from catalogue.compiled import Catalogue
+from catalogue.errors import ProfileError
 from catalogue.intake import asks, next_question
 from catalogue.interpret import Reading, common_words, interpret, is_question, province_of
 from catalogue.plan import Plan, make_plan
+from catalogue.profile import parse_profile
 
 
 class CatalogueService:
@@ -117,6 +119,15 @@ class CatalogueService:
     ) -> FoundAnswer | None:
         """The knowledge base's answer to a question, personal where the answers decide it."""
         return find_answer(self.catalogue(), question, language, answers)
+
+    def accepts(self, field: str, value: Any) -> bool:
+        """Whether `value` is a value the profile takes for `field` (a button's, say)."""
+        catalogue = self.catalogue()
+        try:
+            parse_profile({field: value}, catalogue.qualification_ids)
+        except ProfileError:
+            return False
+        return True
 
     def common_words(self) -> frozenset[str]:
         """Everyday words (no names of places): a message made of them is no place."""
