@@ -14,9 +14,11 @@ from rasa_sdk.types import DomainDict
 
 from actions.advice_payload import FACT_LABELS, advice_payload
 from actions.base import AdviceSource, CatalogueAction, response_variant
+from actions.idempotency import idempotency_key
 from actions.profile import INTAKE_FORM, profile_from_slots
 from bot.advice_store import AdviceStore, SavedLink
 from bot.db import Database
+from bot.idempotency import IdempotencyKey
 from bot.settings import load_settings
 from catalogue.errors import ProfileError
 
@@ -64,14 +66,21 @@ class AdviceSaver(Protocol):
     """Saves an advice behind a link: `AdviceStore` in production (blocking; run in a thread)."""
 
     def save(
-        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+        self,
+        advice: dict[str, Any],
+        language: str,
+        conversation_id: str | None = None,
+        key: IdempotencyKey | None = None,
     ) -> SavedLink: ...
 
 
 def default_advice_store() -> AdviceStore:
     settings = load_settings()
     return AdviceStore(
-        Database(settings.database_url), settings.advice_link_days, settings.public_url
+        Database(settings.database_url),
+        settings.advice_link_days,
+        settings.public_url,
+        settings.secret_key,
     )
 
 
@@ -167,15 +176,17 @@ class ActionGiveAdvice(CatalogueAction):
         return "action_give_advice"
 
     async def save(
-        self, advice: dict[str, Any], language: str, conversation_id: str
+        self, advice: dict[str, Any], language: str, tracker: Tracker
     ) -> SavedLink | None:
         """The saved advice's link; None when it could not be saved (the advice still goes).
 
-        Tied to the conversation, so erasing the conversation removes the link too.
+        Tied to the conversation, so erasing the conversation removes the link too; saved
+        once per turn (a retried call gets the same link).
         """
+        key = idempotency_key(tracker, self.name())
         try:
             return await asyncio.to_thread(
-                self.advice_store.save, advice, language, conversation_id
+                self.advice_store.save, advice, language, tracker.sender_id, key
             )
         except Exception as error:
             # Only the error's type: a database error's text can hold the advice (the profile).
@@ -214,7 +225,7 @@ class ActionGiveAdvice(CatalogueAction):
                 response="utter_advice_warning",
                 warning=_localised(warning, language, language) or str(warning.get("nl", "")),
             )
-        saved = await self.save(advice, language, tracker.sender_id)
+        saved = await self.save(advice, language, tracker)
         payload = advice_payload(
             advice,
             language,

@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import AdviceSource, CatalogueAction, SlotValidation
+from actions.idempotency import idempotency_key
 from actions.profile import PROFILE_SLOTS, profile_from_slots, profile_in_words
 from bot.handoff.contact import PREFERENCES, normalise_contact, read_preference
 from bot.handoff.store import HandoffStore, NewHandoff, default_store
@@ -169,14 +170,6 @@ def advice_summary(tracker: Tracker, catalogue: AdviceSource) -> dict[str, Any] 
     }
 
 
-def _turn(tracker: Tracker) -> str:
-    """The triggering user message's timestamp: a retried call of this turn gives the same."""
-    users = [event for event in tracker.events if event.get("event") == "user"]
-    if users and users[-1].get("timestamp") is not None:
-        return repr(users[-1]["timestamp"])
-    return f"user-message-{len(users)}"
-
-
 class ActionConfirmHandoff(CatalogueAction):
     """Stores the request (with consent), says what happens next, gives the advice desk."""
 
@@ -245,7 +238,6 @@ class ActionConfirmHandoff(CatalogueAction):
         stored = self.store.create(
             NewHandoff(
                 conversation_id=tracker.sender_id,
-                turn=_turn(tracker),
                 channel=tracker.get_latest_input_channel() or "unknown",
                 language=str(tracker.get_slot("language") or "nl"),
                 contact_preference=preference,
@@ -254,7 +246,8 @@ class ActionConfirmHandoff(CatalogueAction):
                 region=str(region) if isinstance(region, str) and region.strip() else None,
                 profile_summary=profile_summary(tracker, domain, self.catalogue),
                 advice_summary=advice_summary(tracker, self.catalogue),
-            )
+            ),
+            idempotency_key(tracker, self.name()),
         )
         logger.info(
             "handoff request %s %s", stored.public_id, "stored" if stored.created else "existed"

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.advice import ActionAdviceDetails, ActionGiveAdvice, fact_labels
 from actions.advice_payload import FACT_LABELS, advice_payload, shorten
 from bot.advice_store import SavedLink
+from bot.idempotency import IdempotencyKey
 from catalogue.compiled import Catalogue
 from catalogue.errors import ProfileError
 from catalogue.service import CatalogueService
@@ -43,15 +44,21 @@ class FakeStore:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.saved: list[tuple[dict[str, Any], str, str | None]] = []
+        self.keys: list[IdempotencyKey | None] = []
         self.threads: list[int] = []
 
     def save(
-        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+        self,
+        advice: dict[str, Any],
+        language: str,
+        conversation_id: str | None = None,
+        key: IdempotencyKey | None = None,
     ) -> SavedLink:
         self.threads.append(threading.get_ident())
         if self.error is not None:
             raise self.error
         self.saved.append((advice, language, conversation_id))
+        self.keys.append(key)
         token = f"token{len(self.saved)}"
         return SavedLink(token, f"https://zw.example/advies/{token}", EXPIRES, 30)
 
@@ -102,6 +109,10 @@ async def test_summary_json_and_slots(
     assert store.threads[0] != threading.get_ident()
     # The whole advice, tied to the conversation (erasing it removes the link too).
     assert store.saved == [(advice, language, "test")]
+    # Once per turn: under the key of this conversation, turn and action.
+    [key] = store.keys
+    assert key is not None
+    assert (key.conversation_id, key.action) == ("test", "action_give_advice")
     summary, payload, link = dispatcher.messages
     assert summary["response"] == "utter_advice_summary"
     assert summary["text"] is None  # the sentence is in domain.yml, chosen by `language`

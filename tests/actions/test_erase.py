@@ -20,7 +20,7 @@ from bot.handoff.models import HandoffRequest, OutboxMessage
 from bot.handoff.store import HandoffStore
 from bot.redaction import ERASE_ACTION
 from tests.actions.support import make_tracker
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 
 
 @pytest.fixture
@@ -93,8 +93,8 @@ async def test_erase_deletes_handoffs_outbox_and_saved_advice(
     app_database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = HandoffStore(app_database)
-    store.create(new_handoff(conversation_id=SENDER, turn="1"))
-    store.create(new_handoff(conversation_id="someone else", turn="1"))
+    store.create(*handoff(conversation_id=SENDER, turn="1"))
+    store.create(*handoff(conversation_id="someone else", turn="1"))
     mine = save_advice(app_database, {"summary": {}}, "nl", valid_days=30, conversation_id=SENDER)
     theirs = save_advice(
         app_database, {"summary": {}}, "nl", valid_days=30, conversation_id="someone else"
@@ -118,7 +118,7 @@ async def test_erase_deletes_handoffs_outbox_and_saved_advice(
 async def test_a_delivered_handoff_is_logged_without_personal_data(
     app_database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    HandoffStore(app_database).create(new_handoff(conversation_id=SENDER))
+    HandoffStore(app_database).create(*handoff(conversation_id=SENDER))
     with app_database.session() as db:
         db.execute(update(OutboxMessage).values(delivered_at=dt.datetime.now(dt.UTC)))
 
