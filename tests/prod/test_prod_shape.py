@@ -9,7 +9,6 @@ restarts a dead engine before any later test.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import threading
@@ -234,7 +233,7 @@ def post_raw(url: str, token: str, body: dict[str, Any]) -> tuple[int, bytes]:
 
 
 def signal_group(prod: Prod, key: str, sig: signal.Signals) -> None:
-    os.killpg(prod.stack.processes[key].popen.pid, sig)
+    prod.stack.signal(key, sig)
 
 
 def test_z_an_engine_killed_during_a_turn_the_other_carries_on(prod_shape: Prod) -> None:
