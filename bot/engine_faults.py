@@ -129,6 +129,14 @@ def strict_tracker_store(store: Any) -> Any:
         async def save(self, tracker: Any) -> None:
             await self._call("save", tracker)
 
+        async def latest_user_event(self, sender_id: str) -> dict[str, Any] | None:
+            """The latest stored user message (bot/tracker_store.py); None from a store
+            that cannot tell cheaply."""
+            if not hasattr(self._tracker_store, "latest_user_event"):
+                return None
+            found: dict[str, Any] | None = await self._call("latest_user_event", sender_id)
+            return found
+
     return StrictTrackerStore(store if store is not None else InMemoryTrackerStore(None))
 
 
