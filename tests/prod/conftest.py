@@ -156,7 +156,8 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
         yield running
     finally:
         stack.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        if not os.environ.get("ZIJWIJZER_TEST_KEEP_LOGS"):
+            shutil.rmtree(folder, ignore_errors=True)
         postgres_proxy.close()
         redis_proxy.close()
         with admin.connect() as connection:

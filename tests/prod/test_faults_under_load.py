@@ -95,7 +95,8 @@ def test_a_killed_process_is_restarted_and_costs_at_most_two_turns(
     report = load.report()
     for key, (restarted, back) in times.items():
         print(
-            f"\n{key} killed: running again after {restarted:.1f} s, in HAProxy after {back:.1f} s"
+            f"\n{key} killed: running again after {restarted:.1f} s, ready and in HAProxy "
+            f"after {back:.1f} s"
         )
     print(f"{kind} kills under {USERS} users: {report.summary()}")
     checked(prod_shape, report)
