@@ -225,10 +225,12 @@ class Probes:
 
 
 # By kind of process: the same numbers as deploy/k8s (engine.yaml, action-server.yaml,
-# web.yaml, handoff-worker.yaml).
+# web.yaml, handoff-worker.yaml). An engine gets 6 minutes to load its model: 30-60 s on a quiet
+# machine, but two engines loading beside other work took over 3 minutes here, and restarting
+# a loading engine only starts the wait again.
 PROBES: dict[str, Probes] = {
     "engine": Probes(
-        startup=Probe("/webhooks/widget/", period=5, timeout=3, failures=36),
+        startup=Probe("/webhooks/widget/", period=5, timeout=3, failures=72),
         liveness=Probe("/", period=20, timeout=5, failures=3),
     ),
     "actions": Probes(
