@@ -364,3 +364,12 @@ def test_a_hung_process_is_restarted_by_the_watcher(prod_shape: Prod) -> None:
     assert "actions2: liveness probe failed 3 times in a row: restarting it" in watch_log
     status = json.loads(stack.status_path.read_text())["programs"]["actions2"]
     assert status["starts"] >= 2
+    # `make prod-status` says so too: running, started again, healthy.
+    wait_for(
+        lambda: json.loads(stack.status_path.read_text())["programs"]["actions2"]["health"] == "ok",
+        60,
+        "healthy",
+    )
+    [line] = [line for line in prod.status_lines(stack) if line.startswith("actions2 ")]
+    words = line.split()
+    assert words[1] == "RUNNING" and int(words[4]) >= 2 and "ok" in words[5:]
