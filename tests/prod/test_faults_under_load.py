@@ -367,10 +367,11 @@ def test_a_hung_process_is_restarted_by_the_watcher(prod_shape: Prod) -> None:
     assert "actions2: liveness probe failed 3 times in a row: restarting it" in watch_log
     status = json.loads(stack.status_path.read_text())["programs"]["actions2"]
     assert status["starts"] >= 2
-    # `make prod-status` says so too: running, started again, healthy.
+    # `make prod-status` says so too: running, started again, healthy (its startup probe can
+    # take a while beside make test's other training).
     wait_for(
         lambda: json.loads(stack.status_path.read_text())["programs"]["actions2"]["health"] == "ok",
-        60,
+        150,
         "healthy",
     )
     [line] = [line for line in prod.status_lines(stack) if line.startswith("actions2 ")]
