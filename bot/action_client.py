@@ -63,7 +63,8 @@ def domain_digest(domain: dict[str, Any]) -> tuple[str, str]:
 
 
 def _session(endpoint: Any) -> Any:
-    """The kept session for this event loop and endpoint URL (made on first use)."""
+    """The kept session for this event loop and endpoint URL (made on first use); headers
+    go with each request, not with the session."""
     import aiohttp
 
     loop = asyncio.get_running_loop()
@@ -80,7 +81,6 @@ def _session(endpoint: Any) -> Any:
             ssl_context = ssl.create_default_context(cafile=endpoint.cafile)
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(keepalive_timeout=KEEP_ALIVE_SECONDS, ssl=ssl_context),
-            headers=endpoint.headers,
             auth=auth,
         )
         sessions[endpoint.url] = session
@@ -97,7 +97,8 @@ async def post(endpoint: Any, body: dict[str, Any], seconds: float) -> tuple[int
     async with _session(endpoint).post(
         endpoint.url,
         data=body_text(body),
-        headers={"Content-Type": "application/json"},
+        # The endpoint's headers with each request: they may differ per call (a deadline).
+        headers={**(endpoint.headers or {}), "Content-Type": "application/json"},
         params=params,
         timeout=aiohttp.ClientTimeout(total=seconds),
     ) as response:

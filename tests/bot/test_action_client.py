@@ -40,6 +40,7 @@ async def webhook(request):
         "domain": "domain" in body,
         "domain_equal": body.get("domain") == json.loads(json.dumps(domain.as_dict())),
         "events": len(body["tracker"]["events"]),
+        "call": request.headers.get("X-Call"),
     })
     if "domain" in body:
         held["digest"] = body["domain_digest"]
@@ -61,8 +62,9 @@ async def main():
     tracker = DialogueStateTracker.from_events("s", [
         ActionExecuted("action_listen"), UserUttered("hoi", message_id="m-1")], domain.slots)
     answers = []
-    for _ in range(3):
-        action = RemoteAction("action_converse", EndpointConfig(url))
+    for call in range(3):
+        # Headers that differ per call (the engine's deadline does) go with each request.
+        action = RemoteAction("action_converse", EndpointConfig(url, headers={"X-Call": str(call)}))
         events = await action.run(CollectingOutputChannel(), NLG, tracker, domain)
         answers.append([type(e).__name__ for e in events])
     seen["answers"] = answers
@@ -108,3 +110,4 @@ def test_the_domain_goes_once_by_digest_over_a_kept_connection(tmp_path: Path) -
     # One kept connection for all of them.
     assert len({r["peer"] for r in requests}) == 1
     assert all(r["events"] == 2 for r in requests)
+    assert [r["call"] for r in requests[:4]] == ["0", "0", "1", "2"]
