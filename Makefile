@@ -28,6 +28,8 @@ help:
 	@echo "make nlu-eval - NLU on a held-out split, 2-4 minutes (figures in docs/quality.md)"
 	@echo "make purge  - delete conversations older than the retention period (DAYS=N to override)"
 	@echo "make prod   - production shape: HAProxy, 2 engines, 2 action servers, PostgreSQL, Redis"
+	@echo "make prod-status - state, restarts and health of each process of the running make prod"
+	@echo "make prod-reload - rolling update: the engines of make prod replaced one at a time"
 	@echo "make bench-prod - locust against the production shape at 10, 50 and 200 users, ~10 minutes"
 
 # ---- the two runtimes -------------------------------------------------------------------

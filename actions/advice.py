@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from actions.conversation import Conversation
+from actions.idempotency import key_of
 from actions.profile import profile_for_catalogue
 from actions.turn import ADVICE_GIVEN, ADVICE_PROFILE, ADVISED_UNITS, RECOMMENDED_ROUTE
 from bot.advice_store import SavedLink
@@ -39,6 +40,8 @@ MAX_REASONS: Final = 4
 MAX_OTHERS: Final = 2
 # How many sources a reason names.
 MAX_SOURCES: Final = 2
+# What a saved plan is stored under, once per turn (actions/idempotency.py).
+ADVICE_EFFECT: Final = "advice"
 
 
 async def get_plan(c: Conversation) -> PlanView:
@@ -99,7 +102,8 @@ async def _save(c: Conversation, view: PlanView) -> SavedLink | None:
     """
     try:
         store = c.services.advice_store()
-        return await c.call(store.save, view, c.language, c.turn.sender_id)
+        key = key_of(c.turn.sender_id, c.turn.message_key, ADVICE_EFFECT)
+        return await c.call(store.save, view, c.language, c.turn.sender_id, key)
     except Exception as error:
         # Only the error's type: a database error's text can hold the plan (the profile).
         logger.warning("the plan could not be saved, no link given (%s)", type(error).__name__)

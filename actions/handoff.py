@@ -14,6 +14,7 @@ import logging
 from typing import Any, Final
 
 from actions.conversation import Conversation
+from actions.idempotency import key_of
 from actions.profile import profile_in_words, title_of
 from actions.questions import say_desk
 from actions.turn import (
@@ -37,6 +38,8 @@ PREFERENCE_SLOT: Final = "handoff_contact_preference"
 PREFERENCE_ENTITY: Final = "contact_method"
 # After this many unusable answers to a handoff question, the bot stops asking.
 GIVE_UP_AFTER: Final = 3
+# What a handoff request is stored under, once per turn (actions/idempotency.py).
+HANDOFF_EFFECT: Final = "handoff"
 # Labels of the profile answers for the advisor reading the request (staff data, not bot text).
 FIELD_LABELS: Final[dict[str, str]] = {
     "age": "Leeftijd",
@@ -154,7 +157,6 @@ async def _store(c: Conversation, preference: str, contact: str) -> None:
         summary = await c.call(_profile_summary, c)
         new = NewHandoff(
             conversation_id=c.turn.sender_id,
-            turn=turn_key(c),
             channel=c.turn.channel or "unknown",
             language=c.language,
             contact_preference=preference,
@@ -164,7 +166,8 @@ async def _store(c: Conversation, preference: str, contact: str) -> None:
             profile_summary=summary,
             advice_summary=await c.call(_advice_summary, c),
         )
-        stored = await c.call(c.services.handoff_store().create, new)
+        key = key_of(c.turn.sender_id, c.turn.message_key, HANDOFF_EFFECT)
+        stored = await c.call(c.services.handoff_store().create, new, key)
         logger.info(
             "handoff request %s %s", stored.public_id, "stored" if stored.created else "existed"
         )
@@ -180,13 +183,6 @@ async def _store(c: Conversation, preference: str, contact: str) -> None:
     else:
         c.reply.say("utter_handoff_confirmed", handoff_contact=contact)
     await say_desk(c)
-
-
-def turn_key(c: Conversation) -> str:
-    """The triggering user message's timestamp: a retried call of this turn gives the same."""
-    if c.turn.message_time is not None:
-        return repr(c.turn.message_time)
-    return f"user-message-{c.turn.user_messages}"
 
 
 def _region(c: Conversation) -> str | None:

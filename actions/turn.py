@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from rasa_sdk import Tracker
 
+from actions.idempotency import turn_of
+
 from catalogue.profile import PROFILE_FIELDS
 
 # Every profile field the intake can ask, as slots (language is set, never asked). `target`
@@ -90,8 +92,9 @@ class Turn:
     channel: str | None
     # How many user messages this conversation has had, this one included.
     user_messages: int
-    # The timestamp of this message: the same for a retried call of this turn.
-    message_time: float | None
+    # This message, as idempotency keys name it: the same for a retried call of this turn
+    # and for the widget's resend of it (actions/idempotency.py).
+    message_key: str
     bot_said_before: bool = False
     entities: tuple[Mapping[str, Any], ...] = field(default=())
 
@@ -114,7 +117,7 @@ class Turn:
             slots=dict(tracker.current_slot_values()),
             channel=tracker.get_latest_input_channel(),
             user_messages=len(users),
-            message_time=users[-1].get("timestamp") if users else None,
+            message_key=turn_of(tracker),
             bot_said_before=any(e.get("event") == "bot" for e in tracker.events),
             entities=entities,
         )

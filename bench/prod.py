@@ -7,7 +7,7 @@ servers, the web app and the handoff worker) on free loopback ports, with the tr
 app database in a fresh PostgreSQL schema of their own (ZIJWIJZER_BENCH_POSTGRES_URL, default
 the local server; dropped afterwards) and Redis as lock store. Then headless locust
 (bench/locustfile.py: whole widget conversations with 3-8 s think time) at each number of
-users, each for --seconds after a warm-up; then the second engine and action server are killed
+users, each for --seconds after a warm-up; then the second engine and action server are stopped
 (HAProxy's health checks take them out) and the same loads run against one of each, for the
 scale-out ratio.
 
@@ -131,9 +131,9 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._done.wait(1.0):
-            for key, process in self.stack.processes.items():
-                if process.popen.poll() is None:
-                    rss = group_rss_mb(process.popen.pid)
+            for key, pid in self.stack.pids().items():
+                if pid:
+                    rss = group_rss_mb(pid)
                     self.peak[key] = max(self.peak.get(key, 0.0), rss)
 
     def __enter__(self) -> MemorySampler:
@@ -146,11 +146,7 @@ class MemorySampler:
 
 
 def cpu_seconds(stack: prod.ProdStack) -> float:
-    return sum(
-        chat.group_cpu_seconds(p.popen.pid)
-        for p in stack.processes.values()
-        if p.popen.poll() is None
-    )
+    return sum(chat.group_cpu_seconds(pid) for pid in stack.pids().values() if pid)
 
 
 def run_locust(host: str, users: int, seconds: float, folder: Path) -> dict[str, str]:
@@ -298,8 +294,8 @@ def main(argv: list[str] | None = None) -> int:
                 shapes.append(("1 engine + 1 actions", ("engine2", "actions2")))
             for shape, killed in shapes:
                 for key in killed:
-                    stack.kill(key)
-                time.sleep(5)  # HAProxy's health checks take the killed servers out
+                    stack.stop_program(key)  # stopped for good: supervisord leaves it
+                time.sleep(5)  # HAProxy's health checks take the stopped servers out
                 run_locust(ports.public_url, WARMUP_USERS, WARMUP_SECONDS, log_dir)
                 for users in args.users:
                     load = measure(stack, shape, users, args.seconds, log_dir)

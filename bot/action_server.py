@@ -14,7 +14,11 @@ with three additions:
 - `GET /metrics`: those figures in Prometheus' text format;
 - `GET /ready`: 200 once this process can read the catalogue from the database (it is then
   cached, so later checks only compare a checksum), else 503; `/health` stays the liveness
-  check (the process answers).
+  check (the process answers);
+- the deadline the engine sends with each call (bot/idempotency.py, DEADLINE_HEADER) is kept
+  for the call, so the stores refuse an effect after it; a call that arrives after its deadline
+  (the engine gave up on it: an action server that was frozen serves its backlog) is answered
+  410 {"error": "too_late"} without running the action.
 
 Logs: one JSON object per line with ZIJWIJZER_LOG_FORMAT=json, else readable lines
 (bot/logs.py), configured in every Sanic process: the SDK's worker process is spawned and
@@ -50,7 +54,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
-from bot import logs, request_context
+from bot import idempotency, logs, request_context
 from bot.metrics import ActionMetrics, exposition, new_registry
 
 logger = logging.getLogger("bot.action_server")
@@ -125,6 +129,18 @@ def _catalogue_ready() -> None:
     default_service().catalogue()
 
 
+async def keep_call_deadline(request: Request) -> HTTPResponse | None:
+    """Request middleware: the engine's deadline for this call, kept for the actions."""
+    deadline = idempotency.parse_deadline(request.headers.get(idempotency.DEADLINE_HEADER))
+    idempotency.set_call_deadline(deadline)
+    if deadline is not None and request.path == "/webhook" and time.time() > deadline:
+        logger.warning(
+            "action call arrived %.1f s after its deadline: not run", time.time() - deadline
+        )
+        return response.json({"error": "too_late"}, status=410)
+    return None
+
+
 def add_operations_routes(app: Sanic[Any, Any]) -> Sanic[Any, Any]:
     """`GET /metrics` and `GET /ready` on the SDK's app."""
 
@@ -150,6 +166,7 @@ def add_operations_routes(app: Sanic[Any, Any]) -> Sanic[Any, Any]:
     app.add_route(metrics, "/metrics", methods=["GET"])
     app.add_route(ready, "/ready", methods=["GET"])
     app.register_listener(warm_up, "after_server_start")
+    app.register_middleware(keep_call_deadline, "request")
     return app
 
 

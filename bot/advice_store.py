@@ -5,12 +5,19 @@ The advice holds the person's profile answers, so: the link carries only a rando
 gives no working links), and every saved advice expires after `advice_link_days`;
 `purge_expired` deletes what has expired (the retention command calls it). Each row keeps the
 id of its conversation, so `forget_advice` deletes it when that conversation is erased.
+
+Saving is idempotent (bot/idempotency.py): a save with an `IdempotencyKey` is stored once per
+key (a unique column), and its link's token is derived from the key with the secret key
+(HMAC-SHA256), so a repeated or retried call gets the same link back without the token ever
+being stored; a call whose deadline has passed stores nothing (`TooLate`).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import hmac
 import re
 import secrets
 import threading
@@ -19,9 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from bot.db import Base, Database
+from bot.idempotency import IdempotencyKey
 from bot.schema_upgrade import add_missing_columns
 
 # Where the web app serves a saved advice (bot/web/advice_page.py): <public_url>/advies/<token>.
@@ -43,6 +52,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def keyed_token(secret: str, key: IdempotencyKey) -> str:
+    """The link token of the advice saved under `key`: 43 URL-safe characters, like
+    token_urlsafe(32), and as unguessable without the secret key."""
+    mac = hmac.new(secret.encode("utf-8"), f"saved-advice\x00{key.digest}".encode(), "sha256")
+    return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode("ascii")
+
+
 class SavedAdvice(Base):
     __tablename__ = "saved_advice"
 
@@ -58,6 +74,11 @@ class SavedAdvice(Base):
     # The conversation it came from, so erasing that conversation deletes it too (never shown
     # on the page). Nullable: rows saved before the column, and callers that do not say.
     conversation_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    # The digest of the saving call's IdempotencyKey: one saved advice per turn and action.
+    # Nullable: rows saved before the column, and callers without a key.
+    idempotency_key: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, unique=True, index=True
+    )
 
 
 @dataclass(frozen=True)
@@ -79,10 +100,16 @@ def save_advice(
     valid_days: int,
     now: dt.datetime | None = None,
     conversation_id: str | None = None,
+    token: str | None = None,
+    idempotency_key: str | None = None,
 ) -> str:
-    """Saves the advice; returns the token for its link (shown once, never stored)."""
+    """Saves the advice; returns the token for its link (shown once, never stored).
+
+    With `idempotency_key`, a second save under the same key raises IntegrityError (the
+    unique column) and stores nothing.
+    """
     created = now or utcnow()
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     with database.session() as session:
         session.add(
             SavedAdvice(
@@ -92,6 +119,7 @@ def save_advice(
                 created_at=created,
                 expires_at=created + dt.timedelta(days=valid_days),
                 conversation_id=conversation_id,
+                idempotency_key=idempotency_key,
             )
         )
     return token
@@ -152,7 +180,7 @@ def ensure_table(database: Database) -> None:
     """Makes the table when missing, and adds the columns a table made earlier lacks."""
     table = Base.metadata.tables[SavedAdvice.__tablename__]
     Base.metadata.create_all(database.engine, tables=[table])
-    add_missing_columns(database.engine, table, "conversation_id")
+    add_missing_columns(database.engine, table, "conversation_id", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -171,10 +199,13 @@ class AdviceStore:
     started first.
     """
 
-    def __init__(self, database: Database, valid_days: int, public_url: str) -> None:
+    def __init__(
+        self, database: Database, valid_days: int, public_url: str, secret_key: str
+    ) -> None:
         self.database = database
         self.valid_days = valid_days
         self.public_url = public_url.rstrip("/")
+        self._secret_key = secret_key
         self._table_checked = False
         self._lock = threading.Lock()
 
@@ -185,22 +216,67 @@ class AdviceStore:
                 self._table_checked = True
 
     def save(
-        self, advice: Mapping[str, object], language: str, conversation_id: str | None = None
+        self,
+        advice: Mapping[str, object],
+        language: str,
+        conversation_id: str | None = None,
+        key: IdempotencyKey | None = None,
     ) -> SavedLink:
+        """Saves the advice and gives its link.
+
+        With `key`: once per key. A repeated call gets the first call's link (and expiry) and
+        changes nothing; a call past the key's deadline raises TooLate and stores nothing.
+        """
         self._ensure_table()
+        if key is None:
+            now = utcnow()
+            token = save_advice(
+                self.database,
+                dict(advice),
+                language,
+                valid_days=self.valid_days,
+                now=now,
+                conversation_id=conversation_id,
+            )
+            return self._link(token, now + dt.timedelta(days=self.valid_days))
+        token = keyed_token(self._secret_key, key)
+        first = self._saved_under(key)
+        if first is not None:
+            return self._link(token, first)
+        key.check_in_time()
         now = utcnow()
-        token = save_advice(
-            self.database,
-            dict(advice),
-            language,
-            valid_days=self.valid_days,
-            now=now,
-            conversation_id=conversation_id,
-        )
+        try:
+            save_advice(
+                self.database,
+                dict(advice),
+                language,
+                valid_days=self.valid_days,
+                now=now,
+                conversation_id=conversation_id,
+                token=token,
+                idempotency_key=key.digest,
+            )
+        except IntegrityError:
+            # A concurrent call under the same key won the race: its advice is the one.
+            first = self._saved_under(key)
+            if first is None:
+                raise
+            return self._link(token, first)
+        return self._link(token, now + dt.timedelta(days=self.valid_days))
+
+    def _saved_under(self, key: IdempotencyKey) -> dt.datetime | None:
+        """When the advice saved under `key` expires; None when there is none."""
+        with self.database.session() as session:
+            expires: dt.datetime | None = session.scalar(
+                select(SavedAdvice.expires_at).where(SavedAdvice.idempotency_key == key.digest)
+            )
+        return _aware(expires) if expires is not None else None
+
+    def _link(self, token: str, expires_at: dt.datetime) -> SavedLink:
         return SavedLink(
             token=token,
             url=f"{self.public_url}{ADVICE_PATH}/{token}",
-            expires_at=now + dt.timedelta(days=self.valid_days),
+            expires_at=expires_at,
             valid_days=self.valid_days,
         )
 
@@ -211,5 +287,8 @@ def default_advice_store() -> AdviceStore:
 
     settings = load_settings()
     return AdviceStore(
-        Database(settings.database_url), settings.advice_link_days, settings.public_url
+        Database(settings.database_url),
+        settings.advice_link_days,
+        settings.public_url,
+        settings.secret_key,
     )

@@ -16,19 +16,25 @@ read starts the conversation afresh). Instead:
   stale connections after a database restart are replaced instead of failing a turn.
 
 Action server. Rasa 3.6 waits 300 s for an action, then drops its events and carries on.
-Here the wait is ZIJWIJZER_ACTION_TIMEOUT_SECONDS (default 5 s); a failed call (timeout,
-connection refused, 5xx) gives the user `utter_action_unavailable` (through the domain's NLG,
-so in their language) and makes the bot listen; a form's validation that failed puts the
-slots of the current message back, so the form asks the same question again. No retry once a
-request was sent: actions such as the handoff have side effects; retrying a connection that
-never reached an action server is the load balancer's job. After the first failure in a turn
-the other calls of that turn fail at once (one timeout per turn, not one per action).
+Here a call has ZIJWIJZER_ACTION_TIMEOUT_SECONDS (default 5 s) in all. An attempt gets half of
+that at most; an attempt that fails (no answer in time, connection refused, 5xx: a stalled or
+dead action server) is tried once more with the time left, which the load balancer sends to
+another action server (HAProxy takes a server that timed out out of rotation at once:
+deploy/haproxy.cfg). That is safe because actions with a side effect are idempotent
+(bot/idempotency.py): both attempts carry the same idempotency key, and each call carries the
+moment after which its answer no longer counts (`DEADLINE_HEADER`: the call's start plus its
+budget, less a margin for the answer's way back), after which the action server stores nothing.
+When the budget is spent the user gets `utter_action_unavailable` (through the domain's NLG,
+so in their language) and the bot listens; a form's validation that failed puts the slots of
+the current message back, so the form asks the same question again. After a failed call in a
+turn the other calls of that turn fail at once (one timeout per turn, not one per action).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import logging
 import time
 from typing import Any
@@ -44,6 +50,14 @@ STORAGE_RETRY_AFTER_SECONDS = 60
 # A connection attempt to the tracker database that takes longer has failed.
 DATABASE_CONNECT_TIMEOUT_SECONDS = 5
 _MARK = "_zijwijzer_faults"
+# An attempt at an action call gets at most this share of the call's time; the rest is for a
+# second attempt (on another action server).
+ATTEMPT_SHARE = 0.5
+# A second attempt only with at least this much time left.
+MIN_RETRY_SECONDS = 0.25
+# The action server must have stored an effect this long before the engine gives up, so that
+# its answer can still arrive (bot/idempotency.py).
+DEADLINE_MARGIN_SECONDS = 0.5
 
 # The turn (conversation, user message id) in which an action call failed: later calls of
 # that turn fail at once. Keyed by turn, since Sanic serves a keep-alive connection's requests
@@ -116,6 +130,14 @@ def strict_tracker_store(store: Any) -> Any:
 
         async def save(self, tracker: Any) -> None:
             await self._call("save", tracker)
+
+        async def latest_user_event(self, sender_id: str) -> dict[str, Any] | None:
+            """The latest stored user message (bot/tracker_store.py); None from a store
+            that cannot tell cheaply."""
+            if not hasattr(self._tracker_store, "latest_user_event"):
+                return None
+            found: dict[str, Any] | None = await self._call("latest_user_event", sender_id)
+            return found
 
     return StrictTrackerStore(store if store is not None else InMemoryTrackerStore(None))
 
@@ -279,31 +301,70 @@ def _install_action_timeout(timeout: float) -> None:
         if turn is not None and _failed_turn.get() == turn:
             # Told once already this turn: no second wait, no second message.
             return await unavailable_events(self.name(), nlg, tracker, domain, output_channel)
+        budget = float(run.__dict__["timeout"])
         started = time.monotonic()
+        deadline = time.time() + budget - DEADLINE_MARGIN_SECONDS
+        endpoint = self.action_endpoint
+        attempt = 0
         try:
-            # The whole call, connection and answer, within the timeout.
-            return await asyncio.wait_for(
-                original_run(self, output_channel, nlg, tracker, domain), run.__dict__["timeout"]
-            )
+            while True:
+                attempt += 1
+                left = budget - (time.monotonic() - started)
+                self.action_endpoint = with_deadline(endpoint, deadline)
+                try:
+                    # The whole attempt, connection and answer, within its share.
+                    return await asyncio.wait_for(
+                        original_run(self, output_channel, nlg, tracker, domain),
+                        min(left, budget * ATTEMPT_SHARE) if attempt == 1 else left,
+                    )
+                except rasa_actions.ActionExecutionRejection:
+                    raise  # a form's "not this slot": normal flow
+                except Exception as error:
+                    if not _is_action_failure(error):
+                        raise
+                    left = budget - (time.monotonic() - started)
+                    if attempt > 1 or left < MIN_RETRY_SECONDS:
+                        raise
+                    logger.warning(
+                        "Action server call failed for %s after %.1f s (%s); trying again.",
+                        self.name(),
+                        time.monotonic() - started,
+                        type(error).__name__,
+                    )
         except rasa_actions.ActionExecutionRejection:
-            raise  # a form's "not this slot": normal flow
+            raise
         except Exception as error:
             if not _is_action_failure(error):
                 raise
             _failed_turn.set(turn)
             logger.warning(
-                "Action server call failed for %s after %.1f s (%s); the user is told.",
+                "Action server call failed for %s after %.1f s and %d attempts (%s); "
+                "the user is told.",
                 self.name(),
                 time.monotonic() - started,
+                attempt,
                 type(error).__name__,
             )
             return await unavailable_events(
                 self.name(), nlg, tracker, domain, output_channel, tell=True
             )
+        finally:
+            self.action_endpoint = endpoint
 
     run.__dict__["timeout"] = timeout
     setattr(run, _MARK, True)
     remote.run = run
+
+
+def with_deadline(endpoint: Any, deadline: float) -> Any:
+    """A copy of the action server's EndpointConfig whose requests carry the call's deadline."""
+    if endpoint is None:
+        return None
+    from bot.idempotency import DEADLINE_HEADER
+
+    clone = copy.copy(endpoint)  # the shared one stays as it is
+    clone.headers = {**(endpoint.headers or {}), DEADLINE_HEADER: f"{deadline:.3f}"}
+    return clone
 
 
 def _is_action_failure(error: BaseException) -> bool:

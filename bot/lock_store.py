@@ -15,6 +15,16 @@ lock (rasa/core/lock.py), served in the order the tickets were issued.
   (WATCH/MULTI/EXEC, retried when another engine changed the lock in between). A lock key
   expires in Redis a while after its last ticket, so an engine killed mid-turn leaves nothing
   behind for good.
+- Tickets are short-lived and kept alive: a ticket lives `ticket_lifetime` seconds (the action
+  timeout plus a second by default, not Rasa's minute) and the engine holding it renews it every
+  third of that while the turn waits or runs. A ticket whose engine died, or whose release failed
+  (Redis cut at the end of a turn), stops being renewed and expires within `ticket_lifetime`, so
+  the conversation is free again seconds after Redis is back.
+- Waiting has a deadline: a turn that has not got its conversation's lock after `lock_wait`
+  seconds (twice the ticket lifetime by default) fails with `LockTimeout` (a LockError: the
+  channel refuses the turn honestly), instead of waiting for as long as the tickets before it.
+- A release that fails after the turn ran (and was stored) is logged, not raised: the turn is
+  answered; its ticket expires by itself.
 - Redis unreachable or failing: `LockStoreUnavailable` (a LockError), so the turn fails and the
   channel answers with an error; never an in-memory lock instead (that would let two engines
   process one conversation at once). Logged once when Redis becomes unreachable and once when it
@@ -26,10 +36,12 @@ keep a hanging Redis from stalling the engine for long.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -43,13 +55,28 @@ DEFAULT_KEY_PREFIX = "zijwijzer"
 # Seconds a Redis command may take (it blocks the engine's event loop meanwhile).
 DEFAULT_SOCKET_TIMEOUT_SECONDS = 2.0
 # A lock key outlives its last ticket by this long, then Redis drops it (crashed engines).
-KEY_GRACE_SECONDS = 60
+KEY_GRACE_SECONDS = 10
+# How often a waiting turn looks whether its ticket is being served (Rasa: every second).
+POLL_SECONDS = 0.05
+# Tickets are renewed this many times per lifetime while their turn waits or runs.
+RENEWALS_PER_LIFETIME = 3
 
 T = TypeVar("T")
 
 
 class LockStoreUnavailable(LockError):  # type: ignore[misc]  # rasa has no type information
     """Redis could not be reached or failed: the turn cannot be locked, so it is refused."""
+
+
+class LockTimeout(LockError):  # type: ignore[misc]
+    """The conversation's lock was not free within the wait's deadline: the turn is refused."""
+
+
+def default_ticket_lifetime() -> float:
+    """The action timeout plus a second: the longest a turn waits on anything but its lock."""
+    from bot.settings import load_settings
+
+    return load_settings().action_timeout_seconds + 1.0
 
 
 def _describe(url: str) -> str:
@@ -68,11 +95,17 @@ class ConversationLockStore(LockStore):  # type: ignore[misc]
         url: str | None = None,
         key_prefix: str | None = None,
         socket_timeout: float | None = None,
+        ticket_lifetime: float | None = None,
+        lock_wait: float | None = None,
     ) -> None:
         options: dict[str, Any] = dict(endpoint_config.kwargs) if endpoint_config else {}
         url = (url if url is not None else getattr(endpoint_config, "url", None)) or ""
         prefix = key_prefix or options.get("key_prefix") or DEFAULT_KEY_PREFIX
         self.key_prefix = f"{prefix}:lock:"
+        self.ticket_lifetime = float(
+            ticket_lifetime or options.get("ticket_lifetime") or default_ticket_lifetime()
+        )
+        self.lock_wait = float(lock_wait or options.get("lock_wait") or 2 * self.ticket_lifetime)
         self._memory: dict[str, TicketLock] = {}
         self._redis: Any = None
         self._where = ""
@@ -121,6 +154,81 @@ class ConversationLockStore(LockStore):  # type: ignore[misc]
                 self._key(lock.conversation_id), lock.dumps(), px=_time_to_live_ms(lock)
             )
         )
+
+    # ---- a turn's lock: short tickets kept alive, a deadline, a release that never fails a turn
+
+    @contextlib.asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float | None = None,
+        wait_time_in_seconds: float = POLL_SECONDS,
+    ) -> AsyncIterator[TicketLock]:
+        """Rasa's `LockStore.lock`, with the ticket kept alive while its turn waits or runs,
+        a deadline on the wait, and a failed release logged instead of failing the turn.
+
+        `lock_lifetime` is ignored: Rasa passes its minute-long default; ours is
+        `ticket_lifetime`, renewed.
+        """
+        lifetime = self.ticket_lifetime
+        ticket = self.issue_ticket(conversation_id, lifetime)
+        renewing = asyncio.ensure_future(self._keep_alive(conversation_id, ticket, lifetime))
+        try:
+            yield await self._wait_for_turn(
+                conversation_id, ticket, min(wait_time_in_seconds, POLL_SECONDS)
+            )
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            try:
+                self.cleanup(conversation_id, ticket)
+            except LockError:
+                # The turn itself is done (stored, or failed on its own): never make it fail
+                # here. The ticket is no longer renewed and expires within its lifetime.
+                logger.warning(
+                    "A conversation's lock could not be released; its ticket expires within "
+                    "%.0f s.",
+                    lifetime,
+                )
+
+    async def _wait_for_turn(
+        self, conversation_id: str, ticket: int, poll_seconds: float
+    ) -> TicketLock:
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            lock = self.get_lock(conversation_id)
+            if lock is not None:
+                lock.remove_expired_tickets()  # a dead engine's ticket no longer counts
+            if lock is None or not any(t.number == ticket for t in lock.tickets):
+                # Our ticket expired (it was not renewed in time): the order is lost.
+                raise LockTimeout("the turn's ticket expired while it waited")
+            if not lock.is_locked(ticket):
+                return lock
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"the conversation's lock was not free within {self.lock_wait} s")
+            await asyncio.sleep(poll_seconds)
+
+    async def _keep_alive(self, conversation_id: str, ticket: int, lifetime: float) -> None:
+        """Renews the ticket every third of its lifetime until cancelled."""
+        while True:
+            await asyncio.sleep(lifetime / RENEWALS_PER_LIFETIME)
+            # Redis down: logged by _call; tried again at the next renewal.
+            with contextlib.suppress(LockError):
+                self.renew_ticket(conversation_id, ticket, lifetime)
+
+    def renew_ticket(self, conversation_id: str, ticket_number: int, lifetime: float) -> bool:
+        """Moves the ticket's expiry to `lifetime` from now; False when it is gone."""
+
+        def renew(lock: TicketLock | None) -> tuple[TicketLock | None, bool]:
+            found = (
+                next((t for t in lock.tickets if t.number == ticket_number), None) if lock else None
+            )
+            if found is not None:
+                found.expires = time.time() + lifetime
+            return lock, found is not None
+
+        return self._change(conversation_id, renew)
 
     # ---- the read-change-writes, atomic ------------------------------------------------
 

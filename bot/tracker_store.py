@@ -255,6 +255,22 @@ class RedactingSQLTrackerStore(SQLTrackerStore):  # type: ignore[misc]
             setattr(tracker, _LOADED, len(tracker.events))
         return tracker
 
+    async def latest_user_event(self, sender_id: str) -> dict[str, Any] | None:
+        """The conversation's latest stored user message, as stored (one indexed row, nothing
+        deserialised): the widget channel's check that a message id was already handled."""
+        table = self.SQLEvent.__table__
+        with self.session_scope() as session:
+            data = session.execute(
+                sa.select(table.c.data)
+                .where(table.c.sender_id == sender_id, table.c.type_name == "user")
+                .order_by(table.c.id.desc())
+                .limit(1)
+            ).scalar()
+        if data is None:
+            return None
+        found = json.loads(data) if isinstance(data, str) else data
+        return found if isinstance(found, dict) else None
+
     async def _retrieve_bounded(self, sender_id: str) -> DialogueStateTracker | None:
         if self.history_events <= 0 or not self.domain:
             return await self._retrieve(sender_id, fetch_events_from_all_sessions=False)

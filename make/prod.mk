@@ -12,8 +12,21 @@ haproxy:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy >/dev/null; } || \
 	  { echo "make prod needs Debian's HAProxy: apt-get install haproxy"; exit 1; }
 
+# Every process runs under supervisord (pinned in requirements/app.lock): restarted with backoff
+# when it dies, and when it hangs (tools/prod_watch.py probes each as Kubernetes would).
 prod: setup train haproxy
 	@$(PY) tools/prod.py
+
+# Each process of the running `make prod`: state, pid, uptime, starts, health.
+.PHONY: prod-status prod-reload
+prod-status: setup
+	@$(PY) tools/prod.py status
+
+# A rolling update of the running `make prod`: the model trained when data or config changed,
+# then the engines replaced one at a time (drained in HAProxy, restarted, taken back when
+# ready), while the other engine takes every turn.
+prod-reload: setup train
+	@$(PY) tools/prod.py reload
 
 pytest-engine: haproxy
 

@@ -59,6 +59,30 @@ class Process:
     ready_headers: Mapping[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a process of the assistant is started: what `start_*` run, and what the production
+    shape's supervisor (tools/prod.py) runs for the same process."""
+
+    name: str
+    command: list[str]
+    cwd: Path
+    env: dict[str, str]
+    ready_url: str | None
+
+
+def spawn(launch: Launch, output: IO[bytes] | None = None) -> Process:
+    popen = subprocess.Popen(
+        launch.command,
+        cwd=launch.cwd,
+        env=launch.env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        start_new_session=True,  # its own process group: stopped as a whole
+    )
+    return Process(launch.name, popen, launch.ready_url)
+
+
 SQLITE = "sqlite:///"
 
 
@@ -186,9 +210,7 @@ def _sdk_log_flags(level: str) -> list[str]:
     return ["--verbose"]
 
 
-def start_action_server(
-    settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
-) -> Process:
+def action_server_launch(settings: Settings, env: Mapping[str, str]) -> Launch:
     """rasa-sdk's action server as `python -m bot.action_server` (bot/action_server.py): the
     SDK's command line and routes (/health, /actions, /webhook) plus /metrics, /ready and
     our log format. `/health` is the readiness wait here: /ready needs a loaded catalogue."""
@@ -197,15 +219,14 @@ def start_action_server(
     child_env = {**env, "SANIC_HOST": "127.0.0.1", **log_env(settings)}
     command = [str(PYTHON), "-m", "bot.action_server", "--actions", "actions"]
     command += ["--port", str(settings.action_port), *_sdk_log_flags(settings.log_level)]
-    popen = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=child_env,
-        stdout=output,
-        stderr=subprocess.STDOUT if output else None,
-        start_new_session=True,  # its own process group: stopped as a whole
-    )
-    return Process("action server", popen, f"http://127.0.0.1:{settings.action_port}/health")
+    ready = f"http://127.0.0.1:{settings.action_port}/health"
+    return Launch("action server", command, ROOT, child_env, ready)
+
+
+def start_action_server(
+    settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
+) -> Process:
+    return spawn(action_server_launch(settings, env), output)
 
 
 def start_engine(
@@ -217,6 +238,18 @@ def start_engine(
     output: IO[bytes] | None = None,
     endpoints: Path = ROOT / "endpoints.yml",
 ) -> Process:
+    launch = engine_launch(settings, env, model=model, workdir=workdir, endpoints=endpoints)
+    return spawn(launch, output)
+
+
+def engine_launch(
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    model: Path = MODEL,
+    workdir: Path = ENGINE_WORKDIR,
+    endpoints: Path = ROOT / "endpoints.yml",
+) -> Launch:
     """Starts `rasa run` with the channels of credentials.yml; the HTTP API only when
     settings.engine_api_jwt_secret is set, then with JWTs only. Started as
     `python -m bot.engine run ...` (bot/engine.py), which adds the secret to Rasa's arguments
@@ -267,15 +300,8 @@ def start_engine(
         "--cors",
         *settings.allowed_origins,
     ]
-    popen = subprocess.Popen(
-        command,
-        cwd=workdir,
-        env=child_env,
-        stdout=output,
-        stderr=subprocess.STDOUT if output else None,
-        start_new_session=True,
-    )
-    return Process("Rasa engine", popen, f"http://127.0.0.1:{settings.rasa_port}/webhooks/widget/")
+    ready = f"http://127.0.0.1:{settings.rasa_port}/webhooks/widget/"
+    return Launch("Rasa engine", command, workdir, child_env, ready)
 
 
 def plugin_path() -> Path:
@@ -287,35 +313,29 @@ def plugin_path() -> Path:
     return PLUGIN_PATH
 
 
+def web_launch(settings: Settings, env: Mapping[str, str]) -> Launch:
+    """The web app (widget, advice pages, staff console) on loopback."""
+    child_env = {**env, "PYTHONPATH": str(ROOT), "ZIJWIJZER_SECRET_KEY": settings.secret_key}
+    ready = f"http://127.0.0.1:{settings.web_port}/ready"
+    return Launch("web app", [str(PYTHON), "-m", "bot.web"], ROOT, child_env, ready)
+
+
 def start_web(
     settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
 ) -> Process:
-    """The web app (widget, advice pages, staff console) on loopback."""
-    child_env = {**env, "PYTHONPATH": str(ROOT), "ZIJWIJZER_SECRET_KEY": settings.secret_key}
-    popen = subprocess.Popen(
-        [str(PYTHON), "-m", "bot.web"],
-        cwd=ROOT,
-        env=child_env,
-        stdout=output,
-        stderr=subprocess.STDOUT if output else None,
-        start_new_session=True,
-    )
-    return Process("web app", popen, f"http://127.0.0.1:{settings.web_port}/ready")
+    return spawn(web_launch(settings, env), output)
+
+
+def handoff_worker_launch(settings: Settings, env: Mapping[str, str]) -> Launch:
+    """The outbox worker that delivers handoff requests to ZIJWIJZER_HANDOFF_WEBHOOK_URL."""
+    command = [str(PYTHON), "-m", "bot.handoff.worker"]
+    return Launch("handoff worker", command, ROOT, {**env, "PYTHONPATH": str(ROOT)}, None)
 
 
 def start_handoff_worker(
     settings: Settings, env: Mapping[str, str], output: IO[bytes] | None = None
 ) -> Process:
-    """The outbox worker that delivers handoff requests to ZIJWIJZER_HANDOFF_WEBHOOK_URL."""
-    popen = subprocess.Popen(
-        [str(PYTHON), "-m", "bot.handoff.worker"],
-        cwd=ROOT,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=output,
-        stderr=subprocess.STDOUT if output else None,
-        start_new_session=True,
-    )
-    return Process("handoff worker", popen, None)
+    return spawn(handoff_worker_launch(settings, env), output)
 
 
 def wait_ready(processes: Sequence[Process], timeout: float = READY_TIMEOUT_SECONDS) -> None:

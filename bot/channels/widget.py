@@ -32,8 +32,11 @@ Guards, in this order, each answered before anything reaches a conversation:
 
 Resends: the widget gives each message a `message_id` and sends it again with `resend: true`
 when the answer did not arrive. If the conversation's latest user message has that id, the
-first attempt was stored and the stored answer is returned instead of a second turn (only
-resends cost this extra tracker read).
+first attempt was stored and the stored answer is returned instead of a second turn. A message
+sent without `resend` is checked the same way, by one indexed read of the latest stored user
+message: HAProxy sends a request again to the other engine when the engine that had it died
+without answering (deploy/haproxy.cfg, `retry-on empty-response`), and that engine may have
+stored the turn before it died.
 """
 
 from __future__ import annotations
@@ -189,6 +192,20 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
             message.conversation_id,
         )
 
+    async def _seen(self, request: Request, message: protocol.WidgetMessage) -> bool:
+        """Whether the conversation's latest stored message has this message's id: the load
+        balancer sent it again after the engine that took it died (HAProxy retries a request
+        whose connection closed without an answer), and that engine had stored the turn.
+        One indexed read; a store that cannot tell says no."""
+        agent = getattr(request.app.ctx, "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        latest = getattr(store, "latest_user_event", None)
+        if message.message_id is None or latest is None:
+            return False
+        event = await latest(message.conversation_id)
+        widget = ((event or {}).get("metadata") or {}).get("widget") or {}
+        return bool(isinstance(widget, dict) and widget.get("message_id") == message.message_id)
+
     async def _say(
         self,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
@@ -280,7 +297,7 @@ class WidgetInput(InputChannel):  # type: ignore[misc]  # rasa has no type infor
             begin_turn(request.headers)  # the turn's request id, for every log line of it
             replies: list[dict[str, Any]] = []
             try:
-                if parsed.resend:
+                if parsed.resend or await self._seen(request, parsed):
                     # Stored before, answer lost (e.g. an engine stopped after its save):
                     # the stored answer again, not a second turn.
                     answered = await self._answered(request, parsed)

@@ -1,9 +1,11 @@
 """Storing a handoff request together with its outbox message, in one transaction.
 
-A retried action call (the engine or a proxy sends the same turn again) must not create a
-second request: the outbox message's idempotency key is derived from the conversation and the
-triggering user message, and a unique constraint on it makes a second insert fail. The same
-key goes to the receiver as the Idempotency-Key header.
+A retried action call (the engine sends the same turn again, or a frozen action server runs a
+call the engine gave up on) must not create a second request: the store takes the call's
+`IdempotencyKey` (conversation, triggering user message, action: bot/idempotency.py), its
+digest goes in the outbox message's unique `idempotency_key` column, so a second insert fails
+and the repeated call gets the first request back. A call past the key's deadline stores
+nothing (`TooLate`). The same digest goes to the receiver as the Idempotency-Key header.
 
 Requests hold contact details, so they do not stay forever: `erase_handoffs` deletes those of
 an erased conversation, `purge_handoffs` those past retention (both called by bot.retention).
@@ -12,7 +14,6 @@ an erased conversation, `purge_handoffs` those past retention (both called by bo
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import threading
 import uuid
 from collections.abc import Sequence
@@ -25,18 +26,10 @@ from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.handoff.models import HandoffRequest, OutboxMessage, utcnow
+from bot.idempotency import IdempotencyKey
 from bot.schema_upgrade import add_missing_columns
 
 PAYLOAD_VERSION = 1
-
-
-def request_key(conversation_id: str, turn: str) -> str:
-    """The idempotency key of the handoff asked for in one turn of one conversation.
-
-    A hash: the receiver gets the key in a header and must not learn the conversation id.
-    """
-    digest = hashlib.sha256(f"zijwijzer-handoff\x00{conversation_id}\x00{turn}".encode())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -44,8 +37,6 @@ class NewHandoff:
     """What the conversation knows when the person asks for an advisor."""
 
     conversation_id: str
-    # Identifies the triggering turn (the user message's timestamp): retries share it.
-    turn: str
     channel: str
     language: str
     contact_preference: str
@@ -226,15 +217,20 @@ class HandoffStore:
             ensure_tables(self.database)
             self._tables_ready = True
 
-    def create(self, new: NewHandoff) -> StoredHandoff:
-        """Stores the request and its outbox message once per turn; returns its public id."""
+    def create(self, new: NewHandoff, call: IdempotencyKey) -> StoredHandoff:
+        """Stores the request and its outbox message once per `call`; returns its public id.
+
+        A repeated call gets the first request (created=False) and changes nothing; a call
+        past its deadline raises TooLate and stores nothing.
+        """
         if not new.consent:
             raise ValueError("a handoff request is only stored with consent")
         self._ensure_tables()
-        key = request_key(new.conversation_id, new.turn)
+        key = call.digest
         existing = self.find(key)
         if existing is not None:
             return StoredHandoff(existing, key, created=False)
+        call.check_in_time()
         try:
             with self.database.session() as session:
                 created_at = utcnow()

@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.mount("/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
     app.include_router(advice_page.router)
     app.include_router(console.router)
+    # A page that needs the database while it is down: 503 with a page saying so.
+    health.add_database_error_page(app)
     # Headers and the body limit for every response, whichever router made it.
     app.add_middleware(SecurityMiddleware, settings=settings)
     # Outermost: every request counted and timed, refusals by the layer above included.

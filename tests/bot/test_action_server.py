@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.idempotency import DEADLINE_HEADER
 from bot.settings import Settings, load_settings
 from tests.stack import free_port
 from tools import assistant
@@ -41,11 +42,11 @@ class Server:
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
 
-    def call(self, body: dict[str, Any]) -> tuple[int, Any]:
+    def call(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, Any]:
         request = urllib.request.Request(
             self.url + "/webhook",
             data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **(headers or {})},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
@@ -182,6 +183,27 @@ def test_metrics_count_the_actions_run(server: Server) -> None:
         again[("zijwijzer_actions_total", (("action", "action_converse"), ("outcome", "ok")))]
         == ok + 1
     )
+
+
+def test_a_call_past_its_deadline_is_not_run(server: Server) -> None:
+    def counted() -> float:
+        found = metric_values(server.get("/metrics")[2])
+        key = ("zijwijzer_actions_total", (("action", "action_fallback"), ("outcome", "ok")))
+        return found.get(key, 0.0)
+
+    before = counted()
+    # The engine gave up on this call a second ago (a frozen server serving its backlog).
+    late = {DEADLINE_HEADER: f"{time.time() - 1:.3f}"}
+    status, answer = server.call(action_call("action_fallback", "turn-late", ("greet",)), late)
+    assert (status, answer) == (410, {"error": "too_late"})
+    assert counted() == before
+    # In time: run as usual.
+    in_time = {DEADLINE_HEADER: f"{time.time() + 30:.3f}"}
+    status, answer = server.call(
+        action_call("action_fallback", "turn-in-time", ("greet",)), in_time
+    )
+    assert status == 200 and [r["response"] for r in answer["responses"]] == ["utter_default"]
+    assert counted() == before + 1
 
 
 def test_ready_once_the_catalogue_can_be_read(server: Server) -> None:

@@ -4,6 +4,7 @@ Runs on SQLite and, when ZIJWIJZER_TEST_POSTGRES_URL is set, on PostgreSQL (own 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +12,23 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from bot.advice_store import (
+    TOKEN_PATTERN,
     AdviceStore,
     SavedAdvice,
     ensure_table,
     find_advice,
     forget_advice,
     hash_token,
+    keyed_token,
     load_advice,
     purge_expired,
     save_advice,
 )
 from bot.db import Database
+from bot.idempotency import IdempotencyKey, TooLate
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+SECRET = "test-secret-key-for-saved-advice"
 ADVICE: dict[str, Any] = {
     "profile": {"age": 38, "sector": "vvt", "language": "nl"},
     "summary": {"routes": ["bbl"], "units": ["adl"], "funding": []},
@@ -91,7 +96,9 @@ def test_purge_deletes_only_expired_advice(database: Database) -> None:
 def test_store_makes_its_table_and_gives_the_expiry(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")  # no create_all
     try:
-        store = AdviceStore(database, valid_days=7, public_url="https://zijwijzer.example/")
+        store = AdviceStore(
+            database, valid_days=7, public_url="https://zijwijzer.example/", secret_key=SECRET
+        )
         before = dt.datetime.now(dt.UTC)
         link = store.save(ADVICE, "nl")
         found = load_advice(database, link.token)
@@ -125,7 +132,9 @@ def test_erasing_a_conversation_forgets_its_saved_advice(database: Database) -> 
 def test_the_store_keeps_the_conversation_id(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
-        store = AdviceStore(database, valid_days=7, public_url="https://zijwijzer.example")
+        store = AdviceStore(
+            database, valid_days=7, public_url="https://zijwijzer.example", secret_key=SECRET
+        )
         link = store.save(ADVICE, "nl", conversation_id="widget:abc")
         with database.session() as session:
             row = session.scalars(select(SavedAdvice)).one()
@@ -153,3 +162,50 @@ def test_a_table_made_before_the_conversation_id_gets_it(database: Database) -> 
     assert load_advice(database, token, now=NOW) is not None
     with database.session() as session:
         assert forget_advice(session, ["anyone"]) == 0
+
+
+def test_a_keyed_save_is_stored_once_and_a_repeat_gets_the_same_link(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        store = AdviceStore(
+            database, valid_days=7, public_url="https://zw.example", secret_key=SECRET
+        )
+        key = IdempotencyKey("widget:abc", "widget:m-1", "action_give_advice", time.time() + 30)
+        first = store.save(ADVICE, "nl", "widget:abc", key)
+        # The retried call (the engine's second attempt, or a frozen server's late one).
+        late = IdempotencyKey(key.conversation_id, key.turn, key.action, time.time() - 1)
+        again = store.save({"other": "advice"}, "en", "widget:abc", late)
+        assert again == first
+        assert TOKEN_PATTERN.fullmatch(first.token)
+        found = load_advice(database, first.token)
+        assert found is not None and (found.advice, found.language) == (ADVICE, "nl")
+        with database.session() as session:
+            assert len(session.scalars(select(SavedAdvice)).all()) == 1
+        # Another turn is another advice, with another link.
+        other = store.save(
+            ADVICE, "nl", "widget:abc", IdempotencyKey("widget:abc", "widget:m-2", key.action)
+        )
+        assert other.token != first.token
+        # Without the secret key nobody derives the link from the key.
+        stranger = AdviceStore(
+            database, valid_days=7, public_url="https://zw.example", secret_key="x"
+        )
+        assert keyed_token("x", key) != first.token
+        assert stranger is not None
+    finally:
+        database.dispose()
+
+
+def test_a_keyed_save_past_its_deadline_stores_nothing(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        store = AdviceStore(
+            database, valid_days=7, public_url="https://zw.example", secret_key=SECRET
+        )
+        key = IdempotencyKey("widget:abc", "widget:m-1", "action_give_advice", time.time() - 1)
+        with pytest.raises(TooLate):
+            store.save(ADVICE, "nl", "widget:abc", key)
+        with database.session() as session:
+            assert session.scalars(select(SavedAdvice)).all() == []
+    finally:
+        database.dispose()

@@ -145,6 +145,16 @@ async def garbled(request):
 async def rejects(request):
     return web.json_response({"action_name": "validate_x", "error": "no"}, status=400)
 
+flaky_deadlines = []
+
+async def flaky(request):
+    # A stalled action server first, then (the balancer's other server) one that answers.
+    flaky_deadlines.append(request.headers.get("X-Zijwijzer-Action-Deadline"))
+    if len(flaky_deadlines) == 1:
+        await asyncio.sleep(30)
+    return web.json_response({"events": [{"event": "slot", "name": "age", "value": 38.0}],
+                              "responses": []})
+
 def tracker(language, message_id):
     return DialogueStateTracker.from_events("s", [
         SlotSet("language", language), SlotSet("age", 30.0), ActionExecuted("action_listen"),
@@ -175,6 +185,7 @@ async def main():
     app.router.add_post("/broken", broken)
     app.router.add_post("/rejects", rejects)
     app.router.add_post("/garbled", garbled)
+    app.router.add_post("/flaky", flaky)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -189,6 +200,9 @@ async def main():
     seen["broken"] = await asyncio.create_task(turn(("validate_profile_form", base + "/broken")))
     seen["rejects"] = await asyncio.create_task(turn(("validate_profile_form", base + "/rejects")))
     seen["garbled"] = await asyncio.create_task(turn(("action_converse", base + "/garbled")))
+    called = time.time()
+    seen["retried"] = await asyncio.create_task(turn(("validate_profile_form", base + "/flaky")))
+    seen["retried_deadlines"] = [float(d) - called for d in flaky_deadlines]
     await runner.cleanup()
 
 asyncio.run(main())
@@ -223,3 +237,11 @@ def test_a_failed_action_call_gives_an_honest_answer_once_a_turn_and_no_loop(
     assert garbled["events"] == slow["events"]
     # A form's "not this slot" (400) is normal flow, not a failure.
     assert seen["rejects"] == [{"rejected": True}]
+    # A stalled first attempt (half the time) is tried again, within the call's time, and the
+    # second answer counts. Both attempts carry the same deadline: the call's start plus its
+    # time (1 s), less the margin for the answer's way back (0.5 s).
+    (retried,) = seen["retried"]
+    assert 0.4 < retried["seconds"] < 1.0
+    assert retried["events"] == [["SlotSet", "age", 38.0]]
+    first, second = seen["retried_deadlines"]
+    assert first == second and 0.3 < first < 0.7

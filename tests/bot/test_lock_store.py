@@ -23,7 +23,7 @@ REDIS_URL_ENV = "ZIJWIJZER_TEST_REDIS_URL"
 
 # Each scenario prints one JSON line. argv: scenario, Redis URL, key prefix.
 SCENARIOS = r"""
-import asyncio, json, logging, sys, threading
+import asyncio, json, logging, sys, threading, time
 from rasa.core.lock_store import LockError
 from bot.lock_store import ConversationLockStore, LockStoreUnavailable
 
@@ -31,9 +31,106 @@ scenario, url, prefix = sys.argv[1:4]
 conversation = prefix + "-conversation"
 
 
-def store():
+def store(**options):
     # One store per simulated engine: its own Redis connections.
-    return ConversationLockStore(url=url, key_prefix=prefix)
+    return ConversationLockStore(url=url, key_prefix=prefix, **options)
+
+
+def collect_logs():
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append((record.levelname, record.getMessage()))
+
+    logging.getLogger("bot.lock_store").addHandler(Collect())
+    return records
+
+
+def release_fails_after_the_turn():
+    # Redis goes away after the turn ran: the turn is not failed, and its ticket, no longer
+    # renewed, frees the conversation within its lifetime once Redis is back.
+    import redis
+    records = collect_logs()
+    first, second = store(ticket_lifetime=1.0), store(ticket_lifetime=1.0)
+    outcome = {}
+
+    async def main():
+        async with first.lock(conversation):
+            outcome["ran"] = True
+            working = first._redis
+            first._redis = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_timeout=0.5)
+        first._redis = working
+        outcome["left"] = [t.number for t in first.get_lock(conversation).tickets]
+        started = time.monotonic()
+        async with second.lock(conversation):
+            outcome["waited"] = time.monotonic() - started
+
+    try:
+        asyncio.run(main())
+        outcome["raised"] = None
+    except Exception as error:
+        outcome["raised"] = type(error).__name__
+    outcome["warnings"] = [m for level, m in records if level == "WARNING"]
+    return outcome
+
+
+def long_turn_keeps_its_ticket():
+    # A turn three times as long as a ticket's lifetime keeps the conversation to itself.
+    first, second = store(ticket_lifetime=0.6), store(ticket_lifetime=0.6, lock_wait=5)
+    order = []
+
+    async def turn(name, lock_store, delay, hold):
+        await asyncio.sleep(delay)
+        async with lock_store.lock(conversation):
+            order.append(name + " in")
+            await asyncio.sleep(hold)
+            order.append(name + " out")
+
+    async def main():
+        await asyncio.gather(turn("long", first, 0, 1.8), turn("next", second, 0.1, 0))
+
+    asyncio.run(main())
+    return {"order": order, "after": first.get_lock(conversation) is None}
+
+
+def dead_engine_ticket_expires():
+    # An engine killed mid-turn: its ticket is never released nor renewed.
+    dead = store(ticket_lifetime=1.0)
+    dead.issue_ticket(conversation, 1.0)
+    started = time.monotonic()
+
+    async def main():
+        async with store(ticket_lifetime=1.0).lock(conversation):
+            return time.monotonic() - started
+
+    return {"waited": asyncio.run(main())}
+
+
+def wait_has_a_deadline():
+    holder, waiter = store(ticket_lifetime=5.0), store(ticket_lifetime=5.0, lock_wait=0.5)
+    result = {}
+
+    async def hold():
+        async with holder.lock(conversation):
+            await asyncio.sleep(1.5)
+
+    async def wait():
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        try:
+            async with waiter.lock(conversation):
+                result["outcome"] = "acquired"
+        except LockError as error:
+            result["outcome"] = type(error).__name__
+        result["waited"] = time.monotonic() - started
+
+    async def main():
+        await asyncio.gather(hold(), wait())
+
+    asyncio.run(main())
+    result["after"] = holder.get_lock(conversation) is None
+    return result
 
 
 def concurrent_issuers():
@@ -221,3 +318,32 @@ def test_endpoints_yml_names_the_store(url: str, redis: bool) -> None:
     }
     result = run("from_endpoints", url, str(ROOT / "endpoints.yml"), env=env)
     assert result == {"class": "ConversationLockStore", "redis": redis}
+
+
+def test_a_release_that_fails_after_the_turn_is_logged_and_frees_the_conversation_soon() -> None:
+    result = run("release_fails_after_the_turn", redis_url())
+    # The turn ran and was not failed by its release.
+    assert result["ran"] is True and result["raised"] is None
+    assert any("could not be released" in warning for warning in result["warnings"])
+    assert len(result["left"]) == 1  # the ticket stayed behind in Redis...
+    # ...and no longer held the conversation after its lifetime (1 s here).
+    assert result["waited"] < 2.0
+
+
+def test_a_turn_longer_than_a_tickets_lifetime_keeps_its_conversation() -> None:
+    result = run("long_turn_keeps_its_ticket", redis_url())
+    assert result["order"] == ["long in", "long out", "next in", "next out"]
+    assert result["after"] is True
+
+
+def test_a_dead_engines_ticket_expires_within_its_lifetime() -> None:
+    result = run("dead_engine_ticket_expires", redis_url())
+    print(f"\nwaited {result['waited']:.2f} s behind a dead engine's ticket (lifetime 1 s)")
+    assert 0.8 < result["waited"] < 2.0
+
+
+def test_waiting_for_a_lock_has_a_deadline() -> None:
+    result = run("wait_has_a_deadline", redis_url())
+    assert result["outcome"] == "LockTimeout"
+    assert 0.4 < result["waited"] < 1.2
+    assert result["after"] is True  # the refused turn left no ticket behind

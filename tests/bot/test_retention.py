@@ -39,7 +39,7 @@ from bot.retention import (
     purge_app_data,
     purge_older_than,
 )
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 from tests.postgres import postgres_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def _indexed(database: Database) -> list[str]:
 
 
 def _handoff(database: Database, conversation_id: str, *, delivered: bool = False) -> str:
-    stored = HandoffStore(database).create(new_handoff(conversation_id=conversation_id))
+    stored = HandoffStore(database).create(*handoff(conversation_id=conversation_id))
     if delivered:
         with database.session() as session:
             session.execute(

@@ -10,12 +10,16 @@ is missing. Starting takes about a minute (two engines at once on two cores).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,9 +34,9 @@ from tests.stack import GENEROUS_LIMITS, SECRET_KEY, STARTUP_TIMEOUT_SECONDS, fr
 from tools import assistant, prod
 
 REDIS_URL_ENV = "ZIJWIJZER_TEST_REDIS_URL"
-# A ticket of an engine killed mid-turn blocks its conversation until it expires (Rasa's
-# TICKET_LOCK_LIFETIME, 60 s by default): shorter here, so the kill test waits less.
-TICKET_LIFETIME_SECONDS = 15
+# The action timeout of the shape under test: the default (bot/settings.py), so the faults
+# behave as in production (HAProxy's 2 s for an action server is fitted to it).
+ACTION_TIMEOUT_SECONDS = 5
 
 
 @dataclass
@@ -67,7 +71,7 @@ class Prod:
 
     def diagnostics(self) -> str:
         parts = []
-        for key in self.stack.processes:
+        for key in (*prod.PROGRAMS, "supervisord", "watch"):
             path = self.stack.log(key)
             lines = path.read_text(errors="replace").splitlines()[-30:] if path.exists() else []
             parts.append(f"--- {key}\n" + "\n".join(lines))
@@ -106,15 +110,16 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
     netloc = f"{credentials}@" if credentials else ""
     proxied_redis = urlunsplit(redis_parts._replace(netloc=f"{netloc}127.0.0.1:{redis_proxy.port}"))
     ports: set[int] = set()
-    while len(ports) < 7:
+    while len(ports) < 8:
         ports.add(free_port())
-    public, engine1, engine2, actions1, actions2, balancer, web = sorted(ports)
+    public, engine1, engine2, actions1, actions2, balancer, web, worker = sorted(ports)
     variables = {
         "ZIJWIJZER_PROD_PORT": str(public),
         "ZIJWIJZER_PROD_ENGINE_PORTS": f"{engine1},{engine2}",
         "ZIJWIJZER_PROD_ACTION_PORTS": f"{actions1},{actions2}",
         "ZIJWIJZER_PROD_ACTIONS_PORT": str(balancer),
         "ZIJWIJZER_WEB_PORT": str(web),
+        "ZIJWIJZER_WORKER_HEALTH_PORT": str(worker),
         "ZIJWIJZER_DATABASE_URL": database_url,
         "ZIJWIJZER_TRACKER_DATABASE_URL": database_url,
         "ZIJWIJZER_REDIS_URL": proxied_redis,
@@ -126,17 +131,16 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
         "ZIJWIJZER_REST_API_KEY": "",
         "ZIJWIJZER_ENGINE_API_JWT_SECRET": "",
         "ZIJWIJZER_HANDOFF_WEBHOOK_URL": "",
-        "TICKET_LOCK_LIFETIME": str(TICKET_LIFETIME_SECONDS),
-        # Action timeouts are not what these tests are about; on a loaded machine the first
-        # turns after a start can be slow.
-        "ZIJWIJZER_ACTION_TIMEOUT_SECONDS": "30",
+        "ZIJWIJZER_ACTION_TIMEOUT_SECONDS": str(ACTION_TIMEOUT_SECONDS),
+        "ZIJWIJZER_LOG_LEVEL": "INFO",
         "RASA_TELEMETRY_ENABLED": "false",
         **GENEROUS_LIMITS,
     }
     environ = {**os.environ, **variables}
     stack_ports = prod.Ports.from_env(environ)
     env = prod.prod_env(environ, stack_ports)
-    folder = tmp_path_factory.mktemp("prod")
+    # Short: a unix socket's path must fit in 108 bytes.
+    folder = Path(tempfile.mkdtemp(prefix="zw-prod-"))
     stack = prod.ProdStack(env, stack_ports, folder)
     running = Prod(stack, database_url, postgres_proxy, redis_proxy)
     print(f"production shape: logs in {folder}")
@@ -152,6 +156,8 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
         yield running
     finally:
         stack.stop()
+        if not os.environ.get("ZIJWIJZER_TEST_KEEP_LOGS"):
+            shutil.rmtree(folder, ignore_errors=True)
         postgres_proxy.close()
         redis_proxy.close()
         with admin.connect() as connection:
@@ -161,20 +167,18 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
 
 @pytest.fixture
 def prod_shape(prod_stack: Prod) -> Iterator[Prod]:
-    """The session's shape, whole: both engines running, PostgreSQL and Redis connected.
-
-    A test that kills an engine or cuts a service leaves it to this fixture to mend (an engine
-    restart costs about 40 s, so the killing test runs last in its module)."""
+    """The session's shape, whole: every process running and ready (supervisord restarts a
+    killed one by itself; this waits for it), PostgreSQL and Redis connected."""
     for proxy in (prod_stack.postgres_proxy, prod_stack.redis_proxy):
         proxy.restore()
-    restarted = False
-    for key in ("engine1", "engine2"):
-        if not prod_stack.stack.running(key):
-            prod_stack.stack.restart(key, timeout=STARTUP_TIMEOUT_SECONDS)
-            restarted = True
-    if restarted:
-        # HAProxy takes a server back after two passed checks, a second apart.
-        time.sleep(3)
+    for key in prod.PROGRAMS:
+        with contextlib.suppress(OSError):
+            if prod_stack.stack.info(key)["statename"] in ("STOPPED", "FATAL", "EXITED"):
+                prod_stack.stack.rpc().supervisor.startProcess(key, False)
+    try:
+        prod_stack.stack.wait_ready(prod.PROGRAMS, timeout=STARTUP_TIMEOUT_SECONDS)
+    except (RuntimeError, TimeoutError) as error:
+        pytest.fail(f"{error}\n{prod_stack.diagnostics()}")
     yield prod_stack
     for proxy in (prod_stack.postgres_proxy, prod_stack.redis_proxy):
         proxy.restore()

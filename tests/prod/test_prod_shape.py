@@ -9,7 +9,6 @@ restarts a dead engine before any later test.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import threading
@@ -234,7 +233,7 @@ def post_raw(url: str, token: str, body: dict[str, Any]) -> tuple[int, bytes]:
 
 
 def signal_group(prod: Prod, key: str, sig: signal.Signals) -> None:
-    os.killpg(prod.stack.processes[key].popen.pid, sig)
+    prod.stack.signal(key, sig)
 
 
 def test_z_an_engine_killed_during_a_turn_the_other_carries_on(prod_shape: Prod) -> None:
@@ -262,17 +261,22 @@ def test_z_an_engine_killed_during_a_turn_the_other_carries_on(prod_shape: Prod)
         sending.start()
         time.sleep(1.5)  # the turn reaches the engine and waits for the action server
         prod_shape.stack.kill(victim)
-        sending.join(timeout=60)
     finally:
         for key in ("actions1", "actions2"):
             signal_group(prod_shape, key, signal.SIGCONT)
-    # The turn was cut off inside the engine: HAProxy does not retry it elsewhere.
-    assert first and first[0][0] == 502, first
+    sending.join(timeout=60)
+    # The turn was cut off inside the engine. HAProxy sends it to the other engine (its
+    # connection closed without an answer: `retry-on empty-response`), which takes it once the
+    # killed engine's ticket for this conversation has expired (seconds: it is no longer
+    # renewed); when that retry fails too, the client gets 502 and the widget resends.
+    assert first and first[0][0] in (200, 502), first
 
-    # The widget resends the message with the same id; the other engine takes it (once the
-    # killed engine's ticket for this conversation has expired, TICKET_LIFETIME_SECONDS).
+    # The widget's resend of the same message: the stored answer when the turn was stored
+    # (never a second turn), else the turn itself.
     resent = chat.send(INTAKE[before], message_id=message_id, resend=True)
     assert resent.status == 200, resent
+    if first[0][0] == 200:
+        assert resent.body == json.loads(first[0][1])
     answers = [resent] + [chat.send(message) for message in INTAKE[before + 1 :]]
     assert [a.status for a in answers] == [200] * len(answers), answers
     # The advice needs every slot: the answers given before the kill were kept.

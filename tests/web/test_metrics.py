@@ -14,7 +14,7 @@ from bot.db import Database
 from bot.handoff.store import HandoffStore
 from bot.settings import load_settings
 from bot.web.app import create_app
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_requests_are_counted_by_route_template_never_by_path(client: TestClient
 
 
 def test_the_handoff_outbox_is_in_the_metrics(client: TestClient, database: Database) -> None:
-    HandoffStore(database).create(new_handoff())
+    HandoffStore(database).create(*handoff())
     found = scrape(client)
     assert found[("zijwijzer_handoff_outbox_up", ())] == 1
     assert found[("zijwijzer_handoff_outbox_waiting", ())] == 1

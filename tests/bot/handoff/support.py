@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.handoff.store import NewHandoff
+from bot.idempotency import IdempotencyKey
 
 PROFILE: dict[str, Any] = {
     "answers": [{"field": "age", "label": "Leeftijd", "value": 38, "shown": "38"}],
@@ -14,10 +15,13 @@ PROFILE: dict[str, Any] = {
 }
 
 
+TURN = "widget:m-1700000000"
+ACTION = "action_confirm_handoff"
+
+
 def new_handoff(**changes: Any) -> NewHandoff:
     base = NewHandoff(
         conversation_id="conversation-1",
-        turn="1700000000.5",
         channel="rest",
         language="nl",
         contact_preference="phone",
@@ -28,3 +32,11 @@ def new_handoff(**changes: Any) -> NewHandoff:
         advice_summary={"route": {"id": "bbl", "title": "BBL"}, "units": []},
     )
     return replace(base, **changes)
+
+
+def handoff(
+    turn: str = TURN, not_after: float | None = None, **changes: Any
+) -> tuple[NewHandoff, IdempotencyKey]:
+    """A request and the key of the call that stores it (the turn's, unless `turn` says)."""
+    new = new_handoff(**changes)
+    return new, IdempotencyKey(new.conversation_id, turn, ACTION, not_after)

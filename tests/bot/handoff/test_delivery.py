@@ -25,7 +25,7 @@ from bot.handoff.models import OutboxMessage
 from bot.handoff.signature import SIGNATURE_HEADER, verify_handoff_signature
 from bot.handoff.store import HandoffStore
 from tests.bot.handoff.conftest import WEBHOOK_SECRET, FakeClock, Receiver
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 
 # Short, so the timeout case stays quick; the receiver sleeps well past it.
 TIMEOUT = 0.5
@@ -58,7 +58,7 @@ def _deliverer(database: Database, receiver: Receiver, clock: FakeClock) -> Deli
 def test_fails_times_out_then_recovers_and_delivers_exactly_once(
     database: Database, receiver: Receiver
 ) -> None:
-    stored = HandoffStore(database, create_tables=False).create(new_handoff())
+    stored = HandoffStore(database, create_tables=False).create(*handoff())
     key = stored.idempotency_key
     receiver.script = [500, ("sleep", TIMEOUT * 4, 503)]
     clock = FakeClock(_now())
@@ -108,7 +108,7 @@ def test_fails_times_out_then_recovers_and_delivers_exactly_once(
 def test_a_delivery_signed_with_another_secret_is_refused(
     database: Database, receiver: Receiver
 ) -> None:
-    stored = HandoffStore(database, create_tables=False).create(new_handoff())
+    stored = HandoffStore(database, create_tables=False).create(*handoff())
     clock = FakeClock(_now())
     client = WebhookClient(receiver.url, "not-the-receivers-secret", timeout=TIMEOUT)
     deliverer = Deliverer(database, client, clock=clock, rng=random.Random(7))
@@ -121,7 +121,7 @@ def test_a_delivery_signed_with_another_secret_is_refused(
 def test_the_signature_covers_the_exact_body_and_the_sending_time(
     database: Database, receiver: Receiver
 ) -> None:
-    HandoffStore(database, create_tables=False).create(new_handoff())
+    HandoffStore(database, create_tables=False).create(*handoff())
     sent: list[tuple[str, bytes]] = []
 
     class Recording(requests.Session):
@@ -154,7 +154,7 @@ def test_nothing_is_delivered_while_the_receiver_is_down(
     database: Database, receiver: Receiver
 ) -> None:
     store = HandoffStore(database, create_tables=False)
-    keys = [store.create(new_handoff(turn=str(turn))).idempotency_key for turn in range(3)]
+    keys = [store.create(*handoff(turn=str(turn))).idempotency_key for turn in range(3)]
     receiver.then = 503
     clock = FakeClock(_now())
     deliverer = _deliverer(database, receiver, clock)
@@ -180,7 +180,7 @@ def test_nothing_is_delivered_while_the_receiver_is_down(
 
 
 def test_without_a_webhook_messages_wait(database: Database) -> None:
-    HandoffStore(database, create_tables=False).create(new_handoff())
+    HandoffStore(database, create_tables=False).create(*handoff())
     deliverer = Deliverer(database, None)
 
     assert deliverer.deliver_due().delivered == 0
@@ -188,7 +188,7 @@ def test_without_a_webhook_messages_wait(database: Database) -> None:
 
 
 def test_a_redirect_is_not_a_delivery(database: Database, receiver: Receiver) -> None:
-    HandoffStore(database, create_tables=False).create(new_handoff())
+    HandoffStore(database, create_tables=False).create(*handoff())
     receiver.then = 302
     deliverer = _deliverer(database, receiver, FakeClock(_now()))
 
@@ -225,7 +225,7 @@ def test_two_workers_on_postgresql_never_send_a_message_twice(
     setup = Database(postgres_url)
     setup.create_all()
     store = HandoffStore(setup, create_tables=False)
-    keys = {store.create(new_handoff(turn=str(turn))).idempotency_key for turn in range(20)}
+    keys = {store.create(*handoff(turn=str(turn))).idempotency_key for turn in range(20)}
     setup.dispose()
     # Slow answers, so both workers hold claimed rows at the same time.
     receiver.delay = 0.05

@@ -23,7 +23,7 @@ from bot.handoff.store import (
     purge_handoffs,
 )
 from tests.bot.handoff.conftest import WEBHOOK_SECRET, FakeClock, Receiver
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 DAYS = 180
@@ -35,7 +35,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def _store(database: Database, conversation: str, turn: str = "1") -> int:
     HandoffStore(database, create_tables=False).create(
-        new_handoff(conversation_id=conversation, turn=turn)
+        *handoff(conversation_id=conversation, turn=turn)
     )
     with database.session() as session:
         return int(

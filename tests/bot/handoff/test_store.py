@@ -4,6 +4,7 @@ Runs on SQLite and, when ZIJWIJZER_TEST_POSTGRES_URL is set, on PostgreSQL (own 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from sqlalchemy import event, func, select
 
 from bot.db import Database
 from bot.handoff.models import HandoffRequest, OutboxMessage
-from bot.handoff.store import HandoffStore, request_key
-from tests.bot.handoff.support import PROFILE, new_handoff
+from bot.handoff.store import HandoffStore
+from bot.idempotency import IdempotencyKey, TooLate
+from tests.bot.handoff.support import PROFILE, handoff
 
 
 def _counts(database: Database) -> tuple[int, int]:
@@ -24,7 +26,7 @@ def _counts(database: Database) -> tuple[int, int]:
 
 
 def test_a_request_and_its_outbox_message_are_stored(database: Database) -> None:
-    stored = HandoffStore(database).create(new_handoff())
+    stored = HandoffStore(database).create(*handoff())
 
     assert stored.created
     with database.session() as session:
@@ -48,8 +50,8 @@ def test_a_request_and_its_outbox_message_are_stored(database: Database) -> None
 
 def test_a_retried_turn_stores_one_request(database: Database) -> None:
     store = HandoffStore(database)
-    first = store.create(new_handoff())
-    again = store.create(new_handoff(contact="+31687654321"))
+    first = store.create(*handoff())
+    again = store.create(*handoff(contact="+31687654321"))
 
     assert (first.created, again.created) == (True, False)
     assert again.public_id == first.public_id
@@ -58,9 +60,9 @@ def test_a_retried_turn_stores_one_request(database: Database) -> None:
 
 def test_another_turn_or_conversation_is_another_request(database: Database) -> None:
     store = HandoffStore(database)
-    a = store.create(new_handoff())
-    b = store.create(new_handoff(turn="1700000999.0"))
-    c = store.create(new_handoff(conversation_id="conversation-2"))
+    a = store.create(*handoff())
+    b = store.create(*handoff(turn="1700000999.0"))
+    c = store.create(*handoff(conversation_id="conversation-2"))
 
     assert len({a.public_id, b.public_id, c.public_id}) == 3
     assert _counts(database) == (3, 3)
@@ -70,7 +72,7 @@ def test_a_race_between_two_retries_keeps_one_request(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = HandoffStore(database)
-    first = store.create(new_handoff())
+    first = store.create(*handoff())
     # The second call does not see the first one's row before inserting (it was not committed
     # yet when it looked): the unique key refuses the insert, and the first request is returned.
     real_find = store.find
@@ -81,7 +83,7 @@ def test_a_race_between_two_retries_keeps_one_request(
         return None if calls["n"] == 1 else real_find(key)
 
     monkeypatch.setattr(store, "find", find_late)
-    again = store.create(new_handoff())
+    again = store.create(*handoff())
 
     assert (again.created, again.public_id) == (False, first.public_id)
     assert _counts(database) == (1, 1)
@@ -94,7 +96,7 @@ def test_concurrent_retries_store_one_request(database: Database) -> None:
 
     def create(store: HandoffStore) -> None:
         barrier.wait()
-        results.append(store.create(new_handoff()))
+        results.append(store.create(*handoff()))
 
     threads = [threading.Thread(target=create, args=(s,)) for s in stores]
     for thread in threads:
@@ -118,7 +120,7 @@ def test_a_failing_outbox_insert_leaves_no_request(database: Database) -> None:
     event.listen(database.engine, "before_cursor_execute", refuse_outbox)
     try:
         with pytest.raises(Exception, match="disk full"):
-            HandoffStore(database).create(new_handoff())
+            HandoffStore(database).create(*handoff())
     finally:
         event.remove(database.engine, "before_cursor_execute", refuse_outbox)
 
@@ -127,21 +129,42 @@ def test_a_failing_outbox_insert_leaves_no_request(database: Database) -> None:
 
 def test_nothing_is_stored_without_consent(database: Database) -> None:
     with pytest.raises(ValueError, match="consent"):
-        HandoffStore(database).create(new_handoff(consent=False))
+        HandoffStore(database).create(*handoff(consent=False))
     assert _counts(database) == (0, 0)
 
 
 def test_the_store_makes_its_tables(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'fresh.db'}")  # no create_all
     try:
-        stored = HandoffStore(database).create(new_handoff())
+        stored = HandoffStore(database).create(*handoff())
         assert HandoffStore(database).find(stored.idempotency_key) == stored.public_id
     finally:
         database.dispose()
 
 
-def test_the_key_depends_on_conversation_and_turn() -> None:
-    key = request_key("c", "1")
+def test_the_key_depends_on_conversation_turn_and_action() -> None:
+    key = IdempotencyKey("c", "1", "a").digest
     assert len(key) == 64
-    assert key == request_key("c", "1")
-    assert len({key, request_key("c", "2"), request_key("d", "1")}) == 3
+    assert key == IdempotencyKey("c", "1", "a", not_after=5.0).digest  # the deadline is no part
+    others = {
+        IdempotencyKey(*parts).digest
+        for parts in [("c", "2", "a"), ("d", "1", "a"), ("c", "1", "b")]
+    }
+    assert len({key, *others}) == 4
+
+
+def test_a_late_call_stores_nothing_and_a_repeat_of_a_stored_one_changes_nothing(
+    database: Database,
+) -> None:
+    store = HandoffStore(database)
+    # The engine gave up on this call a second ago: nothing is stored.
+    with pytest.raises(TooLate):
+        store.create(*handoff(not_after=time.time() - 1))
+    assert _counts(database) == (0, 0)
+    # Stored in time; the same call again, even late and with other details, gets that one.
+    first = store.create(*handoff(not_after=time.time() + 30))
+    late = store.create(*handoff(not_after=time.time() - 1, contact="+31687654321"))
+    assert (first.created, late.created, late.public_id) == (True, False, first.public_id)
+    assert _counts(database) == (1, 1)
+    with database.session() as session:
+        assert session.scalars(select(HandoffRequest.contact)).one() == "+31612345678"

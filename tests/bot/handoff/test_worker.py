@@ -16,7 +16,7 @@ from bot.handoff.delivery import Deliverer, WebhookClient
 from bot.handoff.store import HandoffStore
 from bot.handoff.worker import run
 from tests.bot.handoff.conftest import WEBHOOK_SECRET, Receiver
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTACT = "+31612345678"
@@ -25,7 +25,7 @@ CONTACT = "+31612345678"
 def test_once_from_the_command_line_delivers(tmp_path: Path, receiver: Receiver) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     database = Database(url)
-    stored = HandoffStore(database).create(new_handoff())
+    stored = HandoffStore(database).create(*handoff())
     database.dispose()
     env = {
         **os.environ,
@@ -57,7 +57,7 @@ def test_without_a_webhook_the_worker_says_so_and_waits(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    HandoffStore(database).create(new_handoff())
+    HandoffStore(database).create(*handoff())
     with caplog.at_level(logging.INFO):
         assert run(Deliverer(database, None), once=True) == 0
     assert "wait in the outbox" in caplog.text
@@ -74,7 +74,7 @@ def test_the_loop_stops_when_asked(tmp_path: Path, receiver: Receiver) -> None:
         target=lambda: result.append(run(deliverer, once=False, interval=0.05, stopping=stopping))
     )
     thread.start()
-    HandoffStore(database).create(new_handoff())
+    HandoffStore(database).create(*handoff())
     # The loop picks up a request stored while it runs.
     for _ in range(200):
         if receiver.accepted_per_key():
@@ -92,7 +92,7 @@ def test_failures_are_logged_without_personal_data(
     tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    HandoffStore(database).create(new_handoff())
+    HandoffStore(database).create(*handoff())
     receiver.then = 500
     with caplog.at_level(logging.DEBUG):
         Deliverer(database, WebhookClient(receiver.url, WEBHOOK_SECRET)).deliver_due()

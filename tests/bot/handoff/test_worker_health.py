@@ -26,7 +26,7 @@ from bot.handoff.worker import HealthServer, Heartbeat, run, start_health_server
 from bot.metrics import WorkerMetrics, new_registry
 from bot.settings import load_settings
 from tests.bot.handoff.conftest import WEBHOOK_SECRET, Receiver
-from tests.bot.handoff.support import new_handoff
+from tests.bot.handoff.support import handoff
 from tests.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -81,7 +81,7 @@ def test_healthy_while_the_loop_comes_round_then_stuck(
 
 def test_the_loop_beats_and_counts_its_deliveries(tmp_path: Path, receiver: Receiver) -> None:
     database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    HandoffStore(database).create(new_handoff())
+    HandoffStore(database).create(*handoff())
     clock = Clock()
     heartbeat = Heartbeat(stuck_after=30.0, clock=clock)
     registry = new_registry()
