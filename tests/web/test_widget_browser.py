@@ -108,10 +108,16 @@ def test_intake_to_advice_history_and_new_conversation(
 
     greeting.get_by_role("button", name="Ja, graag").click()
     expect(page.locator(".zw-message.zw-user").last).to_have_text(re.compile("Ja, graag"))
-    expect_last_bot(page, nl["utter_ask_age"]["text"])
+    expect_last_bot(page, nl["utter_ask_sector"]["text"])
     # Pressed buttons cannot be pressed again.
     expect(greeting.get_by_role("button", name="Ja, graag")).to_be_disabled()
 
+    bot_messages(page).last.get_by_role("button", name="Ouderenzorg").click()
+    expect_last_bot(page, nl["utter_ask_goal"]["text"])
+    bot_messages(page).last.get_by_role("button", name="Snel aan het werk").click()
+    expect_last_bot(page, nl["utter_ask_target"]["text"])
+    type_and_send(page, "weet ik nog niet")
+    expect_last_bot(page, nl["utter_ask_age"]["text"])
     type_and_send(page, "achtendertig")
     expect_last_bot(page, nl["utter_ask_education"]["text"])
     type_and_send(
@@ -120,13 +126,9 @@ def test_intake_to_advice_history_and_new_conversation(
     expect_last_bot(page, nl["utter_ask_care_qualifications"]["text"])
     type_and_send(page, "nee")
     expect_last_bot(page, nl["utter_ask_care_experience_years"]["text"])
-    type_and_send(page, "0")
-    expect_last_bot(page, nl["utter_ask_sector"]["text"])
-    bot_messages(page).last.get_by_role("button", name="Ouderenzorg").click()
-    expect_last_bot(page, nl["utter_ask_goal"]["text"])
 
     with page.expect_response(re.compile(r"/webhooks/widget/webhook$")) as answer:
-        bot_messages(page).last.get_by_role("button", name="Snel aan het werk").click()
+        type_and_send(page, "0")
     replies = answer.value.json()
     expect(page.locator(".zw-typing")).to_be_hidden()
     intro = nl["utter_advice_plan_card"]["text"].split("{")[0].strip()
@@ -234,11 +236,11 @@ def test_keyboard_only(browser: Browser, stack: Stack, nl: dict[str, dict[str, A
         == nl["utter_greet"]["buttons"][0]["title"]
     )
     page.keyboard.press("Enter")
-    expect_last_bot(page, nl["utter_ask_age"]["text"])
+    expect_last_bot(page, nl["utter_ask_sector"]["text"])
     assert "zw-input" in _focused_class(page)
-    page.keyboard.type("38")
+    page.keyboard.type("ouderenzorg")
     page.keyboard.press("Enter")
-    expect_last_bot(page, nl["utter_ask_education"]["text"])
+    expect_last_bot(page, nl["utter_ask_goal"]["text"])
 
     # The language switch: the widget's own texts and the bot's answer in English.
     _tab_to(page, "zw-language", key="Shift+Tab")
@@ -282,7 +284,7 @@ def test_server_down_keeps_the_message_and_retries(
     page.unroute(re.compile(r"/webhooks/widget/webhook$"))
     retry.click()
     expect(error).to_be_hidden()
-    expect_last_bot(page, nl["utter_ask_age"]["text"])
+    expect_last_bot(page, nl["utter_ask_sector"]["text"])
     expect(page.locator(".zw-message.zw-user")).to_have_count(1)
     expect(page.locator(".zw-input")).to_have_value("")
     page.screenshot(path=screenshot_path("widget-chat-360x740"))
