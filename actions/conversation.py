@@ -29,6 +29,7 @@ from actions.turn import (
 )
 from bot.advice_store import SavedLink
 from bot.handoff.store import NewHandoff, StoredHandoff
+from bot.idempotency import IdempotencyKey
 
 T = TypeVar("T")
 
@@ -38,14 +39,18 @@ class AdviceSaver(Protocol):
     production (blocking)."""
 
     def save(
-        self, advice: Mapping[str, object], language: str, conversation_id: str | None = None
+        self,
+        advice: Mapping[str, object],
+        language: str,
+        conversation_id: str | None = None,
+        key: IdempotencyKey | None = None,
     ) -> SavedLink: ...
 
 
 class HandoffRecorder(Protocol):
-    """Stores a request for a person: `HandoffStore` in production (blocking)."""
+    """Stores a request for a person, once per key: `HandoffStore` in production (blocking)."""
 
-    def create(self, new: NewHandoff) -> StoredHandoff: ...
+    def create(self, new: NewHandoff, call: IdempotencyKey) -> StoredHandoff: ...
 
 
 class QuestionLog(Protocol):

@@ -14,7 +14,6 @@ from typing import Any, Final
 from rasa_sdk import Tracker
 
 from actions.idempotency import turn_of
-
 from catalogue.profile import PROFILE_FIELDS
 
 # Every profile field the intake can ask, as slots (language is set, never asked). `target`

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.dialogue import ActionConverse
 from bot.advice_store import SavedLink
 from bot.handoff.store import NewHandoff, StoredHandoff
+from bot.idempotency import IdempotencyKey
 from catalogue.service import CatalogueService
 
 _clock = itertools.count(1_700_000_000)
@@ -65,14 +67,20 @@ def make_tracker(
 @dataclass
 class FakeAdviceStore:
     saved: list[tuple[dict[str, Any], str, str | None]] = field(default_factory=list)
+    keys: list[IdempotencyKey | None] = field(default_factory=list)
     fail: bool = False
 
     def save(
-        self, advice: dict[str, Any], language: str, conversation_id: str | None = None
+        self,
+        advice: Mapping[str, object],
+        language: str,
+        conversation_id: str | None = None,
+        key: IdempotencyKey | None = None,
     ) -> SavedLink:
         if self.fail:
             raise OSError("database down (simulated)")
-        self.saved.append((advice, language, conversation_id))
+        self.saved.append((dict(advice), language, conversation_id))
+        self.keys.append(key)
         token = f"token{len(self.saved)}"
         return SavedLink(
             token=token,
@@ -87,17 +95,20 @@ class FakeHandoffStore:
     created: list[NewHandoff] = field(default_factory=list)
     fail: bool = False
 
-    def create(self, new: NewHandoff) -> StoredHandoff:
+    keys: list[str] = field(default_factory=list)
+
+    def create(self, new: NewHandoff, call: IdempotencyKey) -> StoredHandoff:
+        """Once per key, as `HandoffStore` does."""
         if self.fail:
             raise OSError("database down (simulated)")
-        first = all(
-            (h.conversation_id, h.turn) != (new.conversation_id, new.turn) for h in self.created
-        )
+        first = call.digest not in self.keys
         if first:
             self.created.append(new)
-        key = f"{new.conversation_id}:{new.turn}"
+            self.keys.append(call.digest)
         return StoredHandoff(
-            public_id=f"ZW-{len(self.created)}", idempotency_key=key, created=first
+            public_id=f"ZW-{self.keys.index(call.digest) + 1}",
+            idempotency_key=call.digest,
+            created=first,
         )
 
 
@@ -181,6 +192,7 @@ class Chat:
         self.events: list[dict[str, Any]] = []
         self.followups: list[str] = []
         self.turns: list[list[Said]] = []
+        self.last_tracker: Tracker | None = None
 
     def resume(self, **slots: Any) -> None:
         """A conversation that is under way: these slots, after an earlier exchange."""
@@ -206,6 +218,7 @@ class Chat:
             events=list(self.events),
             channel=self.channel,
         )
+        self.last_tracker = tracker
         dispatcher = CollectingDispatcher()
         events = await self.action.run(dispatcher, tracker, self.domain)
         self.events.append(tracker.events[-1])
@@ -219,6 +232,13 @@ class Chat:
                 self.followups.append(event["name"])
         self.turns.append(messages)
         return messages
+
+    async def retry(self) -> list[Said]:
+        """The last turn's call once more, as the engine sends it again after a timeout (the
+        same tracker); the conversation's state stays as the first call left it."""
+        dispatcher = CollectingDispatcher()
+        await self.action.run(dispatcher, self.last_tracker, self.domain)
+        return said(dispatcher)
 
     async def press(self, intent: str, **values: Any) -> list[Said]:
         """A button: '/intent{"slot": value}' as Rasa parses it (one entity per list item)."""

@@ -88,6 +88,9 @@ async def test_the_saved_plan_is_the_view_the_chat_and_the_card_were_made_from(
     reply = await advise(chat, language="en")
     ((saved, language, conversation),) = chat.advice_store.saved
     assert (language, conversation) == ("en", "test")
+    # Saved once per turn: a retried call of this turn gets the same link.
+    (key,) = chat.advice_store.keys
+    assert key is not None and (key.conversation_id, key.action) == ("test", "advice")
     assert saved["format"] == "zijwijzer-plan/1" and saved["language"] == "en"
     card = the_card(reply)
     assert [s["title"] for s in saved["steps"]] == [s["title"] for s in card["steps"]]

@@ -260,6 +260,10 @@ async def test_a_person_is_asked_for_and_the_request_is_stored_once(chat: Chat) 
     assert len(stored) == 1 and stored[0].contact == "+31612345678"
     # Back to the intake where it was.
     assert last(done) == "utter_ask_goal"
+    # The engine sends the same call again (its first attempt timed out): stored once.
+    again = await chat.retry()
+    assert "utter_handoff_confirmed" in responses(again)
+    assert len(chat.handoff_store.created) == 1
 
 
 async def test_a_question_during_the_handoff_is_answered_and_the_handoff_goes_on(
