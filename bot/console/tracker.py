@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from bot.tracker_events import events
+from catalogue.plan_view import PAYLOAD_TYPE, VIEW_FORMAT
 from catalogue.store import make_engine
 
 # Actions that are plumbing, not part of what the conversation did.
@@ -89,7 +90,8 @@ class TranscriptItem:
     name: str | None = None
     value: Any = None
     buttons: list[dict[str, Any]] = field(default_factory=list)
-    advice: dict[str, Any] | None = None
+    advice: dict[str, Any] | None = None  # the card of an older advice (before the plan)
+    plan: dict[str, Any] | None = None  # the plan's card (catalogue/plan_view.py)
     custom: Any = None
     channel: str | None = None
 
@@ -114,9 +116,13 @@ def transcript(rows: list[tuple[int, dict[str, Any]]]) -> Iterator[TranscriptIte
         elif kind == "bot":
             payload = data.get("data") or {}
             custom = payload.get("custom")
-            advice = None
-            if isinstance(custom, dict) and custom.get("type") == "advice":
-                advice = custom.get("advice") if isinstance(custom.get("advice"), dict) else None
+            advice = plan = None
+            if isinstance(custom, dict) and custom.get("type") == PAYLOAD_TYPE:
+                if custom.get("format") == VIEW_FORMAT:
+                    # Not its link: the token opens the person's saved plan.
+                    plan = {key: value for key, value in custom.items() if key != "link"}
+                elif isinstance(custom.get("advice"), dict):
+                    advice = custom["advice"]
             yield TranscriptItem(
                 kind="bot",
                 event_id=event_id,
@@ -124,7 +130,8 @@ def transcript(rows: list[tuple[int, dict[str, Any]]]) -> Iterator[TranscriptIte
                 text=str(data.get("text") or ""),
                 buttons=[b for b in payload.get("buttons") or [] if isinstance(b, dict)],
                 advice=advice,
-                custom=None if advice is not None else custom,
+                plan=plan,
+                custom=None if advice is not None or plan is not None else custom,
                 name=(data.get("metadata") or {}).get("utter_action"),
             )
         elif kind == "action":

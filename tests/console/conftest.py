@@ -30,7 +30,7 @@ def plans() -> list[Plan]:
     day = 86400.0
     base = NOW.timestamp()
     return [
-        Plan("alpha", base - 5 * day, "advice", "widget", "nl", 0, opener="hoi"),
+        Plan("alpha", base - 5 * day, "advice", "widget", "nl", 0, opener="hoi", old_advice=True),
         Plan("bravo", base - 4 * day, "handoff", "telegram", "en", 1, opener="hello there"),
         Plan(
             "charlie",

@@ -86,6 +86,7 @@ class Plan:
     stop_at: str = "education"  # the question an abandoned conversation stops at
     opener: str = "hoi"
     low_confidence: float | None = None
+    old_advice: bool = False  # logged before the plan: the advice's card of then
 
 
 class _Builder:
@@ -154,6 +155,45 @@ class _Builder:
 
     def loop(self, name: str | None) -> None:
         self._add({"event": "active_loop", "name": name})
+
+
+# The plan's card as the conversation sends it now (catalogue/plan_view.py `card_payload`);
+# conversations logged before the plan carry ADVICE instead (`Plan.old_advice`).
+PLAN_CARD = {
+    "type": "advice",
+    "format": "zijwijzer-plan/1",
+    "language": "nl",
+    "target": {
+        "title": "Helpende Zorg en Welzijn (mbo 2)",
+        "level": 2,
+        "kind": "mbo",
+        "proposed": True,
+        "held": False,
+    },
+    "contact": "een zorgorganisatie in jouw regio",
+    "first_step": 1,
+    "steps": [
+        {
+            "number": 1,
+            "kind": "first_step",
+            "title": "Zoek een werkgever die je opleidt",
+            "text": "Vraag naar een leerbaan in de derde leerweg.",
+            "marks": [],
+        },
+        {
+            "number": 2,
+            "kind": "learn",
+            "title": "Leer eerst: ADL",
+            "text": "Binnen enkele maanden kun je deze taken doen.",
+            "marks": [],
+        },
+    ],
+    "more": {"alternatives": [], "why": [], "not_possible": [], "notices": []},
+    "words": [],
+    "link": "https://zw.example/advies/secret-token",
+    "link_until": "6 januari 2027",
+    "refs": {"route": "derde_leerweg", "units": ["adl"], "target": "helpende_zw_2"},
+}
 
 
 def conversation(plan: Plan) -> list[dict[str, Any]]:
@@ -226,7 +266,9 @@ def conversation(plan: Plan) -> list[dict[str, Any]]:
                     "buttons": None,
                     "attachment": None,
                     "image": None,
-                    "custom": {"type": "advice", "advice": ADVICE},
+                    "custom": (
+                        {"type": "advice", "advice": ADVICE} if plan.old_advice else PLAN_CARD
+                    ),
                 },
             }
         )

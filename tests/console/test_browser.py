@@ -99,7 +99,7 @@ def test_advice_transcript_in_chromium(browser: Browser, served: tuple[str, Cons
         # The user's markup is shown as text, never run.
         expect(page.locator("li.user").first).to_contain_text("<script>alert('x')</script>")
         page.goto(f"{base}/console/conversations/{console.pk('bravo')}")
-        expect(page.locator(".advice")).to_contain_text("Derde leerweg")
+        expect(page.locator(".advice")).to_contain_text("Zoek een werkgever die je opleidt")
         page.screenshot(path=screenshot_path("console-advice"), full_page=True)
         assert violations == []
     finally:

@@ -278,11 +278,21 @@ def test_transcript_view_is_audited_and_escaped(console: Console) -> None:
     text = advice_page.text
     assert "Derde leerweg" in text and "greet" in text and "0.97" in text
     assert "open_question" in text and "action_converse" in text
+    # A plan is shown as the plan: goal, who with, the numbered steps; never its link.
+    plan_page = console.client.get(f"/console/conversations/{console.pk('echo')}").text
+    assert "Gegeven plan" in plan_page and "Helpende Zorg en Welzijn (mbo 2)" in plan_page
+    assert "Met wie:</strong> een zorgorganisatie in jouw regio" in plan_page
+    assert "Zoek een werkgever die je opleidt" in plan_page and "eerste stap" in plan_page
+    assert "secret-token" not in plan_page
     with console.database.session() as session:
         views = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "view_conversation")
         ).all()
-    assert [(v.username, v.conversation_id) for v in views] == [("rob", "delta"), ("rob", "alpha")]
+    assert [(v.username, v.conversation_id) for v in views] == [
+        ("rob", "delta"),
+        ("rob", "alpha"),
+        ("rob", "echo"),
+    ]
 
 
 def test_tags_notes_and_review_flag(console: Console) -> None:

@@ -264,6 +264,6 @@ def test_each_token_opens_its_own_advice_only(target: Target) -> None:
     for token, marker in target.tokens.items():
         page = target.console.client.get(f"/advies/{token}")
         assert page.status_code == 200
-        assert f"Leerweg van {marker}" in page.text
+        assert f"Plan van {marker}" in page.text
         others = set(target.tokens.values()) - {marker}
-        assert not any(f"Leerweg van {other}" in page.text for other in others)
+        assert not any(f"Plan van {other}" in page.text for other in others)

@@ -30,11 +30,15 @@ def responses() -> dict[str, dict[str, dict[str, Any]]]:
     by_language: dict[str, dict[str, dict[str, Any]]] = {"nl": {}, "en": {}}
     for name, variants in domain["responses"].items():
         for variant in variants:
-            conditions = variant.get("condition") or []
-            if not conditions:
-                by_language["nl"][name] = variant
-            elif conditions == [{"type": "slot", "name": "language", "value": "en"}]:
-                by_language["en"][name] = variant
+            # The variant a person (not a recruiter) gets in each language; no other slot.
+            conditions = {c["name"]: c["value"] for c in variant.get("condition") or []}
+            if set(conditions) - {"language", "recruiter"} or conditions.get("recruiter"):
+                continue
+            languages = [conditions["language"]] if "language" in conditions else ["nl", "en"]
+            for language in languages:
+                # A variant for this language wins over one without conditions.
+                if name not in by_language[language] or "language" in conditions:
+                    by_language[language][name] = variant
     return by_language
 
 
@@ -152,41 +156,45 @@ def test_bad_bodies_are_refused(stack: Stack) -> None:
 def test_history_after_several_turns(stack: Stack, responses: dict[str, Any]) -> None:
     nl = responses["nl"]
     chat = WidgetConversation.start(stack.engine_url)
-    chat.say("/greet", silent=True)  # the widget's own start: no bubble for it
-    yes = nl["utter_greet"]["buttons"][0]
-    chat.say(yes["payload"], title=yes["title"])
-    chat.say("achtendertig")
+    opening = chat.say("/greet", silent=True)  # the widget's own start: no bubble for it
+    # The offer of a plan ends the opening, with its buttons.
+    offer = opening[-1]
+    yes = offer["buttons"][0]
+    started = chat.say(yes["payload"], title=yes["title"])
+    answered = chat.say("ouderenzorg")
     history = chat.history()
     assert history["conversation_id"] == chat.conversation_id
     assert history["language"] == "nl"
-    messages = history["messages"]
-    # domain.yml doubles the braces of payloads (response templates); the bot sends single ones.
-    expected_buttons = [
-        {"title": b["title"], "payload": b["payload"].replace("{{", "{").replace("}}", "}")}
-        for b in nl["utter_greet"]["buttons"]
+
+    def bot(reply: dict[str, Any]) -> dict[str, Any]:
+        shown = {"sender": "bot", "text": reply["text"]}
+        if reply.get("buttons"):
+            shown["buttons"] = reply["buttons"]
+        return shown
+
+    # Exactly what was said, in order: the user's button by its title, no bubble for /greet.
+    assert history["messages"] == [
+        *map(bot, opening),
+        {"sender": "user", "text": yes["title"]},
+        *map(bot, started),
+        {"sender": "user", "text": "ouderenzorg"},
+        *map(bot, answered),
     ]
-    assert messages[0] == {
-        "sender": "bot",
-        "text": nl["utter_greet"]["text"],
-        "buttons": expected_buttons,
-    }
-    assert messages[1] == {"sender": "user", "text": yes["title"]}
-    assert messages[2] == {"sender": "bot", "text": nl["utter_ask_age"]["text"]}
-    assert messages[3] == {"sender": "user", "text": "achtendertig"}
-    assert messages[4] == {"sender": "bot", "text": nl["utter_ask_education"]["text"]}
-    assert len(messages) == 5
+    # The intake starts with its explanation and the sector question; the answer moves it on.
+    assert started[0]["text"] == nl["utter_intake_start"]["text"]
+    assert started[-1]["text"] == nl["utter_ask_sector"]["text"]
+    assert answered[-1]["text"] == nl["utter_ask_goal"]["text"]
 
 
 def test_the_widget_language_reaches_the_bot(stack: Stack, responses: dict[str, Any]) -> None:
     chat = WidgetConversation.start(stack.engine_url)
     replies = chat.say("/greet", silent=True, language="en")
-    assert texts(replies) == [
-        responses["en"]["utter_language_set"]["text"],
-        responses["en"]["utter_greet"]["text"],
-    ]
+    # Told in English that the bot speaks English, then the opening in English.
+    assert texts(replies)[0] == responses["en"]["utter_language_set"]["text"]
+    assert texts(replies)[1] == responses["en"]["utter_intro"]["text"]
     # Back to Dutch with the switch itself: one answer, in Dutch.
     back = chat.say('/choose_language{"language": "nl"}', title="Nederlands", language="nl")
-    assert texts(back) == [responses["nl"]["utter_language_set"]["text"]]
+    assert texts(back)[0] == responses["nl"]["utter_language_set"]["text"]
     history = chat.history()
     assert history["language"] == "nl"
     users = [m["text"] for m in history["messages"] if m["sender"] == "user"]
