@@ -86,16 +86,21 @@ typecheck: $(VENV)/.installed
 
 # All tests: those that need no trained model first (they run beside the training in
 # `make test`), then the integration tests, which start the engine with the trained model
-# (the `integration` marker, added in tests/conftest.py for the engine fixtures).
-pytest: pytest-unit pytest-engine
+# (the `integration` marker, added in tests/conftest.py for the engine fixtures): the
+# production shape's (tests/prod, HAProxy, two engines, faults under load) apart, so that
+# `make test` can run them beside the others.
+pytest: pytest-unit pytest-engine pytest-prod
 
 pytest-unit: $(VENV)/.installed $(VENV_RASA)/.installed browser
 	$(PY) -m pytest -m "not integration"
 
 pytest-engine: $(VENV)/.installed $(VENV_RASA)/.installed browser
-	$(PY) -m pytest -m integration
+	$(PY) -m pytest -m integration --ignore=tests/prod
 
-# The fuzz tests (tests/fuzz) run in `make test` with thousands of inputs per target; this runs
+pytest-prod: $(VENV)/.installed $(VENV_RASA)/.installed browser
+	$(PY) -m pytest -m integration tests/prod
+
+# The fuzz tests (tests/fuzz) run in `make test` with 600 inputs per target; this runs
 # them longer. Failing inputs are kept in .hypothesis/ and tried first on the next run.
 .PHONY: fuzz
 fuzz: $(VENV)/.installed
@@ -122,15 +127,16 @@ $(AXE): package.json package-lock.json
 	@touch $@
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
-# (figures in docs/quality.md). Two jobs at a time: the training first, and beside it the
-# checks and the tests that need no model; then the integration tests, which mostly wait on
-# the engine, beside the gate's own training (~4 min, both cores).
+# (figures in docs/quality.md). Two jobs at a time, in this order as a job ends: the training
+# and, beside it, the checks; the tests that need no model; the production shape's tests
+# (the longest part, most of it waiting on restarts and faults) as soon as the model is
+# there; the other integration tests and the gate where a job is free.
 # Each part's output is printed whole when it ends (-O).
 test:
 	@$(MAKE) --no-print-directory -j2 -O test-parts
 
-.PHONY: test-parts nlu-gate
-test-parts: train lint typecheck validate pytest-unit pytest-engine nlu-gate
+.PHONY: test-parts nlu-gate pytest-prod
+test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-engine nlu-gate
 
 # The gate after the main training, not beside it: two trainings at once only share the cores.
 nlu-gate: train $(VENV)/.installed

@@ -1,4 +1,4 @@
-"""The conversation: one action answers every user message (data/rules/conversation.yml).
+"""The conversation: one action answers every user message (data/stories/conversation.yml).
 
 Why one action: the repair patterns a real conversation needs (clarification, cannot-handle,
 skip, correction, cancel, chitchat, human handoff, repeat) all depend on the question the bot

@@ -11,6 +11,7 @@ starts. Standard library only until Rasa itself is imported.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,11 @@ def rasa_arguments(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]
 
 
 def main() -> None:
+    # numpy.distutils sets the root logger to WARNING when first imported, which happens in
+    # the model load (LogisticRegressionClassifier -> skops -> sklearn's estimator list):
+    # every INFO line after it, the turn lines among them, would be lost. Imported here, before
+    # Rasa configures logging, its setting is overwritten by Rasa's.
+    importlib.import_module("numpy.distutils.log")
     from rasa.__main__ import main as rasa_main
 
     from bot import engine_faults

@@ -58,6 +58,16 @@ EXTRA_KEYS: Final[dict[str, set[str]]] = {"units.yaml": {"defaults"}, "rules.yam
 M = TypeVar("M", bound=BaseModel)
 
 
+# libyaml's safe loader when PyYAML was built with it (the wheels are): the same documents,
+# about six times faster than the pure-Python one, which took most of a catalogue load.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """One YAML document, safely (no Python objects)."""
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
+
+
 def checksum_of(texts: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(texts):
@@ -100,7 +110,7 @@ def parse_texts(texts: Mapping[str, str]) -> CatalogueData:
             problems.append(Problem(name, "", "file is missing"))
             continue
         try:
-            document = yaml.safe_load(texts[name])
+            document = parse_yaml(texts[name])
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark is not None else ""

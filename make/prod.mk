@@ -28,7 +28,7 @@ prod-status: setup
 prod-reload: setup train
 	@$(PY) tools/prod.py reload
 
-pytest-engine: haproxy
+pytest-prod: train haproxy
 
 # Locust against the production shape (bench/prod.py, bench/locustfile.py): 10, 50 and 200
 # users, then one engine and one action server; about 10 minutes. Figures in docs/performance.md.

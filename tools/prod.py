@@ -45,7 +45,7 @@ import urllib.error
 import urllib.request
 import xmlrpc.client
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -276,6 +276,9 @@ class ProdStack:
     log_dir: Path
     model: Path = assistant.MODEL
     supervisord: subprocess.Popen[bytes] | None = None
+    # The manifests' probes; the fault tests pass shorter liveness periods so that a hang is
+    # found in seconds rather than a minute (the watcher's logic is the same).
+    probes: dict[str, Probes] = field(default_factory=lambda: dict(PROBES))
 
     def log(self, key: str) -> Path:
         return self.log_dir / f"{key}.log"
@@ -343,8 +346,8 @@ class ProdStack:
             "programs": {
                 key: {
                     "url": self.base_url(key),
-                    "startup": _probe_dict(PROBES[kind_of(key)].startup),
-                    "liveness": _probe_dict(PROBES[kind_of(key)].liveness),
+                    "startup": _probe_dict(self.probes[kind_of(key)].startup),
+                    "liveness": _probe_dict(self.probes[kind_of(key)].liveness),
                 }
                 for key in PROGRAMS
             },

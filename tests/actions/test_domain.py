@@ -179,7 +179,7 @@ def test_every_custom_action_is_in_the_domain(domain: dict[str, Any]) -> None:
 
 def test_every_intent_goes_to_the_dialogue(domain: dict[str, Any]) -> None:
     """One rule per intent: every message, whatever its intent, gets action_converse."""
-    rules = yaml.safe_load((ROOT / "data" / "rules" / "conversation.yml").read_text())["rules"]
+    rules = yaml.safe_load((ROOT / "data" / "stories" / "conversation.yml").read_text())["rules"]
     routed = {
         rule["steps"][0]["intent"]
         for rule in rules

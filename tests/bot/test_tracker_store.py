@@ -1,6 +1,6 @@
 """The engine's tracker store (bot/tracker_store.py), in .venv-rasa: its bounded history.
 
-One long conversation (intake form, questions, corrections, fallbacks with rewinds, a second
+One long conversation (intake, questions, corrections, fallbacks with rewinds, a second
 session with carried-over slots, personal data in a slot) is saved turn by turn through the
 store with a small bound, every turn loaded back the bounded way. After every turn the bounded
 tracker must equal the whole session's (Rasa's own `_retrieve`) in everything the engine reads:
@@ -27,7 +27,7 @@ CONVERSATION = """
 import asyncio, json, sys
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
-    ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered,
+    ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered,
     UserUtteranceReverted,
 )
 from bot.tracker_store import RedactingSQLTrackerStore
@@ -56,60 +56,57 @@ def reply(action, text="..."):
 
 
 def turn(number):
-    # One turn after the user's message, as the engine logs it (without the action_listen).
+    # One turn after the user's message, as the engine logs it (without the action_listen):
+    # the one dialogue action answers every message.
     kind = number % 9
     if kind == 0:
-        return user("wat kost ADL?", "ask_costs", [("unit", "ADL")]), reply(
-            "action_answer_question"
-        )
+        return user("wat kost ADL?", "ask_question"), reply("action_converse")
     if kind == 1:
-        return user("wat is BBL?", "ask_term", [("route", "BBL")]), reply("action_answer_question")
+        return user("wat is BBL?", "ask_question"), reply("action_converse")
     if kind == 2:
-        return user("wat weet je van mij?", "show_profile"), reply("action_show_profile")
+        return user("wat weet je van mij?", "show_profile"), reply("action_converse")
     if kind == 3:
-        return user("nee ik ben 40", "inform", [("number", "40")]), [
-            ActionExecuted("action_extract_profile"), SlotSet("age", 40.0 + number % 5),
-            *reply("utter_profile_updated"),
+        return user("nee ik ben 40", "inform", [("age", "40")]), [
+            ActionExecuted("action_converse"), SlotSet("age", 40.0 + number % 5),
+            BotUttered("..."),
         ]
     if kind == 4:
-        return user("blabla", "nlu_fallback"), reply("action_fallback")
+        return user("blabla", "nlu_fallback"), reply("action_converse")
     if kind == 5:
         # Rasa's core fallback takes the message back.
         return user("hmm", "out_of_scope"), [
             *reply("action_default_fallback"), UserUtteranceReverted(),
         ]
     if kind == 6:
-        return user("waarom?", "ask_why"), reply("action_explain")
+        return user("waarom?", "ask_why"), reply("action_converse")
     if kind == 7:
-        return user("ik kan 32 uur", "inform", [("number", "32")]), [
-            ActionExecuted("action_extract_profile"), SlotSet("hours_per_week", 32.0),
-            *reply("action_give_advice"), SlotSet("advice_given", True),
+        return user("ik kan 32 uur", "inform", [("hours_per_week", "32")]), [
+            ActionExecuted("action_converse"), SlotSet("hours_per_week", 32.0),
+            BotUttered("..."), SlotSet("advice_given", True),
         ]
-    return user("meer uitleg", "ask_details"), reply("action_advice_details")
+    return user("meer uitleg", "ask_details"), reply("action_converse")
 
 
 def intake(number):
-    # The intake form: activated, a question in between, answers, deactivated.
+    # The intake: the open question moves on with each answer, a question in between.
     step = number % 6
     if step == 0:
         return user("ik wil advies", "request_advice"), [
-            ActionExecuted("profile_form"), ActiveLoop("profile_form"),
-            SlotSet("requested_slot", "age"), BotUttered("hoe oud?"),
+            ActionExecuted("action_converse"), SlotSet("open_question", "age"),
+            BotUttered("hoe oud?"),
         ]
     if step == 2:
-        return user("wat is BBL?", "ask_term", [("route", "BBL")]), [
-            *reply("action_answer_question"), ActionExecuted("profile_form"),
-            BotUttered("hoe oud?"),
+        return user("wat is BBL?", "ask_question"), [
+            ActionExecuted("action_converse"), BotUttered("BBL is ..."), BotUttered("hoe oud?"),
         ]
     if step == 5:
         return user("Utrecht", "inform"), [
-            ActionExecuted("profile_form"), SlotSet("region", "Utrecht"),
-            ActiveLoop(None), SlotSet("requested_slot", None),
-            *reply("action_give_advice"), SlotSet("advice_given", True),
+            ActionExecuted("action_converse"), SlotSet("region", "Utrecht"),
+            SlotSet("open_question", None), BotUttered("je plan"), SlotSet("advice_given", True),
         ]
-    return user("38", "inform", [("number", "38")]), [
-        ActionExecuted("profile_form"), SlotSet("age", 38.0),
-        SlotSet("requested_slot", "education"), BotUttered("welke opleiding?"),
+    return user("38", "inform", [("age", "38")]), [
+        ActionExecuted("action_converse"), SlotSet("age", 38.0),
+        SlotSet("open_question", "education"), BotUttered("welke opleiding?"),
     ]
 
 

@@ -30,6 +30,8 @@ from tests.stack import SLACK_SECRET, SLACK_TOKEN, TELEGRAM_SECRET, Stack
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 60.0
+# The intake's first question in recruiter mode (domain.yml, utter_ask_sector).
+SECTOR_QUESTION = "In welke zorg gaat de kandidaat werken: de ouderenzorg of de gehandicaptenzorg?"
 _ids = itertools.count(1)
 
 
@@ -186,7 +188,7 @@ def test_telegram_message_is_answered_with_an_inline_keyboard(channels: Channels
     assert status == 200
     sent = channels.fake.wait_for(channels.sent_to_chat(chat))
     buttons = [button for call in sent for button in inline_buttons(call)]
-    assert {"text": "Ja, graag", "callback_data": "/affirm"} in buttons
+    assert {"text": "Ja, graag", "callback_data": "/request_advice"} in buttons
     sender = f"telegram:{chat}"
     latest = channels.latest_user_event(sender)
     assert latest["input_channel"] == "telegram"
@@ -205,11 +207,11 @@ def test_telegram_button_press_comes_back_as_its_payload(channels: Channels) -> 
     chat = new_chat_id()
     assert channels.telegram(telegram_text(chat * 10, chat, "hoi"))[0] == 200
     greeting = len(channels.fake.wait_for(channels.sent_to_chat(chat)))
-    assert channels.telegram(telegram_click(chat * 10 + 1, chat, "/affirm"))[0] == 200
+    assert channels.telegram(telegram_click(chat * 10 + 1, chat, "/request_advice"))[0] == 200
     sent = channels.fake.wait_for(channels.sent_to_chat(chat), count=greeting + 1)
     # The intake starts, asking about the candidate: recruiter mode from the channel.
-    assert "Hoe oud is de kandidaat?" in [call.params["text"] for call in sent[greeting:]]
-    assert channels.user_texts(f"telegram:{chat}") == ["hoi", "/affirm"]
+    assert SECTOR_QUESTION in [call.params["text"] for call in sent[greeting:]]
+    assert channels.user_texts(f"telegram:{chat}") == ["hoi", "/request_advice"]
     acknowledged = channels.fake.select(lambda c: c.method == "answerCallbackQuery")
     assert f"cbq-{chat * 10 + 1}" in [call.params["callback_query_id"] for call in acknowledged]
 
@@ -218,7 +220,7 @@ def test_telegram_start_command_starts_the_recruiter_intake(channels: Channels) 
     chat = new_chat_id()
     assert channels.telegram(telegram_text(chat * 10, chat, "/start"))[0] == 200
     texts = [call.params["text"] for call in channels.fake.wait_for(channels.sent_to_chat(chat))]
-    assert "Hoe oud is de kandidaat?" in texts
+    assert SECTOR_QUESTION in texts
 
 
 def test_a_new_telegram_chat_gets_the_privacy_notice_first_and_once(channels: Channels) -> None:
@@ -334,7 +336,7 @@ def test_slack_message_is_answered_with_buttons(channels: Channels) -> None:
     assert {
         "type": "button",
         "text": {"type": "plain_text", "text": "Ja, graag"},
-        "value": "/affirm",
+        "value": "/request_advice",
     } in buttons
     assert sent[0].headers["authorization"] == f"Bearer {SLACK_TOKEN}"
     assert all("as_user" not in call.params for call in sent)  # classic apps only
@@ -348,11 +350,11 @@ def test_slack_button_click_comes_back_as_its_value(channels: Channels) -> None:
     user, channel = new_slack_ids()
     assert channels.slack(slack_message(f"Ev{user}", user, channel, "hoi"))[0] == 200
     greeting = len(channels.fake.wait_for(channels.posted_to_channel(channel)))
-    click = slack_click(user, channel, "/affirm")
+    click = slack_click(user, channel, "/request_advice")
     assert channels.slack(click, "application/x-www-form-urlencoded")[0] == 200
     sent = channels.fake.wait_for(channels.posted_to_channel(channel), count=greeting + 1)
-    assert "Hoe oud is de kandidaat?" in [call.params.get("text") for call in sent[greeting:]]
-    assert channels.wait_user_texts(f"slack:{user}:{channel}", 2) == ["hoi", "/affirm"]
+    assert SECTOR_QUESTION in [call.params.get("text") for call in sent[greeting:]]
+    assert channels.wait_user_texts(f"slack:{user}:{channel}", 2) == ["hoi", "/request_advice"]
 
 
 def test_a_new_slack_conversation_gets_the_privacy_notice_first(channels: Channels) -> None:

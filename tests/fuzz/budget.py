@@ -1,8 +1,8 @@
 """How many generated inputs each fuzz target gets, and the hypothesis settings around them.
 
 Two profiles, registered here and never loaded globally (a loaded profile would change every
-other hypothesis test of the suite): "fuzz-ci" for `make test` (thousands of inputs per pure
-function, about a minute for the whole package on two cores) and "fuzz-long" for `make fuzz`.
+other hypothesis test of the suite): "fuzz-ci" for `make test` (600 inputs per pure
+function, about half a minute for the whole package on two cores) and "fuzz-long" for `make fuzz`.
 FUZZ_PROFILE=fuzz-long selects the long one; FUZZ_EXAMPLES=N sets the count per target
 (scaled down the same way for the slow targets). Failures print a reproduction blob
 (@reproduce_failure). `make test` tries the same inputs every run; in `make fuzz` failing
@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-PROFILES: Final = {"fuzz-ci": 2_000, "fuzz-long": 50_000}
+PROFILES: Final = {"fuzz-ci": 600, "fuzz-long": 50_000}
 
 for _name, _examples in PROFILES.items():
     settings.register_profile(

@@ -134,11 +134,11 @@ def test_database_cut_refuses_turns_honestly_and_loses_none(
         answered.append(message)
 
     turn("hoi", "utter_greet")
-    turn("ik wil graag advies", "utter_ask_age")
+    turn("ik wil graag advies", "utter_ask_sector")
 
     proxy.cut()
     try:
-        for message in ("ik ben 39 jaar", "negenendertig"):
+        for message in ("in de ouderenzorg", "ouderenzorg"):
             status, body = rest(stack, sender, message)
             # Refused, with the friendly text; no normal answer.
             assert status == 503, (status, body)
@@ -157,9 +157,9 @@ def test_database_cut_refuses_turns_honestly_and_loses_none(
 
     # The next turn after the database is back works (stale connections are replaced).
     started = time.monotonic()
-    turn("38", "utter_ask_education")
+    turn("ouderenzorg", "utter_ask_goal")
     print(f"\nfirst turn after the database came back: {time.monotonic() - started:.2f} s")
-    turn("havo", "utter_ask_care_qualifications")
+    turn("zo snel mogelijk aan het werk", "utter_ask_target")
 
     # Every turn that was answered is stored, in order, once; the refused ones are not.
     assert stored_user_texts(faults.database_url, sender) == answered
@@ -174,16 +174,18 @@ def test_database_lost_during_a_turn_refuses_it_at_the_save(
 ) -> None:
     stack, proxy = faults.stack, faults.proxy
     sender = f"save-{uuid.uuid4().hex[:10]}"
-    for message, expected in (("hoi", "utter_greet"), ("ik wil graag advies", "utter_ask_age")):
+    for message, expected in (("hoi", "utter_greet"), ("ik wil graag advies", "utter_ask_sector")):
         status, body = rest(stack, sender, message)
-        assert status == 200 and texts(body) == [dutch[expected]["text"]], body
+        assert status == 200 and texts(body)[-1] == dutch[expected]["text"], body
     # The turn reads its tracker, then waits for the (stopped) action server; meanwhile the
     # database goes away, so its save fails.
     actions = running_action_server(stack)
     answer: dict[str, tuple[int, Any]] = {}
     os.killpg(actions.popen.pid, signal.SIGSTOP)
     try:
-        worker = threading.Thread(target=lambda: answer.update(turn=rest(stack, sender, "38")))
+        worker = threading.Thread(
+            target=lambda: answer.update(turn=rest(stack, sender, "ouderenzorg"))
+        )
         worker.start()
         time.sleep(2.0)  # sequencing only: let the turn get past its read
         proxy.cut()
@@ -195,9 +197,13 @@ def test_database_lost_during_a_turn_refuses_it_at_the_save(
     assert status == 503 and body["error"] == "storage_unavailable", body
     engine_log = stack.logs["engine"].read_text(encoding="utf-8", errors="replace")
     assert "(OperationalError at save)" in engine_log  # it was the save that failed
-    status, body = rest(stack, sender, "38")
-    assert status == 200 and texts(body) == [dutch["utter_ask_education"]["text"]], body
-    assert stored_user_texts(faults.database_url, sender) == ["hoi", "ik wil graag advies", "38"]
+    status, body = rest(stack, sender, "ouderenzorg")
+    assert status == 200 and texts(body) == [dutch["utter_ask_goal"]["text"]], body
+    assert stored_user_texts(faults.database_url, sender) == [
+        "hoi",
+        "ik wil graag advies",
+        "ouderenzorg",
+    ]
 
 
 def test_telegram_updates_refused_while_the_database_is_down_are_handled_when_resent(
@@ -263,24 +269,24 @@ def test_action_server_slow_then_down_gets_an_honest_answer_and_the_form_goes_on
         return took, texts(body)
 
     assert timed("hoi")[1] == [dutch["utter_greet"]["text"]]
-    assert timed("ik wil graag advies")[1] == [dutch["utter_ask_age"]["text"]]
+    assert timed("ik wil graag advies")[1][-1] == dutch["utter_ask_sector"]["text"]
 
     # Slow: the action server's processes are stopped; connections hang unanswered.
     os.killpg(actions.popen.pid, signal.SIGSTOP)
     try:
-        took, said = timed("38")
+        took, said = timed("ouderenzorg")
     finally:
         os.killpg(actions.popen.pid, signal.SIGCONT)
     print(f"\naction server stopped (SIGSTOP): answered in {took:.2f} s: {said}")
     assert said[0] == unavailable
-    assert dutch["utter_ask_education"]["text"] not in said  # the answer was not taken
+    assert dutch["utter_ask_goal"]["text"] not in said  # the answer was not taken
     assert took < ACTION_ANSWER_BOUND_SECONDS
-    # Back: the form is where it was (age still asked), and the answer now counts.
-    assert timed("38")[1] == [dutch["utter_ask_education"]["text"]]
+    # Back: the intake is where it was (the sector still asked), and the answer now counts.
+    assert timed("ouderenzorg")[1] == [dutch["utter_ask_goal"]["text"]]
 
     # Down: killed; connection refused.
     assistant.stop([actions])
-    took, said = timed("havo")
+    took, said = timed("zo snel mogelijk aan het werk")
     print(f"action server down (killed): answered in {took:.2f} s: {said}")
     assert said[0] == unavailable
     assert took < ACTION_ANSWER_BOUND_SECONDS
@@ -288,7 +294,7 @@ def test_action_server_slow_then_down_gets_an_honest_answer_and_the_form_goes_on
         restarted = assistant.start_action_server(stack.settings, stack.env, output=log)
     stack.processes.append(restarted)
     assistant.wait_ready([restarted], timeout=120)
-    assert timed("havo")[1] == [dutch["utter_ask_care_qualifications"]["text"]]
+    assert timed("zo snel mogelijk aan het werk")[1] == [dutch["utter_ask_target"]["text"]]
 
 
 def test_a_widget_resend_of_a_stored_message_gets_its_answer_not_a_second_turn(
@@ -298,16 +304,16 @@ def test_a_widget_resend_of_a_stored_message_gets_its_answer_not_a_second_turn(
     widget = WidgetConversation.start(stack.engine_url)
     widget.say("/greet", silent=True, language="nl", message_id="m-greet-00001")
     first = widget.say("ik wil graag advies", message_id="m-advice-0001")
-    assert texts(first) == [dutch["utter_ask_age"]["text"]]
+    assert texts(first)[-1] == dutch["utter_ask_sector"]["text"]
     # The answer got lost on the way (say, the engine stopped after its save): the widget
     # sends the message again with the same id, and gets the stored answer.
     again = widget.say("ik wil graag advies", message_id="m-advice-0001", resend=True)
     assert again == first
     # A resend whose first attempt never got stored is handled as a new turn.
-    new = widget.say("38", message_id="m-age-000001", resend=True)
-    assert texts(new) == [dutch["utter_ask_education"]["text"]]
+    new = widget.say("ouderenzorg", message_id="m-sector-0001", resend=True)
+    assert texts(new) == [dutch["utter_ask_goal"]["text"]]
     assert stored_user_texts(faults.database_url, widget.conversation_id) == [
         "/greet",
         "ik wil graag advies",
-        "38",
+        "ouderenzorg",
     ]

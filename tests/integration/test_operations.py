@@ -43,7 +43,7 @@ def test_turns_and_actions_are_counted(stack: Stack) -> None:
     engine_before = scrape(f"{stack.engine_url}/webhooks/metrics/")
     actions_before = scrape(f"{action_url(stack)}/metrics")
 
-    for message in ("hoi", "ik wil graag advies", "achtendertig"):
+    for message in ("hoi", "ik wil graag advies", "ouderenzorg"):
         stack.say(sender, message)
 
     engine = scrape(f"{stack.engine_url}/webhooks/metrics/")
@@ -58,7 +58,7 @@ def test_turns_and_actions_are_counted(stack: Stack) -> None:
 
     actions = scrape(f"{action_url(stack)}/metrics")
     runs = "zijwijzer_actions_total"
-    labels = {"action": "validate_profile_form", "outcome": "ok"}
+    labels = {"action": "action_converse", "outcome": "ok"}
     assert counted(actions, runs, **labels) > counted(actions_before, runs, **labels)
 
 
@@ -73,7 +73,7 @@ def request_ids_in_tracker(tracker: dict[str, Any]) -> set[str]:
 def test_the_action_server_logs_under_the_engines_request_id(stack: Stack) -> None:
     sender = f"ops-{uuid.uuid4().hex[:12]}"
     stack.say(sender, "ik wil graag advies")
-    stack.say(sender, "achtendertig")
+    stack.say(sender, "ouderenzorg")
     # Every turn got an id, kept in the user message's metadata (bot/turn_metrics.py).
     stored = request_ids_in_tracker(stack.tracker(sender))
     assert len(stored) == 2
@@ -104,11 +104,11 @@ def test_the_load_balancers_request_id_reaches_the_action_servers_log(stack: Sta
     request_id = f"lb-{uuid.uuid4().hex[:16]}"
     request = urllib.request.Request(
         f"{stack.engine_url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": "achtendertig"}).encode(),
+        data=json.dumps({"sender": sender, "message": "ouderenzorg"}).encode(),
         headers={**stack.rest_headers, "X-Request-ID": request_id},
     )
     with urllib.request.urlopen(request, timeout=60) as answer:
         assert answer.status == 200
     log = stack.logs["actions"].read_text("utf-8")
-    assert re.search(rf"action validate_profile_form: ok in .* \[request {request_id}\]", log)
+    assert re.search(rf"action action_converse: ok in .* \[request {request_id}\]", log)
     assert "turn on rest: ok in" in stack.logs["engine"].read_text("utf-8")

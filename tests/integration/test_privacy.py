@@ -65,8 +65,14 @@ def test_personal_data_never_reaches_the_tracker_store(
 ) -> None:
     sender = f"privacy-{uuid.uuid4().hex[:12]}"
     assert texts(stack.say(sender, "hoi")) == [dutch["utter_greet"]["text"]]
-    assert texts(stack.say(sender, "ik wil graag advies")) == [dutch["utter_ask_age"]["text"]]
-    assert texts(stack.say(sender, "ik ben 38")) == [dutch["utter_ask_education"]["text"]]
+    assert texts(stack.say(sender, "ik wil graag advies"))[-1] == dutch["utter_ask_sector"]["text"]
+    for message, question in (
+        ("ouderenzorg", "utter_ask_goal"),
+        ("zo snel mogelijk aan het werk", "utter_ask_target"),
+        ("weet ik nog niet", "utter_ask_age"),
+        ("ik ben 38", "utter_ask_education"),
+    ):
+        assert texts(stack.say(sender, message)) == [dutch[question]["text"]], message
 
     # Personal data in the middle of the intake: the bot answers every message (what it
     # answers depends on how each is understood), from the tracker stored redacted each turn.
@@ -123,16 +129,16 @@ def test_no_erases_nothing_and_the_intake_goes_on(
     stack: Stack, dutch: dict[str, dict[str, Any]]
 ) -> None:
     sender = f"keep-{uuid.uuid4().hex[:12]}"
-    assert texts(stack.say(sender, "ik wil graag advies")) == [dutch["utter_ask_age"]["text"]]
+    assert texts(stack.say(sender, "ik wil graag advies"))[-1] == dutch["utter_ask_sector"]["text"]
     assert texts(stack.say(sender, "wis mijn gegevens")) == [
         dutch["utter_ask_erase_confirm"]["text"]
     ]
     assert texts(stack.say(sender, "/deny")) == [
         dutch["utter_erase_cancelled"]["text"],
-        dutch["utter_ask_age"]["text"],
+        dutch["utter_ask_sector"]["text"],
     ]
-    assert texts(stack.say(sender, "38")) == [dutch["utter_ask_education"]["text"]]
-    assert slot_values(stored_rows(stack, sender), "age")[-1] == 38
+    assert texts(stack.say(sender, "ouderenzorg")) == [dutch["utter_ask_goal"]["text"]]
+    assert slot_values(stored_rows(stack, sender), "sector")[-1] == "vvt"
 
 
 def test_erase_outside_the_intake_in_english(stack: Stack) -> None:

@@ -11,6 +11,7 @@ is missing. Starting takes about a minute (two engines at once on two cores).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -37,6 +38,18 @@ REDIS_URL_ENV = "ZIJWIJZER_TEST_REDIS_URL"
 # The action timeout of the shape under test: the default (bot/settings.py), so the faults
 # behave as in production (HAProxy's 2 s for an action server is fitted to it).
 ACTION_TIMEOUT_SECONDS = 5
+# The manifests probe liveness every 20 s and restart after 3 failures: a hung process is
+# found after a minute. The action servers here are probed every 5 s (same failures, same
+# watcher), so the hang test waits 15 s; the engines keep the manifests' period, as a busy
+# engine under the tests' load may answer a probe late.
+QUICK_LIVENESS_PERIOD_SECONDS = 5.0
+
+
+def quick_liveness(probes: dict[str, prod.Probes]) -> dict[str, prod.Probes]:
+    actions = probes["actions"]
+    assert actions.liveness is not None
+    quick = dataclasses.replace(actions.liveness, period=QUICK_LIVENESS_PERIOD_SECONDS)
+    return {**probes, "actions": dataclasses.replace(actions, liveness=quick)}
 
 
 @dataclass
@@ -141,7 +154,7 @@ def prod_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
     env = prod.prod_env(environ, stack_ports)
     # Short: a unix socket's path must fit in 108 bytes.
     folder = Path(tempfile.mkdtemp(prefix="zw-prod-"))
-    stack = prod.ProdStack(env, stack_ports, folder)
+    stack = prod.ProdStack(env, stack_ports, folder, probes=quick_liveness(prod.PROBES))
     running = Prod(stack, database_url, postgres_proxy, redis_proxy)
     print(f"production shape: logs in {folder}")
     try:

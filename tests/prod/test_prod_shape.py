@@ -32,12 +32,17 @@ pytestmark = pytest.mark.integration
 INTAKE = [
     "hoi",
     "ik wil graag advies",
-    "achtendertig",
-    "havo. Ik heb nog geen werkgever, 24 uur, geen uitkering, ik woon in Utrecht",
+    "ouderenzorg",
+    "zo snel mogelijk aan het werk",
+    "weet ik nog niet",
+    "ik ben 38",
+    "havo",
     "nee",
-    "0",
-    '/inform{"sector": "vvt"}',
-    '/inform{"goal": "tasks"}',
+    "nee",
+    "nee nog geen werkgever",
+    "24 uur",
+    "nee",
+    "Utrecht",
 ]
 # A turn waits for the engine; on a busy 2-core machine that can take a while.
 TURN_TIMEOUT_MS = 90_000
@@ -186,11 +191,11 @@ def test_the_widget_in_a_browser_chats_through_the_one_door(
         last_text = page.locator(".zw-message.zw-bot .zw-text").last
         expect(last_text).to_have_text(starts(dutch["utter_greet"]["text"]))
         page.locator(".zw-message.zw-bot").last.get_by_role("button", name="Ja, graag").click()
-        expect(last_text).to_have_text(starts(dutch["utter_ask_age"]["text"]))
+        expect(last_text).to_have_text(starts(dutch["utter_ask_sector"]["text"]))
         field = page.locator(".zw-input")
-        field.fill("achtendertig")
+        field.fill("in de ouderenzorg")
         field.press("Enter")
-        expect(last_text).to_have_text(starts(dutch["utter_ask_education"]["text"]))
+        expect(last_text).to_have_text(starts(dutch["utter_ask_goal"]["text"]))
         page.screenshot(path=screenshot_path("prod-widget-through-haproxy"))
     finally:
         expect.set_options(timeout=5_000)
