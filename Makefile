@@ -127,13 +127,13 @@ $(AXE): package.json package-lock.json
 	@touch $@
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
-# (figures in docs/quality.md). Two jobs at a time, in this order as a job ends: the training
-# and, beside it, the checks; the tests that need no model; the production shape's tests
-# (the longest part, most of it waiting on restarts and faults) as soon as the model is
-# there; the other integration tests and the gate where a job is free.
+# (figures in docs/quality.md). Three jobs at a time on two cores, in this order as a job ends:
+# the training and, beside it, the checks; the tests that need no model (about one core); the
+# production shape's tests as soon as the model is there (about half a core: most of their
+# time waits on restarts, probes and faults); the other integration tests and the gate.
 # Each part's output is printed whole when it ends (-O).
 test:
-	@$(MAKE) --no-print-directory -j2 -O test-parts
+	@$(MAKE) --no-print-directory -j3 -O test-parts
 
 .PHONY: test-parts nlu-gate pytest-prod
 test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-engine nlu-gate

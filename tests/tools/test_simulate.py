@@ -63,9 +63,10 @@ def test_every_question_has_at_least_30_phrasings() -> None:
 
 
 def test_the_simulator_knows_every_question_the_bot_asks() -> None:
+    responses = domain()["responses"]
     recogniser = Recogniser(domain())
     for field in [q.field for q in load_directory().data.intake]:
         for kind in ("ask", "example", "clarify"):
-            for variant in domain()["responses"][f"utter_{kind}_{field}"]:
+            for variant in responses[f"utter_{kind}_{field}"]:
                 found = recogniser.recognise(variant["text"])
                 assert found is not None and found[0].field == field, (kind, field)
