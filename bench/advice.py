@@ -107,11 +107,14 @@ def profiles(count: int, regions: list[str], qualifications: list[str]) -> list[
     target_rng = random.Random(20261207)
     out = []
     for i in range(count):
+        age = rng.randint(18, 66)
         profile: dict[str, Any] = {
-            "age": rng.randint(18, 66),
+            "age": age,
             "education": {"level": rng.choice(EDUCATION_LEVELS)},
             "care_qualifications": rng.sample(qualifications, rng.choice((0, 0, 0, 1))),
-            "care_experience_years": rng.choice((0, 0, 1, 3, 7)),
+            # At most the years since 12 (the profile refuses more since issue 20), drawn as
+            # before so the other profiles stay the same.
+            "care_experience_years": min(rng.choice((0, 0, 1, 3, 7)), age - 12),
             "employer": rng.choice(EMPLOYERS),
             "employer_sbb_recognised": rng.choice(SBB_ANSWERS),
             "hours_per_week": rng.choice((8, 16, 24, 32, 36)),
