@@ -92,10 +92,16 @@ typecheck: $(VENV)/.installed
 # (the `integration` marker, added in tests/conftest.py for the engine fixtures): the
 # production shape's (tests/prod, HAProxy, two engines, faults under load) apart, so that
 # `make test` can run them beside the others.
-pytest: pytest-unit pytest-engine pytest-prod
+pytest: pytest-unit pytest-catalogue pytest-engine pytest-prod
 
+# The tests that need no model in two parts, so that `make test` can spread them: the
+# catalogue's and the fuzz tests (CPU-bound, about a quarter of them), and the rest.
+CATALOGUE_TESTS := tests/catalogue tests/fuzz
 pytest-unit: $(VENV)/.installed $(VENV_RASA)/.installed browser
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -m "not integration" $(addprefix --ignore=,$(CATALOGUE_TESTS))
+
+pytest-catalogue: $(VENV)/.installed
+	$(PY) -m pytest -m "not integration" $(CATALOGUE_TESTS)
 
 pytest-engine: $(VENV)/.installed $(VENV_RASA)/.installed browser
 	$(PY) -m pytest -m integration --ignore=tests/prod
@@ -131,15 +137,16 @@ $(AXE): package.json package-lock.json
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
 # (figures in docs/quality.md). Three jobs at a time on two cores, in this order as a job ends:
-# the training and, beside it, the checks; the tests that need no model (about one core); the
-# production shape's tests as soon as the model is there (about half a core: most of their
-# time waits on restarts, probes and faults); the other integration tests and the gate.
+# the training and, beside it, the checks; the tests that need no model (about one core, in two
+# parts); the production shape's tests as soon as the model is there (about half a core: most
+# of their time waits on restarts, probes and faults); the other integration tests and the gate.
 # Each part's output is printed whole when it ends (-O).
 test:
 	@$(MAKE) --no-print-directory -j3 -O test-parts
 
-.PHONY: test-parts nlu-gate pytest-prod
-test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-engine nlu-gate
+.PHONY: test-parts nlu-gate pytest-prod pytest-catalogue
+test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-catalogue pytest-engine \
+	nlu-gate
 
 # The gate after the main training, not beside it: two trainings at once only share the cores.
 nlu-gate: train $(VENV)/.installed
