@@ -671,6 +671,14 @@ def _read_work(r: _Reading) -> None:
         employer = "none"
     if employer is not None:
         r.put("employer", employer)
+        if (
+            employer == "other"
+            and r.asked != "care_experience_years"
+            and not CARE_EXPERIENCE_PATTERN.search(r.text)
+        ):
+            # "ik werk nu 12 jaar in een supermarkt": years of work outside care are no
+            # experience in care.
+            r.values.pop("care_experience_years", None)
     elif r.asked == "employer" and r.yes and not r.bare:
         r.problem("employer", "clarify")
     no_experience = _has(r.text, p.no_experience) or NO_EXPERIENCE_PATTERN.search(r.text)
@@ -686,6 +694,12 @@ def _read_work(r: _Reading) -> None:
         ):
             r.put("employer_sbb_recognised", "yes")
 
+
+# Years said to be in care, whatever the person does now ("3 jaar in de zorg gewerkt").
+CARE_EXPERIENCE_PATTERN: Final = re.compile(
+    r"\b(?:in de zorg gewerkt|gewerkt in de zorg|ervaring in de zorg|zorgervaring|"
+    r"worked in care|experience in care|care experience)\b"
+)
 
 # "geen zorgervaring", "no care experience", "zonder ervaring in de zorg": a negation, at most
 # two words, then experience.

@@ -389,3 +389,25 @@ def test_a_birth_year_is_an_age() -> None:
 )
 def test_the_answer_to_what_do_you_want_to_become(text: str, expected: str) -> None:
     assert interpret(text, CATALOGUE, "target")["values"]["target"] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Tried as a newcomer: the years were taken as years in care, the question skipped.
+        (
+            "hallo, ik werk nu 12 jaar in een supermarkt en wil de zorg in",
+            {"employer": "other", "care_experience_years": None},
+        ),
+        ("ik werk 12 jaar in de thuiszorg", {"employer": "care", "care_experience_years": 12}),
+        (
+            "ik heb 3 jaar in de zorg gewerkt, nu werk ik bij een bank",
+            {"employer": "other", "care_experience_years": 3},
+        ),
+    ],
+)
+def test_years_of_work_outside_care_are_no_care_experience(
+    text: str, expected: dict[str, Any]
+) -> None:
+    values = interpret(text, CATALOGUE, None)["values"]
+    assert {field: values.get(field) for field in expected} == expected

@@ -421,3 +421,28 @@ def test_markup_in_a_message_stays_text_under_the_policy(browser: Browser, stack
     assert violations == []
     assert context.errors == []  # type: ignore[attr-defined]
     context.close()
+
+
+def test_a_plan_in_english_labels_the_card_in_english(browser: Browser, stack: Stack) -> None:
+    # Tried as a newcomer: "Can we talk in English?" switched the conversation, not the
+    # widget, and the English plan came with "Jouw plan" and "Met wie:".
+    context, page = new_page(browser, PHONE)
+
+    def fake(route: Route) -> None:
+        english = {**SAMPLE_PLAN, "language": "en"}
+        route.fulfill(
+            status=200,
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": "*"},
+            body=json.dumps([{"text": "This is your plan."}, {"custom": english}]),
+        )
+
+    open_and_accept(page, stack)
+    expect(page.locator(".zw-typing")).to_be_hidden()
+    page.route(re.compile(r"/webhooks/widget/webhook$"), fake)
+    type_and_send(page, "can we talk in English?")
+    plan = page.locator(".zw-plan")
+    expect(plan).to_have_attribute("aria-label", "Your plan")
+    expect(plan.locator(".zw-contact")).to_have_text(re.compile(r"^Who with: "))
+    expect(page.locator(".zw-input")).to_have_attribute("placeholder", re.compile("^Type"))
+    context.close()

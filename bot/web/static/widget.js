@@ -476,6 +476,13 @@
   }
 
   function plan(payload) {
+    if (TEXTS[payload.language] && payload.language !== state.language) {
+      // The conversation's language wins, as for the history: the person may have asked the
+      // bot in a message to switch, and the plan's labels must be in the plan's language.
+      state.language = payload.language;
+      save("language", state.language);
+      renderTexts();
+    }
     // The chat's message above it already says "this is your plan": the heading is for
     // screen readers and for finding the plan in a long conversation.
     var box = el("div", { class: "zw-plan", role: "group", "aria-label": t("planTitle") }, [
@@ -540,12 +547,12 @@
       box.appendChild(more);
     }
     if (safeUrl(payload.link)) {
-      var save = el("p", { class: "zw-save" }, [link(t("saveAdvice"), payload.link)]);
-      save.firstChild.classList.add("zw-save-link");
+      var saved = el("p", { class: "zw-save" }, [link(t("saveAdvice"), payload.link)]);
+      saved.firstChild.classList.add("zw-save-link");
       if (payload.link_until) {
-        save.appendChild(el("span", { class: "zw-save-until", text: " " + t("saveUntil", { date: String(payload.link_until) }) }));
+        saved.appendChild(el("span", { class: "zw-save-until", text: " " + t("saveUntil", { date: String(payload.link_until) }) }));
       }
-      box.appendChild(save);
+      box.appendChild(saved);
     }
     return box;
   }
