@@ -228,25 +228,16 @@ class AdviceStore:
         changes nothing; a call past the key's deadline raises TooLate and stores nothing.
         """
         self._ensure_table()
-        if key is None:
-            now = utcnow()
-            token = save_advice(
-                self.database,
-                dict(advice),
-                language,
-                valid_days=self.valid_days,
-                now=now,
-                conversation_id=conversation_id,
-            )
-            return self._link(token, now + dt.timedelta(days=self.valid_days))
-        token = keyed_token(self._secret_key, key)
-        first = self._saved_under(key)
-        if first is not None:
-            return self._link(token, first)
-        key.check_in_time()
+        token: str | None = None
+        if key is not None:
+            token = keyed_token(self._secret_key, key)
+            first = self._saved_under(key)
+            if first is not None:
+                return self._link(token, first)
+            key.check_in_time()
         now = utcnow()
         try:
-            save_advice(
+            saved = save_advice(
                 self.database,
                 dict(advice),
                 language,
@@ -254,15 +245,15 @@ class AdviceStore:
                 now=now,
                 conversation_id=conversation_id,
                 token=token,
-                idempotency_key=key.digest,
+                idempotency_key=key.digest if key is not None else None,
             )
         except IntegrityError:
             # A concurrent call under the same key won the race: its advice is the one.
-            first = self._saved_under(key)
-            if first is None:
+            first = self._saved_under(key) if key is not None else None
+            if first is None or token is None:
                 raise
             return self._link(token, first)
-        return self._link(token, now + dt.timedelta(days=self.valid_days))
+        return self._link(saved, now + dt.timedelta(days=self.valid_days))
 
     def _saved_under(self, key: IdempotencyKey) -> dt.datetime | None:
         """When the advice saved under `key` expires; None when there is none."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 
 from actions.render import render
 from bot.advice_store import save_advice
@@ -140,6 +140,14 @@ def open_chat(page: Page, web: Web) -> None:
     expect(page.locator(".zw-message.zw-bot").first).to_contain_text(GREETING)
 
 
+def plan_after_the_last_answer(page: Page, web: Web) -> Locator:
+    """Opens the chat and sends the intake's last answer: the engine answers with the plan."""
+    open_chat(page, web)
+    page.locator(".zw-input").fill("Utrecht")
+    page.locator(".zw-input").press("Enter")
+    return page.locator(".zw-plan")
+
+
 def box(page: Page, selector: str) -> dict[str, float]:
     found = page.locator(selector).first.bounding_box()
     assert found is not None, selector
@@ -212,10 +220,7 @@ def test_a_hard_word_in_a_step_opens_its_explanation(
     browser: Browser, web: Web, plan_replies: list[dict[str, Any]]
 ) -> None:
     context, page = phone(browser, web, plan_replies)
-    open_chat(page, web)
-    page.locator(".zw-input").fill("Utrecht")
-    page.locator(".zw-input").press("Enter")
-    plan = page.locator(".zw-plan")
+    plan = plan_after_the_last_answer(page, web)
     plan.locator(".zw-step-first_step summary").click()
     word = plan.get_by_role("button", name="BBL", exact=True)
     expect(word).to_be_visible()
@@ -320,10 +325,7 @@ def test_axe_finds_nothing_serious_in_the_widget_with_the_plan_open(
     browser: Browser, web: Web, plan_replies: list[dict[str, Any]]
 ) -> None:
     context, page = phone(browser, web, plan_replies)
-    open_chat(page, web)
-    page.locator(".zw-input").fill("Utrecht")
-    page.locator(".zw-input").press("Enter")
-    plan = page.locator(".zw-plan")
+    plan = plan_after_the_last_answer(page, web)
     expect(plan).to_be_visible()
     assert blocking(axe_violations(page)) == []
     # Everything open: every step and "meer en waarom".

@@ -475,14 +475,19 @@
     return item;
   }
 
-  function plan(payload) {
-    if (TEXTS[payload.language] && payload.language !== state.language) {
-      // The conversation's language wins, as for the history: the person may have asked the
-      // bot in a message to switch, and the plan's labels must be in the plan's language.
-      state.language = payload.language;
+  // The conversation's language wins over the widget's (the person may have asked the bot
+  // to switch): the widget's own texts follow it.
+  function followConversation(language) {
+    if (TEXTS[language] && language !== state.language) {
+      state.language = language;
       save("language", state.language);
       renderTexts();
     }
+  }
+
+  function plan(payload) {
+    // The plan's labels in the plan's language: the person may have switched in a message.
+    followConversation(payload.language);
     // The chat's message above it already says "this is your plan": the heading is for
     // screen readers and for finding the plan in a long conversation.
     var box = el("div", { class: "zw-plan", role: "group", "aria-label": t("planTitle") }, [
@@ -819,12 +824,7 @@
         return;
       }
       log.textContent = "";
-      if (TEXTS[answer.data.language] && answer.data.language !== state.language) {
-        // The conversation's language wins (the person may have asked the bot to switch).
-        state.language = answer.data.language;
-        save("language", state.language);
-        renderTexts();
-      }
+      followConversation(answer.data.language);
       var messages = answer.data.messages;
       var lastUser = -1;
       messages.forEach(function (m, i) { if (m.sender === "user") lastUser = i; });
