@@ -348,8 +348,9 @@ class _Reading:
         first = tokens[0] if tokens else ""
         p = self.phrases
         # "ja" / "nee" count when they start the message or stand in a short one.
-        self.yes = first in p.yes or (self.bare and _has(self.text, p.yes))
-        self.no = first in p.no or (self.bare and _has(self.text, p.no))
+        hesitating = _has(self.text, p.hesitation)
+        self.yes = not hesitating and (first in p.yes or (self.bare and _has(self.text, p.yes)))
+        self.no = not hesitating and (first in p.no or (self.bare and _has(self.text, p.no)))
         self.dont_know = _has(self.text, p.dont_know)
         starts = [0, *(m.start() for m in _CLAUSE_BREAK.finditer(self.text)), len(self.text)]
         self.clauses = list(itertools.pairwise(starts))

@@ -295,6 +295,7 @@ class Phrases(Strict):
     yes: PhraseList
     no: PhraseList
     dont_know: PhraseList
+    hesitation: PhraseList
     full_time: PhraseList
     part_time_half: PhraseList
     no_experience: PhraseList

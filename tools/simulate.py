@@ -488,7 +488,28 @@ class Simulator:
         person.meant[field_name] = meant
         person.answered.add(field_name)
         person.unknown.discard(field_name)
+        self._adopt_implied(person, text, field_name)
         return self._send(c, sender, text, counted=True)
+
+    def _adopt_implied(self, person: Person, text: str, field_name: str) -> None:
+        """What an answer also says about a field the person did not know ("a nurse with a
+        bachelor" after skipping the goal) is what they mean now, where the bot takes it: a
+        field with no value yet, or any field when the answer misses the question asked."""
+        values = interpret(text, self.catalogue, field_name, self.speaker.today)["values"]
+        answers_asked = field_name in values
+        for other, value in values.items():
+            if other == field_name or other not in PROFILE_FIELDS or other in person.meant:
+                continue
+            if other not in person.unknown:
+                continue
+            question = self.intake.get(other)
+            meaning = question.dont_know if question else SKIP
+            has_value = other not in person.skipped and meaning not in (SKIP, CLARIFY)
+            if has_value and answers_asked:
+                continue
+            person.meant[other] = value
+            person.unknown.discard(other)
+            person.skipped.discard(other)
 
     def _dont_know(self, c: Conversation, sender: str, field_name: str) -> list[dict[str, Any]]:
         person = c.person

@@ -89,6 +89,29 @@ def test_answers_as_people_write_them(
         assert values.get(field) == value, (text, field, values)
 
 
+# Thinking aloud answers nothing yet: "ok even nadenken" is no "ok" (yes) to the question,
+# while "op dit moment" in an answer is no hesitation.
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("ok even nadenken", "employer_sbb_recognised"),
+        ("ja momentje", "employer_sbb_recognised"),
+        ("nee wacht even", "benefit"),
+        ("ok let me think", "care_qualifications"),
+        ("hold on", "employer"),
+    ],
+)
+def test_a_hesitation_is_no_answer(text: str, asked: str) -> None:
+    reading = interpret(text, CATALOGUE, asked)
+    assert asked not in reading["values"], reading
+    assert reading["short"] is None, reading
+
+
+def test_at_the_moment_is_no_hesitation() -> None:
+    values = interpret("ja, op dit moment werk ik in een verpleeghuis", CATALOGUE, "employer")
+    assert values["values"]["employer"] == "care"
+
+
 # A diploma and a wish in one message: the wish word counts in its own clause only, so the
 # diploma stays a diploma and only the wished level becomes a goal.
 @pytest.mark.parametrize(
