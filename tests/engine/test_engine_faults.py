@@ -22,7 +22,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError  # type: ignore[import-untyped]  # SQLAlchemy 1.4
 
 from bot import engine_faults
 from bot.engine_faults import StorageUnavailable

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
+import redis  # type: ignore[import-untyped]  # redis 4.6 in the engine has no type information
 from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import read_endpoint_config
 

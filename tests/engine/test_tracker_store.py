@@ -148,6 +148,14 @@ def predicted(processor: Any, tracker: DialogueStateTracker, domain: Domain) -> 
     return [domain.action_names_or_texts[index], prediction.policy_name]
 
 
+async def load(store: RedactingSQLTrackerStore, full: bool = False) -> DialogueStateTracker:
+    """The stored tracker (bounded unless `full`): there is one."""
+    found = await (store.retrieve_full_tracker(SENDER) if full else store.retrieve(SENDER))
+    assert found is not None
+    tracker: DialogueStateTracker = found
+    return tracker
+
+
 def same(mine: Any, theirs: Any) -> bool:
     return json.dumps(mine, sort_keys=True, default=str) == json.dumps(
         theirs, sort_keys=True, default=str
@@ -173,7 +181,7 @@ async def converse(domain: Domain, database: Path, processor: Any) -> dict[str, 
     created = len(tracker.events)
     session = 1
     for item in script():
-        tracker = await store.retrieve(SENDER)
+        tracker = await load(store)
         new: list[Event]
         if item is None:
             session = 2
@@ -192,7 +200,7 @@ async def converse(domain: Domain, database: Path, processor: Any) -> dict[str, 
                 message.text = f"s1-{len(first_session_texts)}"
                 first_session_texts.add(message.text)
             if processor is not None:
-                whole = await stock.retrieve(SENDER)
+                whole = await load(stock)
                 for t in (tracker, whole):
                     t.update(message, domain)
                 mine, theirs = (
@@ -218,7 +226,7 @@ async def converse(domain: Domain, database: Path, processor: Any) -> dict[str, 
             tracker.update(event, domain)
         await store.save(tracker)
         created += len(new) + (0 if processor is None or item is None else 2)
-        bounded, whole = await store.retrieve(SENDER), await stock.retrieve(SENDER)
+        bounded, whole = await load(store), await load(stock)
         report["loaded"].append(len(bounded.events))
         report["stock_loaded"].append(len(whole.events))
         bounded_view, whole_view = view(bounded, domain), view(whole, domain)
@@ -227,15 +235,15 @@ async def converse(domain: Domain, database: Path, processor: Any) -> dict[str, 
                 report["mismatches"].append(
                     [key, len(report["loaded"]), bounded_view[key], whole_view[key]]
                 )
-    full = await store.retrieve_full_tracker(SENDER)
-    bounded = await store.retrieve(SENDER)
+    full = await load(store, full=True)
+    bounded = await load(store)
     report["created"] = created
     report["full_events"] = len(full.events)
     report["full_types"] = [e.type_name for e in full.events]
     report["bounded_texts"] = [e.text for e in bounded.events if isinstance(e, UserUttered)]
     report["first_session_texts"] = sorted(first_session_texts)
     report["contact"] = bounded.get_slot("handoff_contact")
-    report["stock_contact"] = (await stock.retrieve(SENDER)).get_slot("handoff_contact")
+    report["stock_contact"] = (await load(stock)).get_slot("handoff_contact")
 
     # Erasing from the chat after a bounded load: every row of the conversation goes.
     bounded.update(user("verwijder", "erase_conversation"), domain)
