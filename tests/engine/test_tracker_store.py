@@ -201,24 +201,18 @@ async def converse(domain: Domain, database: Path, processor: Any) -> dict[str, 
                 first_session_texts.add(message.text)
             if processor is not None:
                 whole = await load(stock)
-                for t in (tracker, whole):
-                    t.update(message, domain)
-                mine, theirs = (
-                    predicted(processor, tracker, domain),
-                    predicted(processor, whole, domain),
-                )
-                report["predictions"] += 1
-                if mine != theirs:
-                    report["mismatches"].append(["prediction", mine, theirs])
-                tracker.update(actions[0], domain)
-                whole.update(actions[0], domain)
-                mine, theirs = (
-                    predicted(processor, tracker, domain),
-                    predicted(processor, whole, domain),
-                )
-                report["predictions"] += 1
-                if mine != theirs:
-                    report["mismatches"].append(["prediction after action", mine, theirs])
+                # The next action after the message, then after the dialogue action: the same?
+                for label, event in (
+                    ("prediction", message),
+                    ("prediction after action", actions[0]),
+                ):
+                    for t in (tracker, whole):
+                        t.update(event, domain)
+                    mine = predicted(processor, tracker, domain)
+                    theirs = predicted(processor, whole, domain)
+                    report["predictions"] += 1
+                    if mine != theirs:
+                        report["mismatches"].append([label, mine, theirs])
                 new = [*actions[1:], ActionExecuted("action_listen")]
             else:
                 new = [message, *actions, ActionExecuted("action_listen")]
