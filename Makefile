@@ -92,15 +92,21 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-typecheck: $(VENV)/.installed
+# The engine's tests as 3.10 code against the engine's packages (only their own errors: the
+# engine code they import is checked with the rest); `conftest` is imported by name, as pytest
+# puts tests/engine first on the path.
+typecheck: $(VENV)/.installed $(VENV_RASA)/.installed
 	$(VENV)/bin/mypy
+	MYPYPATH=tests/engine $(VENV)/bin/mypy --cache-dir .mypy_cache/engine-tests \
+		--explicit-package-bases --follow-imports=silent \
+		--python-version 3.10 --python-executable $(PY_RASA) tests/engine/*.py
 
 # All tests: those that need no trained model first (they run beside the training in
 # `make test`), then the integration tests, which start the engine with the trained model
 # (the `integration` marker, added in tests/conftest.py for the engine fixtures): the
 # production shape's (tests/prod, HAProxy, two engines, faults under load) apart, so that
 # `make test` can run them beside the others.
-pytest: pytest-unit pytest-catalogue pytest-engine pytest-prod
+pytest: pytest-unit pytest-catalogue pytest-engine-runtime pytest-engine pytest-prod
 
 # The tests that need no model in two parts, so that `make test` can spread them: the
 # catalogue's and the fuzz tests (CPU-bound, about a quarter of them), and the rest.
@@ -113,9 +119,24 @@ pytest-catalogue: $(VENV)/.installed
 
 pytest-engine: $(VENV)/.installed $(VENV_RASA)/.installed browser
 	$(PY) -m pytest -m integration --ignore=tests/prod
+	@mkdir -p $(RASA_CWD)
+	$(ENGINE_TESTS) -m integration
 
 pytest-prod: $(VENV)/.installed $(VENV_RASA)/.installed browser
 	$(PY) -m pytest -m integration tests/prod
+
+# The engine's tests (tests/engine) run in the engine's runtime, as the engine does: Python
+# 3.10 with only its plugin folder on the path (tools/assistant.py `plugin_path`; no project
+# root, whose `catalogue` would hide spaCy's), from an empty directory. Those that need the
+# trained model (`integration`) run with pytest-engine, after the training.
+ENGINE_TESTS = cd $(RASA_CWD) && $(RASA_ENV) \
+	PYTHONPATH=$$($(abspath $(PY)) -c 'from tools.assistant import plugin_path; print(plugin_path())') \
+	$(abspath $(PY_RASA)) -m pytest $(CURDIR)/tests/engine -c $(CURDIR)/pyproject.toml \
+	--rootdir $(CURDIR) --confcutdir $(CURDIR)/tests/engine -p no:cacheprovider
+.PHONY: pytest-engine-runtime
+pytest-engine-runtime: $(VENV)/.installed $(VENV_RASA)/.installed
+	@mkdir -p $(RASA_CWD)
+	$(ENGINE_TESTS) -m "not integration"
 
 # The fuzz tests (tests/fuzz) run in `make test` with 600 inputs per target; this runs
 # them longer. Failing inputs are kept in .hypothesis/ and tried first on the next run.
@@ -153,8 +174,8 @@ test:
 	@$(MAKE) --no-print-directory -j3 -O test-parts
 
 .PHONY: test-parts nlu-gate pytest-prod pytest-catalogue
-test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-catalogue pytest-engine \
-	nlu-gate
+test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-catalogue \
+	pytest-engine-runtime pytest-engine nlu-gate
 
 # The gate after the main training, not beside it: two trainings at once only share the cores.
 nlu-gate: train $(VENV)/.installed

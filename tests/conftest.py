@@ -17,6 +17,9 @@ from tests.channels.fake_meta import FakeGraphApi, fake_graph_api
 from tests.channels.fakes import FakeApis, fake_apis
 from tests.stack import Stack, dutch_responses, start_stack, strict_env
 
+# The engine's tests run in the engine's runtime (.venv-rasa): `make pytest-engine-runtime`.
+collect_ignore = ["engine"]
+
 
 @pytest.fixture(scope="session")
 def real_catalogue() -> Catalogue:

@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -258,3 +259,25 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
             yield stack
         finally:
             assistant.stop(processes)
+
+
+def unread_at(port: int) -> bool:
+    """Whether a request waits unread at local TCP `port` (Linux, /proc/net/tcp): a connection
+    not yet accepted, or bytes not yet read, as when the server there is paused (SIGSTOP)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text(encoding="ascii").splitlines()[1:]:
+                fields = line.split()
+                local, queues = fields[1], fields[4]
+                if int(local.rpartition(":")[2], 16) == port and int(queues.split(":")[1], 16):
+                    return True
+    return False
+
+
+def wait_for_unread_request(port: int, timeout: float = 30) -> None:
+    """Until a request waits at the paused server on `port` (a bounded poll)."""
+    deadline = time.monotonic() + timeout
+    while not unread_at(port):
+        if time.monotonic() > deadline:
+            pytest.fail(f"no request reached port {port} within {timeout:.0f} s")
+        time.sleep(0.02)

@@ -11,16 +11,6 @@ from tests.console.seed import Plan, conversation
 from tests.engine_runtime import run_in_engine_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECK = """
-import sys
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-domain = Domain.load(sys.argv[1])
-stories = YAMLStoryReader(domain).read_from_string(open(sys.argv[2], encoding="utf-8").read())
-nlu = RasaYAMLReader().reads(open(sys.argv[3], encoding="utf-8").read())
-print(len(stories), sum(len(s.events) for s in stories), len(nlu.intent_examples))
-"""
 
 
 def test_nlu_yaml_with_awkward_texts() -> None:
@@ -60,7 +50,7 @@ def test_rasa_reads_the_exports(tmp_path: Path) -> None:
     nlu.write_text(nlu_yaml([("inform", "ik ben 38"), ("greet", "hoi: daar")]), encoding="utf-8")
     # The engine's runtime, outside the repository (our `catalogue` would shadow spaCy's).
     done = run_in_engine_runtime(
-        CHECK, str(ROOT / "domain.yml"), str(stories), str(nlu), cwd=tmp_path, with_bot=False
+        "read_exports.py", str(ROOT / "domain.yml"), str(stories), str(nlu), cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr[-2000:]
     count, events, examples = map(int, done.stdout.split()[-3:])

@@ -35,7 +35,14 @@ from tests.channels.fakes import FakeApis, fake_apis
 from tests.channels.test_recruiter_channels import Channels, telegram_text
 from tests.faultproxy import FaultProxy
 from tests.postgres import POSTGRES_SKIP_REASON, POSTGRES_URL_ENV
-from tests.stack import TELEGRAM_SECRET, TELEGRAM_TOKEN, Stack, start_stack, texts
+from tests.stack import (
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    Stack,
+    start_stack,
+    texts,
+    wait_for_unread_request,
+)
 from tests.web.channel_client import WidgetConversation
 from tools import assistant
 
@@ -188,7 +195,8 @@ def test_database_lost_during_a_turn_refuses_it_at_the_save(
             target=lambda: answer.update(turn=rest(stack, sender, "ouderenzorg"))
         )
         worker.start()
-        time.sleep(2.0)  # sequencing only: let the turn get past its read
+        # The turn got past its read: its action call waits at the paused action server.
+        wait_for_unread_request(stack.settings.action_port)
         proxy.cut()
         worker.join(timeout=120)
     finally:
@@ -239,7 +247,8 @@ def test_telegram_updates_refused_while_the_database_is_down_are_handled_when_re
     try:
         worker = threading.Thread(target=lambda: result.update(turn=channels.telegram(age)))
         worker.start()
-        time.sleep(2.0)  # sequencing only: let the turn get past its read
+        # The turn got past its read: its action call waits at the paused action server.
+        wait_for_unread_request(stack.settings.action_port)
         proxy.cut()
         worker.join(timeout=120)
     finally:

@@ -25,6 +25,7 @@ from tests.browser import screenshot_path
 from tests.prod.conftest import Prod
 from tests.stack import texts
 from tests.web.channel_client import Answer, WidgetConversation
+from tools.prod import haproxy_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -223,6 +224,23 @@ def served_by(prod: Prod, request_id: str) -> str:
     raise AssertionError(f"request {request_id} not in HAProxy's log")
 
 
+def wait_for_turn_at_the_action_servers(prod: Prod, engine: str) -> None:
+    """Until HAProxy holds a request open to `engine` and one to the (paused) action servers:
+    the turn reached that engine and waits there for its action call (a bounded poll)."""
+    socket = prod.stack.haproxy_socket
+
+    def open_requests(*servers: str) -> int:
+        return sum(haproxy_sessions(socket, server) for server in servers)
+
+    deadline = time.monotonic() + 10
+    while not (
+        open_requests(f"engines/{engine}") and open_requests("actions/actions1", "actions/actions2")
+    ):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no turn waiting in {engine} for the action servers")
+        time.sleep(0.05)
+
+
 def post_raw(url: str, token: str, body: dict[str, Any]) -> tuple[int, bytes]:
     """A widget message whose answer may not be JSON (HAProxy's own 502 page)."""
     request = urllib.request.Request(
@@ -264,7 +282,7 @@ def test_z_an_engine_killed_during_a_turn_the_other_carries_on(prod_shape: Prod)
             )
         )
         sending.start()
-        time.sleep(1.5)  # the turn reaches the engine and waits for the action server
+        wait_for_turn_at_the_action_servers(prod_shape, victim)
         prod_shape.stack.kill(victim)
     finally:
         for key in ("actions1", "actions2"):

@@ -332,6 +332,8 @@ def fresh_window(seconds: int, needed: float = 20.0) -> None:
     test's requests are counted in one fixed window (bot/ratelimit.py)."""
     left = seconds - time.time() % seconds
     if left < needed:
+        # Not ordering events: a wait for the engine's clock to reach the next window (the
+        # running engine's clock cannot be controlled from here).
         time.sleep(left + 0.2)
 
 

@@ -29,8 +29,12 @@ def postgres_url() -> Iterator[str]:
 
 # ---- the webhook receiver -------------------------------------------------------------------
 
-# What the receiver does with one request: an HTTP status, or ("sleep", seconds, status).
+# What the receiver does with one request: an HTTP status, or ("sleep", seconds, status): a
+# receiver slower than the sender's timeout (the sender gives up; nothing waits for the sleep).
 Answer = int | tuple[str, float, int]
+# The longest a request is held for `together` or `release` (a bound, never a sequencing delay).
+HOLD_SECONDS = 0.5
+RELEASE_SECONDS = 30.0
 
 
 # The secret the receiver checks signatures with; the tests give the sender the same.
@@ -58,9 +62,16 @@ class Receiver:
     secret: str = WEBHOOK_SECRET
     script: list[Answer] = field(default_factory=list)
     then: Answer = 200
-    delay: float = 0.0
+    # Each request is held until this many are in flight at once (or HOLD_SECONDS passed):
+    # senders seen delivering at the same time.
+    together: int = 1
+    # When set by a test, every answer waits for it (at most RELEASE_SECONDS).
+    release: threading.Event | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    most_in_flight: int = 0
+    arrivals: threading.Condition = field(default_factory=threading.Condition)
 
     def next_answer(self) -> Answer:
         with self.lock:
@@ -69,6 +80,20 @@ class Receiver:
     def record(self, item: Received) -> None:
         with self.lock:
             self.received.append(item)
+
+    def hold(self) -> None:
+        """Holds a request that arrived (see `together` and `release`)."""
+        with self.arrivals:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.arrivals.notify_all()
+            self.arrivals.wait_for(lambda: self.in_flight >= self.together, HOLD_SECONDS)
+        if self.release is not None:
+            self.release.wait(RELEASE_SECONDS)
+
+    def answered(self) -> None:
+        with self.arrivals:
+            self.in_flight -= 1
 
     def per_key(self) -> Counter[str | None]:
         with self.lock:
@@ -94,12 +119,16 @@ class _Handler(BaseHTTPRequestHandler):
         seconds, status = (answer[1], answer[2]) if isinstance(answer, tuple) else (0.0, answer)
         # Recorded on arrival: a request the client gave up on still reached the receiver.
         receiver.record(Received(self.headers.get("Idempotency-Key"), body, status, signed))
-        time.sleep(receiver.delay + seconds)
+        receiver.hold()
+        time.sleep(seconds)
         # The client may have given up (a timeout): then there is nobody to answer.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+        finally:
+            receiver.answered()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

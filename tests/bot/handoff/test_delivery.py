@@ -227,8 +227,8 @@ def test_two_workers_on_postgresql_never_send_a_message_twice(
     store = HandoffStore(setup, create_tables=False)
     keys = {store.create(*handoff(turn=str(turn))).idempotency_key for turn in range(20)}
     setup.dispose()
-    # Slow answers, so both workers hold claimed rows at the same time.
-    receiver.delay = 0.05
+    # Each answer waits for the other worker's request: both hold claimed rows at once.
+    receiver.together = 2
     workers = [
         Deliverer(Database(postgres_url), WebhookClient(receiver.url, WEBHOOK_SECRET))
         for _ in range(2)
@@ -250,3 +250,4 @@ def test_two_workers_on_postgresql_never_send_a_message_twice(
 
     assert sum(rounds) == len(keys)
     assert receiver.per_key() == {key: 1 for key in keys}
+    assert receiver.most_in_flight == 2  # the two workers did deliver at the same time

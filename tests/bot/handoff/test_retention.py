@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import insert, inspect, select, text, update
+from sqlalchemy import column, func, insert, inspect, select, table, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
@@ -237,7 +237,7 @@ def test_erasing_during_a_delivery_waits_for_it_and_says_it_was_delivered(
     setup = Database(postgres_url)
     setup.create_all()
     _store(setup, "busy")
-    receiver.delay = 1.0
+    receiver.release = threading.Event()  # the POST is answered once the erasure waits
     worker = Deliverer(Database(postgres_url), WebhookClient(receiver.url, WEBHOOK_SECRET))
     rounds: list[int] = []
     thread = threading.Thread(target=lambda: rounds.append(worker.deliver_due().delivered))
@@ -248,12 +248,42 @@ def test_erasing_during_a_delivery_waits_for_it_and_says_it_was_delivered(
         time.sleep(0.02)
     assert receiver.received, "the worker did not send"
 
-    with setup.session() as session:
-        erased = erase_handoffs(session, ["busy"])
+    outcome: list[ErasedHandoffs] = []
+
+    def erase() -> None:
+        with setup.session() as session:
+            outcome.append(erase_handoffs(session, ["busy"]))
+
+    erasing = threading.Thread(target=erase)
+    erasing.start()
+    waiting = _wait_for_a_lock_wait(setup)
+    receiver.release.set()
+    erasing.join(timeout=10)
     thread.join(timeout=10)
+    assert waiting, "the erasure never waited for the worker's row"
+    [erased] = outcome
 
     assert rounds == [1]
     assert erased == ErasedHandoffs(requests=1, outbox_messages=1, delivered=1)
     assert _conversations(setup) == []
     worker.database.dispose()
     setup.dispose()
+
+
+def _wait_for_a_lock_wait(database: Database) -> bool:
+    """Until a session of this database waits for a lock (PostgreSQL's pg_stat_activity), at
+    most 10 s: a bounded poll; whether one did."""
+    activity = table("pg_stat_activity", column("datname"), column("wait_event_type"))
+    waiting = (
+        select(func.count())
+        .select_from(activity)
+        .where(activity.c.datname == func.current_database())
+        .where(activity.c.wait_event_type == "Lock")
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with database.session() as session:
+            if session.execute(waiting).scalar_one():
+                return True
+        time.sleep(0.02)
+    return False

@@ -1,4 +1,4 @@
-"""The engine's tracker store (bot/tracker_store.py), in .venv-rasa: its bounded history.
+"""The engine's tracker store (bot/tracker_store.py): its bounded history.
 
 One long conversation (intake, questions, corrections, fallbacks with rewinds, a second
 session with carried-over slots, personal data in a slot) is saved turn by turn through the
@@ -11,39 +11,33 @@ is stored once, in order.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.engine_runtime import run_in_engine_runtime
-from tests.stack import trained_model
-from tools.assistant import ROOT
-
-# The conversation, built from the domain's own intents, actions and loops. Prints one JSON
-# object: what the tests below assert on.
-CONVERSATION = """
-import asyncio, json, sys
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
-    ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered,
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
     UserUtteranceReverted,
+    UserUttered,
 )
-from bot.tracker_store import RedactingSQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
 
-domain_path, database, bound, model = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-domain = Domain.load(domain_path)
-store = RedactingSQLTrackerStore(domain, host=f"sqlite:///{database}", history_events=bound)
-stock = RedactingSQLTrackerStore(domain, host=f"sqlite:///{database}", history_events=0)
+from bot.tracker_store import RedactingSQLTrackerStore, _plan_history
+
+BOUND = 60  # events: every turn past the first few is loaded the bounded way
 SENDER = "long"
-processor = None
-if model:
-    from rasa.core.agent import Agent
-    processor = Agent.load(model).processor
+Turn = tuple[UserUttered, list[Event]]
 
 
-def user(text, intent, entities=()):
+def user(text: str, intent: str, entities: Sequence[tuple[str, str]] = ()) -> UserUttered:
     return UserUttered(
         text,
         {"name": intent, "confidence": 0.99},
@@ -51,11 +45,11 @@ def user(text, intent, entities=()):
     )
 
 
-def reply(action, text="..."):
+def reply(action: str, text: str = "...") -> list[Event]:
     return [ActionExecuted(action), BotUttered(text)]
 
 
-def turn(number):
+def turn(number: int) -> Turn:
     # One turn after the user's message, as the engine logs it (without the action_listen):
     # the one dialogue action answers every message.
     kind = number % 9
@@ -67,7 +61,8 @@ def turn(number):
         return user("wat weet je van mij?", "show_profile"), reply("action_converse")
     if kind == 3:
         return user("nee ik ben 40", "inform", [("age", "40")]), [
-            ActionExecuted("action_converse"), SlotSet("age", 40.0 + number % 5),
+            ActionExecuted("action_converse"),
+            SlotSet("age", 40.0 + number % 5),
             BotUttered("..."),
         ]
     if kind == 4:
@@ -75,53 +70,65 @@ def turn(number):
     if kind == 5:
         # Rasa's core fallback takes the message back.
         return user("hmm", "out_of_scope"), [
-            *reply("action_default_fallback"), UserUtteranceReverted(),
+            *reply("action_default_fallback"),
+            UserUtteranceReverted(),
         ]
     if kind == 6:
         return user("waarom?", "ask_why"), reply("action_converse")
     if kind == 7:
         return user("ik kan 32 uur", "inform", [("hours_per_week", "32")]), [
-            ActionExecuted("action_converse"), SlotSet("hours_per_week", 32.0),
-            BotUttered("..."), SlotSet("advice_given", True),
+            ActionExecuted("action_converse"),
+            SlotSet("hours_per_week", 32.0),
+            BotUttered("..."),
+            SlotSet("advice_given", True),
         ]
     return user("meer uitleg", "ask_details"), reply("action_converse")
 
 
-def intake(number):
+def intake(number: int) -> Turn:
     # The intake: the open question moves on with each answer, a question in between.
     step = number % 6
     if step == 0:
         return user("ik wil advies", "request_advice"), [
-            ActionExecuted("action_converse"), SlotSet("open_question", "age"),
+            ActionExecuted("action_converse"),
+            SlotSet("open_question", "age"),
             BotUttered("hoe oud?"),
         ]
     if step == 2:
         return user("wat is BBL?", "ask_question"), [
-            ActionExecuted("action_converse"), BotUttered("BBL is ..."), BotUttered("hoe oud?"),
+            ActionExecuted("action_converse"),
+            BotUttered("BBL is ..."),
+            BotUttered("hoe oud?"),
         ]
     if step == 5:
         return user("Utrecht", "inform"), [
-            ActionExecuted("action_converse"), SlotSet("region", "Utrecht"),
-            SlotSet("open_question", None), BotUttered("je plan"), SlotSet("advice_given", True),
+            ActionExecuted("action_converse"),
+            SlotSet("region", "Utrecht"),
+            SlotSet("open_question", None),
+            BotUttered("je plan"),
+            SlotSet("advice_given", True),
         ]
     return user("38", "inform", [("age", "38")]), [
-        ActionExecuted("action_converse"), SlotSet("age", 38.0),
-        SlotSet("open_question", "education"), BotUttered("welke opleiding?"),
+        ActionExecuted("action_converse"),
+        SlotSet("age", 38.0),
+        SlotSet("open_question", "education"),
+        BotUttered("welke opleiding?"),
     ]
 
 
-def script():
+def script() -> Iterator[Turn | None]:
+    """The turns; None where the second session starts."""
     for number in range(130):
         if number == 60:
-            yield "session", None
+            yield None
         # An intake at the start of each session and one in the middle of the first.
         if number < 6 or 30 <= number < 36 or 60 <= number < 66:
-            yield "turn", intake(number)
+            yield intake(number)
         else:
-            yield "turn", turn(number)
+            yield turn(number)
 
 
-def view(tracker):
+def view(tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
     applied = tracker.applied_events()
     return {
         "slots": {name: slot.value for name, slot in tracker.slots.items()},
@@ -135,33 +142,57 @@ def view(tracker):
     }
 
 
-def predicted(tracker):
+def predicted(processor: Any, tracker: DialogueStateTracker, domain: Domain) -> list[Any]:
     prediction = processor._predict_next_with_tracker(tracker)
     index = prediction.max_confidence_index
     return [domain.action_names_or_texts[index], prediction.policy_name]
 
 
-async def main():
-    report = {"mismatches": [], "loaded": [], "stock_loaded": [], "predictions": 0}
-    first_session_texts = set()
+async def load(store: RedactingSQLTrackerStore, full: bool = False) -> DialogueStateTracker:
+    """The stored tracker (bounded unless `full`): there is one."""
+    found = await (store.retrieve_full_tracker(SENDER) if full else store.retrieve(SENDER))
+    assert found is not None
+    tracker: DialogueStateTracker = found
+    return tracker
+
+
+def same(mine: Any, theirs: Any) -> bool:
+    return json.dumps(mine, sort_keys=True, default=str) == json.dumps(
+        theirs, sort_keys=True, default=str
+    )
+
+
+async def converse(domain: Domain, database: Path, processor: Any) -> dict[str, Any]:
+    """Saves and loads the conversation turn by turn; what the tests below assert on."""
+    store = RedactingSQLTrackerStore(domain, host=f"sqlite:///{database}", history_events=BOUND)
+    stock = RedactingSQLTrackerStore(domain, host=f"sqlite:///{database}", history_events=0)
+    report: dict[str, Any] = {"mismatches": [], "loaded": [], "stock_loaded": [], "predictions": 0}
+    first_session_texts: set[str] = set()
     tracker = await store.get_or_create_tracker(SENDER, append_action_listen=False)
-    for event in [ActionExecuted("action_session_start"), SessionStarted(),
-                  ActionExecuted("action_listen")]:
+    for event in [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+    ]:
         tracker.update(event, domain)
     # Personal data in a slot, early: the bounded tracker reads it from the redacted row.
     tracker.update(SlotSet("handoff_contact", "jan.jansen@example.nl"), domain)
     await store.save(tracker)
     created = len(tracker.events)
     session = 1
-    for step, item in script():
-        tracker = await store.retrieve(SENDER)
-        if step == "session":
+    for item in script():
+        tracker = await load(store)
+        new: list[Event]
+        if item is None:
             session = 2
             # As Rasa's action_session_start: the carried-over slots after SessionStarted
             # (the store finds a session's events by the timestamp of its start).
             new = [ActionExecuted("action_session_start"), SessionStarted()]
-            new += [SlotSet(name, slot.value) for name, slot in tracker.slots.items()
-                    if slot.value is not None and name != "requested_slot"]
+            new += [
+                SlotSet(name, slot.value)
+                for name, slot in tracker.slots.items()
+                if slot.value is not None and name != "requested_slot"
+            ]
             new.append(ActionExecuted("action_listen"))
         else:
             message, actions = item
@@ -169,44 +200,44 @@ async def main():
                 message.text = f"s1-{len(first_session_texts)}"
                 first_session_texts.add(message.text)
             if processor is not None:
-                whole = await stock.retrieve(SENDER)
-                for t in (tracker, whole):
-                    t.update(message, domain)
-                mine, theirs = predicted(tracker), predicted(whole)
-                report["predictions"] += 1
-                if mine != theirs:
-                    report["mismatches"].append(["prediction", mine, theirs])
-                tracker.update(actions[0], domain)
-                whole.update(actions[0], domain)
-                mine, theirs = predicted(tracker), predicted(whole)
-                report["predictions"] += 1
-                if mine != theirs:
-                    report["mismatches"].append(["prediction after action", mine, theirs])
-                new = actions[1:] + [ActionExecuted("action_listen")]
+                whole = await load(stock)
+                # The next action after the message, then after the dialogue action: the same?
+                for label, event in (
+                    ("prediction", message),
+                    ("prediction after action", actions[0]),
+                ):
+                    for t in (tracker, whole):
+                        t.update(event, domain)
+                    mine = predicted(processor, tracker, domain)
+                    theirs = predicted(processor, whole, domain)
+                    report["predictions"] += 1
+                    if mine != theirs:
+                        report["mismatches"].append([label, mine, theirs])
+                new = [*actions[1:], ActionExecuted("action_listen")]
             else:
                 new = [message, *actions, ActionExecuted("action_listen")]
         for event in new:
             tracker.update(event, domain)
         await store.save(tracker)
-        created += len(new) + (0 if processor is None or step == "session" else 2)
-        bounded, whole = await store.retrieve(SENDER), await stock.retrieve(SENDER)
+        created += len(new) + (0 if processor is None or item is None else 2)
+        bounded, whole = await load(store), await load(stock)
         report["loaded"].append(len(bounded.events))
         report["stock_loaded"].append(len(whole.events))
-        mine, theirs = view(bounded), view(whole)
-        for key in mine:
-            if json.dumps(mine[key], sort_keys=True, default=str) != json.dumps(
-                theirs[key], sort_keys=True, default=str
-            ):
-                report["mismatches"].append([key, len(report["loaded"]), mine[key], theirs[key]])
-    full = await store.retrieve_full_tracker(SENDER)
-    bounded = await store.retrieve(SENDER)
+        bounded_view, whole_view = view(bounded, domain), view(whole, domain)
+        for key in bounded_view:
+            if not same(bounded_view[key], whole_view[key]):
+                report["mismatches"].append(
+                    [key, len(report["loaded"]), bounded_view[key], whole_view[key]]
+                )
+    full = await load(store, full=True)
+    bounded = await load(store)
     report["created"] = created
     report["full_events"] = len(full.events)
     report["full_types"] = [e.type_name for e in full.events]
     report["bounded_texts"] = [e.text for e in bounded.events if isinstance(e, UserUttered)]
     report["first_session_texts"] = sorted(first_session_texts)
     report["contact"] = bounded.get_slot("handoff_contact")
-    report["stock_contact"] = (await stock.retrieve(SENDER)).get_slot("handoff_contact")
+    report["stock_contact"] = (await load(stock)).get_slot("handoff_contact")
 
     # Erasing from the chat after a bounded load: every row of the conversation goes.
     bounded.update(user("verwijder", "erase_conversation"), domain)
@@ -214,32 +245,18 @@ async def main():
     await store.save(bounded)
     erased = await store.retrieve_full_tracker(SENDER)
     report["after_erase"] = len(erased.events) if erased else 0
-    print("REPORT " + json.dumps(report, default=str))
-
-asyncio.run(main())
-"""
-
-BOUND = 60  # events: every turn past the first few is loaded the bounded way
-
-
-def _run(tmp_path: Path, model: str) -> dict[str, Any]:
-    result = run_in_engine_runtime(
-        CONVERSATION,
-        str(ROOT / "domain.yml"),
-        str(tmp_path / "trackers.db"),
-        str(BOUND),
-        model,
-        cwd=tmp_path,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("REPORT ")]
-    assert result.returncode == 0 and lines, result.stderr[-3000:]
-    report: dict[str, Any] = json.loads(lines[-1].removeprefix("REPORT "))
     return report
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return _run(tmp_path_factory.mktemp("bounded"), "")
+def domain(root: Path) -> Domain:
+    return Domain.load(str(root / "domain.yml"))
+
+
+@pytest.fixture(scope="module")
+def report(domain: Domain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    database = tmp_path_factory.mktemp("bounded") / "trackers.db"
+    return asyncio.run(converse(domain, database, None))
 
 
 def test_a_bounded_tracker_equals_the_whole_session(report: dict[str, Any]) -> None:
@@ -284,38 +301,33 @@ def test_erasing_after_a_bounded_load_deletes_the_whole_conversation(
 
 
 @pytest.mark.integration  # needs the trained model: `make test` runs it after the training
-def test_the_model_predicts_the_same_next_action(tmp_path: Path) -> None:
-    report = _run(tmp_path, str(trained_model()))
+def test_the_model_predicts_the_same_next_action(
+    domain: Domain, trained_model: Path, tmp_path: Path
+) -> None:
+    from rasa.core.agent import Agent
+
+    processor = Agent.load(str(trained_model)).processor
+    report = asyncio.run(converse(domain, tmp_path / "trackers.db", processor))
     assert report["predictions"] > 200
     assert report["mismatches"] == []
 
 
 # Where the planner starts a bounded tracker, on stored rows (id, type_name, action_name).
-PLANS = """
-import json, sys
-from bot.tracker_store import _plan_history
-
-cases = json.loads(sys.argv[1])
-plans = {}
-for name, (rows, keep) in cases.items():
-    plan = _plan_history([tuple(row) for row in rows], keep)
-    plans[name] = None if plan is None else [plan.start_id, list(plan.prefix_ids), list(plan.loops)]
-print("PLANS " + json.dumps(plans))
-"""
+Row = tuple[int, str, str | None]
 
 
-def _turns(first_id: int, count: int, action: str = "action_answer_question") -> list[list[Any]]:
-    rows: list[list[Any]] = []
+def _turns(first_id: int, count: int, action: str = "action_answer_question") -> list[Row]:
+    rows: list[Row] = []
     for n in range(count):
         base = first_id + 4 * n
-        rows += [[base, "action", "action_listen"], [base + 1, "user", None]]
-        rows += [[base + 2, "action", action], [base + 3, "bot", None]]
+        rows += [(base, "action", "action_listen"), (base + 1, "user", None)]
+        rows += [(base + 2, "action", action), (base + 3, "bot", None)]
     return rows
 
 
-START = [[1, "action", "action_session_start"], [2, "session_started", None]]
-AGE = [[3, "slot", "age"]]
-CASES: dict[str, tuple[list[list[Any]], int]] = {
+START: list[Row] = [(1, "action", "action_session_start"), (2, "session_started", None)]
+AGE: list[Row] = [(3, "slot", "age")]
+CASES: dict[str, tuple[list[Row], int]] = {
     "short": (START + _turns(4, 3), 100),
     "off": (START + _turns(4, 30), 0),
     # The window starts at a turn boundary; the latest age and the session's start go before.
@@ -325,8 +337,8 @@ CASES: dict[str, tuple[list[list[Any]], int]] = {
         START
         + AGE
         + _turns(4, 30)
-        + [[124, "action", "action_listen"], [125, "rewind", None]]
-        + [[126, "rewind", None]],
+        + [(124, "action", "action_listen"), (125, "rewind", None)]
+        + [(126, "rewind", None)],
         6,
     ),
     # A loop active at the ideal start: the window starts before the loop's activation.
@@ -334,8 +346,8 @@ CASES: dict[str, tuple[list[list[Any]], int]] = {
         START
         + AGE
         + _turns(4, 20)
-        + [[84, "action", "action_listen"], [85, "user", None], [86, "action", "profile_form"]]
-        + [[87, "active_loop", "profile_form"], [88, "slot", "requested_slot"]]
+        + [(84, "action", "action_listen"), (85, "user", None), (86, "action", "profile_form")]
+        + [(87, "active_loop", "profile_form"), (88, "slot", "requested_slot")]
         + _turns(89, 8, "profile_form"),
         20,
     ),
@@ -343,9 +355,9 @@ CASES: dict[str, tuple[list[list[Any]], int]] = {
     "ended loop": (
         START
         + AGE
-        + [[4, "action", "action_listen"], [5, "user", None], [6, "action", "profile_form"]]
-        + [[7, "active_loop", "profile_form"], [8, "slot", "requested_slot"]]
-        + [[9, "action", "profile_form"], [10, "active_loop", None], [11, "slot", "requested_slot"]]
+        + [(4, "action", "action_listen"), (5, "user", None), (6, "action", "profile_form")]
+        + [(7, "active_loop", "profile_form"), (8, "slot", "requested_slot")]
+        + [(9, "action", "profile_form"), (10, "active_loop", None), (11, "slot", "requested_slot")]
         + _turns(12, 20),
         20,
     ),
@@ -353,57 +365,63 @@ CASES: dict[str, tuple[list[list[Any]], int]] = {
     "rewound slot": (
         START
         + AGE
-        + [[4, "action", "action_listen"], [5, "user", None], [6, "slot", "age"]]
-        + [[7, "action", "action_default_fallback"], [8, "rewind", None]]
+        + [(4, "action", "action_listen"), (5, "user", None), (6, "slot", "age")]
+        + [(7, "action", "action_default_fallback"), (8, "rewind", None)]
         + _turns(9, 20),
         20,
     ),
     # Slots before a reset of all slots are not kept.
-    "reset": (START + AGE + [[4, "reset_slots", None]] + _turns(5, 20), 20),
+    "reset": (START + AGE + [(4, "reset_slots", None)] + _turns(5, 20), 20),
 }
 
 
-@pytest.fixture(scope="module")
-def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    result = run_in_engine_runtime(PLANS, json.dumps(CASES), cwd=tmp_path_factory.mktemp("plans"))
-    lines = [line for line in result.stdout.splitlines() if line.startswith("PLANS ")]
-    assert result.returncode == 0 and lines, result.stderr[-3000:]
-    found: dict[str, Any] = json.loads(lines[-1].removeprefix("PLANS "))
-    return found
+def plan(name: str) -> tuple[int, list[int], list[str]] | None:
+    rows, keep = CASES[name]
+    found = _plan_history(rows, keep)
+    return None if found is None else (found.start_id, list(found.prefix_ids), list(found.loops))
 
 
-def test_short_sessions_and_a_zero_bound_load_everything(plans: dict[str, Any]) -> None:
-    assert plans["short"] is None
-    assert plans["off"] is None
+def test_short_sessions_and_a_zero_bound_load_everything() -> None:
+    assert plan("short") is None
+    assert plan("off") is None
 
 
-def test_the_window_starts_at_a_turn_boundary_after_the_state(plans: dict[str, Any]) -> None:
-    start, prefix, loops = plans["plain"]
+def test_the_window_starts_at_a_turn_boundary_after_the_state() -> None:
+    found = plan("plain")
+    assert found is not None
+    start, prefix, loops = found
     assert start in {row[0] for row in _turns(4, 30) if row[2] == "action_listen"}
     assert 124 - 20 - 4 < start <= 124 - 20  # about `keep` events, not fewer
     assert prefix == [2, 3] and loops == []
 
 
-def test_no_rewind_reaches_back_across_the_start(plans: dict[str, Any]) -> None:
+def test_no_rewind_reaches_back_across_the_start() -> None:
     # The ideal start (the boundary at 120) is taken back by the second rewind, which also
     # takes back the turn before: the window starts at that turn's boundary.
-    start, _, _ = plans["rewinds"]
-    assert start == 116
+    found = plan("rewinds")
+    assert found is not None
+    assert found[0] == 116
 
 
-def test_the_window_never_starts_inside_an_active_loop(plans: dict[str, Any]) -> None:
-    start, _, loops = plans["loop"]
+def test_the_window_never_starts_inside_an_active_loop() -> None:
+    found = plan("loop")
+    assert found is not None
+    start, _, loops = found
     assert start <= 84
     assert loops == []
 
 
-def test_an_ended_loop_goes_along_by_name(plans: dict[str, Any]) -> None:
-    start, prefix, loops = plans["ended loop"]
+def test_an_ended_loop_goes_along_by_name() -> None:
+    found = plan("ended loop")
+    assert found is not None
+    start, prefix, loops = found
     assert start > 11
     assert loops == ["profile_form"]
     assert prefix == [2, 3, 11]  # the session's start, age, requested_slot (emptied)
 
 
-def test_rewound_and_reset_slots_are_not_kept(plans: dict[str, Any]) -> None:
-    assert plans["rewound slot"][1] == [2, 3]  # the age of the taken-back turn is gone
-    assert plans["reset"][1] == [2]
+def test_rewound_and_reset_slots_are_not_kept() -> None:
+    rewound, reset = plan("rewound slot"), plan("reset")
+    assert rewound is not None and reset is not None
+    assert rewound[1] == [2, 3]  # the age of the taken-back turn is gone
+    assert reset[1] == [2]
