@@ -56,6 +56,11 @@ $(VENV_RASA)/.installed: requirements/rasa.lock $(UV)
 	$(UV_INSTALL) $(PY_RASA) -r requirements/rasa.lock
 	@touch $@
 
+# pytest for the engine's tests, beside the engine's packages (apart: the image has no tests).
+$(VENV_RASA)/.tests-installed: requirements/rasa-test.lock $(VENV_RASA)/.installed
+	$(UV_INSTALL) $(PY_RASA) -r requirements/rasa-test.lock
+	@touch $@
+
 setup: $(VENV)/.installed $(VENV_RASA)/.installed
 
 # ---- catalogue ----------------------------------------------------------------------------
@@ -95,7 +100,7 @@ format: $(VENV)/.installed
 # The engine's tests as 3.10 code against the engine's packages (only their own errors: the
 # engine code they import is checked with the rest); `conftest` is imported by name, as pytest
 # puts tests/engine first on the path.
-typecheck: $(VENV)/.installed $(VENV_RASA)/.installed
+typecheck: $(VENV)/.installed $(VENV_RASA)/.tests-installed
 	$(VENV)/bin/mypy
 	MYPYPATH=tests/engine $(VENV)/bin/mypy --cache-dir .mypy_cache/engine-tests \
 		--explicit-package-bases --follow-imports=silent \
@@ -117,7 +122,7 @@ pytest-unit: $(VENV)/.installed $(VENV_RASA)/.installed browser
 pytest-catalogue: $(VENV)/.installed
 	$(PY) -m pytest -m "not integration" $(CATALOGUE_TESTS)
 
-pytest-engine: $(VENV)/.installed $(VENV_RASA)/.installed browser
+pytest-engine: $(VENV)/.installed $(VENV_RASA)/.tests-installed browser
 	$(PY) -m pytest -m integration --ignore=tests/prod
 	@mkdir -p $(RASA_CWD)
 	$(ENGINE_TESTS) -m integration
@@ -134,7 +139,7 @@ ENGINE_TESTS = cd $(RASA_CWD) && $(RASA_ENV) \
 	$(abspath $(PY_RASA)) -m pytest $(CURDIR)/tests/engine -c $(CURDIR)/pyproject.toml \
 	--rootdir $(CURDIR) --confcutdir $(CURDIR)/tests/engine -p no:cacheprovider
 .PHONY: pytest-engine-runtime
-pytest-engine-runtime: $(VENV)/.installed $(VENV_RASA)/.installed
+pytest-engine-runtime: $(VENV)/.installed $(VENV_RASA)/.tests-installed
 	@mkdir -p $(RASA_CWD)
 	$(ENGINE_TESTS) -m "not integration"
 
