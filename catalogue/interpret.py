@@ -668,7 +668,8 @@ def _read_work(r: _Reading) -> None:
             and not _has(clause, p.no_employer)
         ):
             employer = employer or "other"  # "werk als kok", "maar bij een bank"
-    if employer is None and _has(r.had, p.no_employer):
+    # "ik zoek werk" is a wish, and to the employer question the answer that there is none.
+    if employer is None and _has(r.had if r.asked != "employer" else r.text, p.no_employer):
         employer = "none"
     if employer is not None:
         r.put("employer", employer)

@@ -63,6 +63,12 @@ CATALOGUE = load_directory()
         ("ik ben 38 jaar en werk als kok", None, {"age": 38, "employer": "other"}),
         ("weet ik niet", "employer_sbb_recognised", {"employer_sbb_recognised": "unknown"}),
         ("ja", "employer_sbb_recognised", {"employer_sbb_recognised": "yes"}),
+        # Heard from simulated English speakers in the 5,000-conversation run (2026-12-08).
+        ("elder care", "sector", {"sector": "vvt"}),
+        ("begin working fast", "goal", {"goal": "tasks"}),
+        ("I have none", "care_qualifications", {"care_qualifications": []}),
+        ("I'm looking for work", "employer", {"employer": "none"}),
+        ("ik zoek werk", "employer", {"employer": "none"}),
         ("ouderenzorg", "sector", {"sector": "vvt"}),
         ("thuiszorg", "sector", {"sector": "vvt"}),
         ("gehandicaptenzorg", "sector", {"sector": "ghz"}),
