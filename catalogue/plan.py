@@ -24,10 +24,8 @@ from catalogue.compiled import Catalogue
 from catalogue.plan_templates import NO_ROUTE, CompiledPlan, CompiledVariant
 from catalogue.profile import TARGET_UNKNOWN
 from catalogue.rules import Expression, evaluate
-from catalogue.schema import Qualification, Text, Unit
+from catalogue.schema import LANGUAGES, Qualification, Text, Unit, in_language
 
-Language = Literal["nl", "en"]
-LANGUAGES: Final[tuple[Language, ...]] = ("nl", "en")
 MAX_STEPS: Final = 5
 MAX_ALTERNATIVES: Final = 3
 MAX_NOT_POSSIBLE: Final = 4
@@ -45,7 +43,7 @@ class PlanText:
     en: str
 
     def get(self, language: str) -> str:
-        return self.en if language == "en" else self.nl
+        return in_language(language, self.nl, self.en)
 
 
 RefKind = Literal[
@@ -188,7 +186,7 @@ class _Builder:
     # ---- words -------------------------------------------------------------------------------
 
     def word(self, name: str, language: str) -> str:
-        return self.templates.words[name].en if language == "en" else self.templates.words[name].nl
+        return self.templates.words[name].get(language)
 
     def join(self, items: Sequence[str], language: str) -> str:
         if len(items) <= 1:
@@ -196,8 +194,8 @@ class _Builder:
         return f"{', '.join(items[:-1])} {self.word('and', language)} {items[-1]}"
 
     def date(self, day: dt.date, language: str) -> str:
-        months = self.templates.months.en if language == "en" else self.templates.months.nl
-        pattern = self.templates.date.en if language == "en" else self.templates.date.nl
+        months = in_language(language, self.templates.months.nl, self.templates.months.en)
+        pattern = self.templates.date.get(language)
         return pattern.format(day=day.day, month=months[day.month - 1], year=day.year)
 
     def holds(self, expression: Expression, symbols: Mapping[str, Any]) -> bool:
@@ -282,28 +280,27 @@ def _values(
     catalogue, profile = builder.catalogue, builder.profile
     out: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
-        english = language == "en"
         values = {
-            "target": qualification.title_en if english else qualification.title,
+            "target": in_language(language, qualification.title, qualification.title_en),
             "level": str(qualification.level),
             "region": profile.region or builder.word("your_region", language),
         }
         if route_id is not None:
             route = catalogue.routes[route_id]
             short = route.short or Text(nl=route.title, en=route.title_en)
-            values["route"] = short.en if english else short.nl
+            values["route"] = short.get(language)
         if units:
-            titles = [u.title_en if english else u.title for u in units]
+            titles = [in_language(language, u.title, u.title_en) for u in units]
             values["units"] = builder.join(titles, language)
             values["unit"] = titles[0]
-            values["enables"] = units[0].enables.en if english else units[0].enables.nl
+            values["enables"] = units[0].enables.get(language)
             duration = units[0].duration
             if duration is not None:
                 weeks_range = builder.templates.words["weeks_range"]
                 weeks = (
                     str(duration.min_weeks)
                     if duration.min_weeks == duration.max_weeks
-                    else (weeks_range.en if english else weeks_range.nl).format(
+                    else weeks_range.get(language).format(
                         min=duration.min_weeks, max=duration.max_weeks
                     )
                 )
@@ -312,10 +309,8 @@ def _values(
                     builder.today + dt.timedelta(weeks=duration.min_weeks), language
                 )
         if scheme_ids:
-            titles = [
-                catalogue.funding[f].title_en if english else catalogue.funding[f].title
-                for f in scheme_ids
-            ]
+            schemes = [catalogue.funding[f] for f in scheme_ids]
+            titles = [in_language(language, f.title, f.title_en) for f in schemes]
             values["schemes"] = builder.join(titles, language)
         out[language] = values
     return out
@@ -335,7 +330,7 @@ def _choose(
 
 
 def _render(text: Text, values: Mapping[str, str], language: str) -> str:
-    return (text.en if language == "en" else text.nl).format_map(values)
+    return text.get(language).format_map(values)
 
 
 def _fact_text(catalogue: Catalogue, answer_id: str, symbols: Mapping[str, Any]) -> Text:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final, TypedDict
 
 from catalogue.plan import Explained, Note, Plan
+from catalogue.schema import language_of
 
 VIEW_FORMAT: Final = "zijwijzer-plan/1"
 # The widget's message type (the channels that draw no cards pass it over by this type).
@@ -172,7 +173,7 @@ def _said_date(dates: ViewDates, value: str | None) -> str | None:
 
 def present(plan: Plan, language: str | None = None) -> PlanView:
     """The plan as one view in `language` (default: the plan's)."""
-    lang = "en" if (language or plan.language) == "en" else "nl"
+    lang = language_of(language or plan.language)
     dates = plan.dates
     view_dates: ViewDates = (
         {
