@@ -30,6 +30,7 @@ from actions.turn import (
 from bot.advice_store import SavedLink
 from bot.handoff.store import NewHandoff, StoredHandoff
 from bot.idempotency import IdempotencyKey
+from catalogue.schema import language_of
 
 T = TypeVar("T")
 
@@ -97,7 +98,7 @@ class Conversation:
 
     @property
     def language(self) -> str:
-        return "en" if self.get(LANGUAGE) == "en" else "nl"
+        return language_of(self.get(LANGUAGE))
 
     @property
     def recruiter(self) -> bool:
