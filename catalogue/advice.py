@@ -27,6 +27,7 @@ from catalogue.items import (
     AdvisedItem,
     Affects,
     Bilingual,
+    DurationFacts,
     Facts,
     Fit,
     FundingFacts,
@@ -34,6 +35,7 @@ from catalogue.items import (
     NoticeFacts,
     OpenQuestion,
     PlanItemFacts,
+    PriceFacts,
     Reason,
     RouteFacts,
     SourceFacts,
@@ -185,7 +187,7 @@ OUTCOME_MEMO_LIMIT: Final = 50_000
 ENTRY_REASONS_LIMIT: Final = 256
 
 
-def _source_dicts(catalogue: Catalogue, ids: Iterable[str]) -> list[SourceFacts]:
+def source_facts(catalogue: Catalogue, ids: Iterable[str]) -> list[SourceFacts]:
     out: list[SourceFacts] = []
     for source_id in dict.fromkeys(ids):
         s = catalogue.sources[source_id]
@@ -223,7 +225,7 @@ def _facts(catalogue: Catalogue, entry: Fact, sources: Iterable[str]) -> ItemFac
         "status": entry.status,
         "certain": entry.status == "verified",
         "checked": entry.checked.isoformat(),
-        "sources": _source_dicts(catalogue, sources),
+        "sources": source_facts(catalogue, sources),
     }
 
 
@@ -243,7 +245,6 @@ def _static(catalogue: Catalogue, kind: Kind, entry: Unit | Route | Funding) -> 
         return route
     if isinstance(entry, Unit):
         qualification = catalogue.qualifications[entry.qualification]
-        duration, price = entry.duration, entry.price
         unit: UnitFacts = {
             **facts,
             "kind": "unit",
@@ -259,24 +260,13 @@ def _static(catalogue: Catalogue, kind: Kind, entry: Unit | Route | Funding) -> 
             "routes": list(entry.routes),
             "enables": _text(entry.enables),
             "werkprocessen": [{"code": w.code, "title": w.title} for w in entry.werkprocessen],
+            # The schema's own JSON (the same fields, checked at load).
             "duration": None
-            if duration is None
-            else {
-                "min_weeks": duration.min_weeks,
-                "max_weeks": duration.max_weeks,
-                "note": duration.note,
-                "sources": list(duration.sources),
-                "status": duration.status,
-            },
+            if entry.duration is None
+            else cast(DurationFacts, entry.duration.model_dump(mode="json")),
             "price": None
-            if price is None
-            else {
-                "min_eur": price.min_eur,
-                "max_eur": price.max_eur,
-                "note": price.note,
-                "sources": list(price.sources),
-                "status": price.status,
-            },
+            if entry.price is None
+            else cast(PriceFacts, entry.price.model_dump(mode="json")),
         }
         return unit
     funding: FundingFacts = {
@@ -305,12 +295,12 @@ def _prepared_warnings(
             "date": notice.date.isoformat(),
             **_text(notice.text),
             "about": list(notice.about),
-            "sources": _source_dicts(catalogue, notice.sources),
+            "sources": source_facts(catalogue, notice.sources),
             "history": [
                 {
                     "date": h.date.isoformat(),
                     **_text(h.text),
-                    "sources": _source_dicts(catalogue, h.sources),
+                    "sources": source_facts(catalogue, h.sources),
                 }
                 for h in notice.history
             ],

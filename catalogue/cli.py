@@ -201,7 +201,7 @@ def _render_plan(plan: Plan, out: TextIO) -> None:
             print(f"  - {term.title.get(lang)}: {term.text.get(lang)}", file=out)
     if plan.open_questions:
         print(f"\nAnswers that could change this plan: {', '.join(plan.open_questions)}", file=out)
-    print(f"\nSources: {', '.join(s.id for s in plan.sources)}", file=out)
+    print(f"\nSources: {', '.join(s['id'] for s in plan.sources)}", file=out)
 
 
 def _cmd_plan(args: argparse.Namespace, out: TextIO) -> int:

@@ -19,8 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
-from catalogue.advice import Assessment, Rated, assess
+from catalogue.advice import Assessment, Rated, assess, source_facts
 from catalogue.compiled import Catalogue
+from catalogue.items import SourceFacts
 from catalogue.plan_templates import NO_ROUTE, CompiledPlan, CompiledVariant
 from catalogue.profile import TARGET_UNKNOWN
 from catalogue.rules import Expression, evaluate
@@ -121,18 +122,6 @@ class DateWords:
 
 
 @dataclass(frozen=True)
-class SourceInfo:
-    id: str
-    title: str
-    publisher: str
-    url: str | None
-    file: str | None
-    published: str
-    checked: str
-    status: str
-
-
-@dataclass(frozen=True)
 class Plan:
     language: str
     target: Target
@@ -151,7 +140,7 @@ class Plan:
     facts: tuple[Note, ...]
     glossary: tuple[Explained, ...]
     open_questions: tuple[str, ...]
-    sources: tuple[SourceInfo, ...]
+    sources: tuple[SourceFacts, ...]
     # The day the plan was made for, and how it says dates.
     today: dt.date | None = None
     dates: DateWords | None = None
@@ -447,25 +436,6 @@ def _terms_in(catalogue: Catalogue, texts: Iterable[str]) -> list[str]:
     return found
 
 
-def _source_info(catalogue: Catalogue, ids: Iterable[str]) -> tuple[SourceInfo, ...]:
-    out = []
-    for source_id in dict.fromkeys(ids):
-        s = catalogue.sources[source_id]
-        out.append(
-            SourceInfo(
-                s.id,
-                s.title,
-                s.publisher,
-                s.url,
-                s.file,
-                s.published,
-                s.checked.isoformat(),
-                s.status,
-            )
-        )
-    return tuple(out)
-
-
 def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None = None) -> Plan:
     """The plan for a profile (decoded JSON); raises ProfileError for values that make no sense.
 
@@ -691,7 +661,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
         facts=tuple(facts),
         glossary=tuple(glossary),
         open_questions=open_questions,
-        sources=_source_info(catalogue, source_ids),
+        sources=tuple(source_facts(catalogue, source_ids)),
         today=builder.today,
         dates=_date_words(catalogue),
     )

@@ -239,7 +239,7 @@ def present(plan: Plan, language: str | None = None) -> PlanView:
         if dates is not None
         else {"months": [str(n) for n in range(1, 13)], "pattern": "{day}-{month}-{year}"}
     )
-    numbers = {source.id: n for n, source in enumerate(plan.sources, start=1)}
+    numbers = {source["id"]: n for n, source in enumerate(plan.sources, start=1)}
 
     def cited(ids: Iterable[str]) -> list[int]:
         return sorted({numbers[s] for s in ids if s in numbers})
@@ -304,16 +304,16 @@ def present(plan: Plan, language: str | None = None) -> PlanView:
 
     sources: list[ViewSource] = []
     for source in plan.sources:
-        url = source.url if source.url and source.url.startswith("https://") else None
+        url = source["url"] if source["url"] and source["url"].startswith("https://") else None
         sources.append(
             {
-                "number": numbers[source.id],
-                "title": source.title,
-                "publisher": source.publisher,
+                "number": numbers[source["id"]],
+                "title": source["title"],
+                "publisher": source["publisher"],
                 "url": url,
-                "published": _said_date(view_dates, source.published),
-                "checked": _said_date(view_dates, source.checked) or "",
-                "status": source.status,
+                "published": _said_date(view_dates, source["published"]),
+                "checked": _said_date(view_dates, source["checked"]) or "",
+                "status": source["status"],
             }
         )
 
