@@ -21,11 +21,12 @@ from catalogue.errors import ProfileError
 from catalogue.interpret import Mention
 from catalogue.plan_view import (
     PlanView,
-    ViewNote,
+    SaidReason,
     card_payload,
     chat_values,
     notes_about,
     present,
+    said_reasons,
     say_date,
 )
 
@@ -38,8 +39,6 @@ CARD_CHANNELS: Final = frozenset({"widget"})
 # How many reasons and other ways one "waarom?" says (the saved page has them all).
 MAX_REASONS: Final = 4
 MAX_OTHERS: Final = 2
-# How many sources a reason names.
-MAX_SOURCES: Final = 2
 # What a saved plan is stored under, once per turn (actions/idempotency.py).
 ADVICE_EFFECT: Final = "advice"
 
@@ -129,28 +128,19 @@ async def explain(c: Conversation, topic: str | None) -> None:
     if not reasons and not others:
         c.reply.say("utter_advice_no_details")
         return
-    for title, notes in _by_title(view, reasons)[:MAX_REASONS]:
-        _say_reason(c, view, title, notes)
+    for said in said_reasons(view, reasons)[:MAX_REASONS]:
+        _say_reason(c, said)
     if others:
         c.reply.say("utter_advice_other_ways")
-        for title, notes in _by_title(view, others)[:MAX_OTHERS]:
-            _say_reason(c, view, title, notes)
+        for said in said_reasons(view, others)[:MAX_OTHERS]:
+            _say_reason(c, said)
 
 
-def _by_title(view: PlanView, notes: Sequence[ViewNote]) -> list[tuple[str, list[ViewNote]]]:
-    """Notes grouped by what they are about (a note without a title is about the target)."""
-    groups: dict[str, list[ViewNote]] = {}
-    for note in notes:
-        groups.setdefault(note["title"] or view["target"]["title"], []).append(note)
-    return list(groups.items())
-
-
-def _say_reason(c: Conversation, view: PlanView, title: str, notes: list[ViewNote]) -> None:
-    reason = " ".join(dict.fromkeys(n["text"] for n in notes))
-    numbers = list(dict.fromkeys(s for n in notes for s in n["sources"]))[:MAX_SOURCES]
-    titles = [view["sources"][n - 1]["title"] for n in numbers if 0 < n <= len(view["sources"])]
-    if titles:
-        c.reply.say("utter_advice_reason", title=title, reason=reason, source=", ".join(titles))
+def _say_reason(c: Conversation, said: SaidReason) -> None:
+    title, reason = said["title"], said["reason"]
+    if said["sources"]:
+        source = ", ".join(said["sources"])
+        c.reply.say("utter_advice_reason", title=title, reason=reason, source=source)
     else:
         c.reply.say("utter_advice_reason_unsourced", title=title, reason=reason)
 

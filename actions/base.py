@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from catalogue.answers import FoundAnswer
 from catalogue.interpret import Reading
+from catalogue.items import Facts
 from catalogue.plan import Plan
 from catalogue.service import default_service
 
@@ -25,8 +26,6 @@ from catalogue.service import default_service
 class CatalogueSource(Protocol):
     """What the actions ask the catalogue: `CatalogueService` in production (blocking calls:
     the actions run them in a thread). Tests pass a service over an in-memory catalogue."""
-
-    def advise(self, profile: dict[str, Any]) -> dict[str, Any]: ...
 
     def plan(self, profile: Any, today: dt.date | None = None) -> Plan: ...
 
@@ -44,7 +43,7 @@ class CatalogueSource(Protocol):
         self, question: str, language: str, answers: Mapping[str, Any]
     ) -> FoundAnswer | None: ...
 
-    def lookup(self, kind: str, item_id: str) -> dict[str, Any] | None: ...
+    def lookup(self, kind: str, item_id: str) -> Facts | None: ...
 
     def province(self, region: str) -> str | None: ...
 

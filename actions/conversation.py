@@ -8,7 +8,7 @@ sees an earlier one's change.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -30,6 +30,8 @@ from actions.turn import (
 from bot.advice_store import SavedLink
 from bot.handoff.store import NewHandoff, StoredHandoff
 from bot.idempotency import IdempotencyKey
+from catalogue.plan_view import PlanView
+from catalogue.schema import language_of
 
 T = TypeVar("T")
 
@@ -40,7 +42,7 @@ class AdviceSaver(Protocol):
 
     def save(
         self,
-        advice: Mapping[str, object],
+        advice: PlanView,
         language: str,
         conversation_id: str | None = None,
         key: IdempotencyKey | None = None,
@@ -97,7 +99,7 @@ class Conversation:
 
     @property
     def language(self) -> str:
-        return "en" if self.get(LANGUAGE) == "en" else "nl"
+        return language_of(self.get(LANGUAGE))
 
     @property
     def recruiter(self) -> bool:

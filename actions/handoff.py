@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from actions.conversation import Conversation
 from actions.idempotency import key_of
-from actions.profile import profile_in_words, title_of
+from actions.profile import profile_in_words
 from actions.questions import say_desk
 from actions.turn import (
     ADVISED_UNITS,
@@ -29,6 +29,7 @@ from actions.turn import (
 from bot.handoff.contact import PREFERENCES, normalise_contact, read_preference
 from bot.handoff.store import NewHandoff
 from catalogue.interpret import Reading
+from catalogue.items import title_in
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def _advice_summary(c: Conversation) -> dict[str, Any] | None:
             found = c.catalogue.lookup(kind, item_id)
         except Exception:  # the summary is still useful without catalogue titles
             found = None
-        return title_of(found, "nl") if isinstance(found, dict) else item_id
+        return title_in(found, "nl") if found is not None else item_id
 
     return {
         "route": {"id": route, "title": title("route", str(route))} if route else None,

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import CatalogueSource, response_variant
 from actions.turn import PROFILE_SLOTS
+from catalogue.items import title_in
 from catalogue.profile import PROFILE_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -95,19 +96,13 @@ def _catalogue_names(
         titles = []
         for item_id in ids:
             facts = _safely(catalogue.lookup, "qualification", str(item_id))
-            titles.append(title_of(facts, language) if isinstance(facts, dict) else str(item_id))
+            titles.append(title_in(facts, language) if facts is not None else str(item_id))
         names[slot] = ", ".join(titles)
     region = answers.get("region")
     if region is not None:
         found = _safely(catalogue.province, str(region))
         names["region"] = f"{region} ({found})" if found and found != region else str(region)
     return names
-
-
-def title_of(facts: Mapping[str, Any], language: str) -> str:
-    if language != "nl" and facts.get(f"title_{language}"):
-        return str(facts[f"title_{language}"])
-    return str(facts.get("title") or facts.get("id") or "")
 
 
 def _safely(function: Callable[..., Any], *args: str) -> Any:

@@ -13,22 +13,13 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from actions.conversation import Conversation
-from catalogue.answers import FoundAnswer
+from catalogue.items import title_in
+from catalogue.plan_view import answer_sources
 
 logger = logging.getLogger(__name__)
 
-# How many sources an answer names (by publisher; the research notes only when nothing else).
-MAX_SOURCES: Final = 2
-OWN_NOTES: Final = "Zijwijzer research notes"
 # The glossary term whose title and sources name the free regional advice desk.
 DESK_TERM: Final = "leerwerkloket"
-
-
-def sources_of(found: FoundAnswer) -> str:
-    """Who says so, shortly: the publishers of the answer's sources, public ones first."""
-    publishers = [s.publisher for s in found.sources if not s.publisher.startswith(OWN_NOTES)]
-    publishers = publishers or [s.publisher for s in found.sources]
-    return ", ".join(list(dict.fromkeys(publishers))[:MAX_SOURCES]) or "-"
 
 
 async def answer(c: Conversation, question: str, told: Mapping[str, Any]) -> bool:
@@ -45,7 +36,8 @@ async def answer(c: Conversation, question: str, told: Mapping[str, Any]) -> boo
         found = None
     if found is not None:
         response = "utter_answer" if found.status == "verified" else "utter_answer_unsure"
-        c.reply.say(response, answer=found.text, source=sources_of(found))
+        source = ", ".join(answer_sources(found.sources)) or "-"
+        c.reply.say(response, answer=found.text, source=source)
         if found.personal:
             c.reply.say("utter_answer_for_you", personal=found.personal)
         return True
@@ -66,15 +58,15 @@ async def say_desk(c: Conversation) -> None:
     except Exception as error:
         logger.warning("advice desk lookup failed: %s", type(error).__name__)
         term = None
-    if not isinstance(term, dict):
+    if term is None:
         c.reply.say("utter_handoff_desk_unknown")
         return
-    title = str((term.get("title_en") if c.language == "en" else None) or term.get("title"))
+    title = title_in(term, c.language)
     region = c.get("region")
     if isinstance(region, str) and region.strip():
         c.reply.say("utter_handoff_desk_region", desk=title, region=region.strip())
     else:
         c.reply.say("utter_handoff_desk", desk=title)
-    urls = [s.get("url") for s in term.get("sources") or [] if s.get("url")]
+    urls = [s["url"] for s in term["sources"] if s["url"]]
     if urls:
-        c.reply.say("utter_handoff_desk_link", url=str(urls[0]))
+        c.reply.say("utter_handoff_desk_link", url=urls[0])

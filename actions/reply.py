@@ -21,7 +21,7 @@ from actions.render import render
 class Message(TypedDict, total=False):
     response: str
     values: dict[str, Any]
-    json: dict[str, Any]
+    json: Mapping[str, Any]
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Reply:
         self.messages.append({"response": response, "values": values})
         self.prompted = True
 
-    def payload(self, data: dict[str, Any]) -> None:
+    def payload(self, data: Mapping[str, Any]) -> None:
         self.messages.append({"json": data})
 
     def set(self, slot: str, value: Any) -> None:

@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 
 from actions.idempotency import turn_of
 from catalogue.profile import PROFILE_FIELDS
+from catalogue.schema import language_of
 
 # Every profile field the intake can ask, as slots (language is set, never asked). `target`
 # (what the person wants to become) is read from answers even while the catalogue cannot
@@ -127,7 +128,7 @@ class Turn:
 
     @property
     def language(self) -> str:
-        return "en" if self.slots.get(LANGUAGE) == "en" else "nl"
+        return language_of(self.slots.get(LANGUAGE))
 
     @property
     def recruiter(self) -> bool:

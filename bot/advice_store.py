@@ -21,9 +21,9 @@ import hmac
 import re
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +32,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.db import Base, Database
 from bot.idempotency import IdempotencyKey
 from bot.schema_upgrade import add_missing_columns
+
+if TYPE_CHECKING:  # the view is only read here as JSON: retention needs no catalogue
+    from catalogue.plan_view import PlanView
 
 # Where the web app serves a saved advice (bot/web/advice_page.py): <public_url>/advies/<token>.
 ADVICE_PATH = "/advies"
@@ -217,7 +220,7 @@ class AdviceStore:
 
     def save(
         self,
-        advice: Mapping[str, object],
+        advice: PlanView,
         language: str,
         conversation_id: str | None = None,
         key: IdempotencyKey | None = None,

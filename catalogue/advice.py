@@ -22,9 +22,29 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from catalogue.compiled import Catalogue, CompiledRule, ItemRef, Kind
+from catalogue.items import (
+    Advice,
+    AdvisedItem,
+    Affects,
+    Bilingual,
+    DurationFacts,
+    Facts,
+    Fit,
+    FundingFacts,
+    ItemFacts,
+    NoticeFacts,
+    OpenQuestion,
+    PlanItemFacts,
+    PriceFacts,
+    Reason,
+    RouteFacts,
+    SourceFacts,
+    TermFacts,
+    UnitFacts,
+)
 from catalogue.profile import Profile, parse_profile
 from catalogue.rules import Undecided, Verdict, evaluate, profile_symbols
-from catalogue.schema import Funding, Route, Text, Unit
+from catalogue.schema import Fact, Funding, GlossaryTerm, Outcome, Qualification, Route, Text, Unit
 
 SEVERITY_RANK: Final = {"high": 0, "warning": 1, "info": 2}
 SUMMARY_ROUTES: Final = 2
@@ -33,8 +53,13 @@ SUMMARY_FUNDING: Final = 3
 NO_DURATION: Final = 10_000
 
 
-def _text(text: Text) -> dict[str, str]:
+def _text(text: Text) -> Bilingual:
     return {"nl": text.nl, "en": text.en}
+
+
+def _engine_reason(outcome: Outcome, text: Text) -> Reason:
+    """A reason no rule gives: the kind's default, or one the engine says itself."""
+    return _reason(None, outcome, text, [])
 
 
 # Rule outcomes as small ints, so that the hot loop compares ints.
@@ -53,12 +78,12 @@ class _EntryRule:
     outcome: int
     weight: int
     resolvable: bool
-    reason: dict[str, Any]
-    undecided: dict[str, Any]  # the same reason, said as a condition
+    reason: Reason
+    undecided: Reason  # the same reason, said as a condition
     # The conditional reason per set of open fields, built once.
-    undecided_by_fields: dict[frozenset[str], dict[str, Any]]
+    undecided_by_fields: dict[frozenset[str], Reason]
 
-    def undecided_reason(self, fields: frozenset[str]) -> dict[str, Any]:
+    def undecided_reason(self, fields: frozenset[str]) -> Reason:
         reason = self.undecided_by_fields.get(fields)
         if reason is None:
             reason = self.undecided_by_fields[fields] = {
@@ -101,16 +126,16 @@ class _Entry:
     routes: tuple[str, ...]
     group: str | None
     applicant: str | None
-    default: dict[str, Any]
+    default: Reason
     rules: tuple[_EntryRule, ...]
-    static: dict[str, Any]
+    static: PlanItemFacts
     certain: int  # 0 when verified: sorts first
     order: tuple[int, int]  # (duration in weeks or NO_DURATION, position in the data)
     # Entries whose rules have the same expressions, outcomes and weights get the same fit for
     # any profile and rank of their best route: it is worked out once per pattern and advice.
     pattern: int
     # This entry's reasons list per (interned) outcome, built once; bounded.
-    reasons_by_outcome: dict[_Outcome, list[dict[str, Any]]]
+    reasons_by_outcome: dict[_Outcome, list[Reason]]
 
 
 @dataclass(frozen=True)
@@ -139,10 +164,10 @@ class _Prepared:
     position: dict[int, int]
     # Per section: item id -> (entry, its class).
     by_id: dict[str, dict[str, tuple[_Entry, _Class]]]
-    blocked: dict[str, Any]
-    ended: dict[str, Any]
-    alternative: dict[str, Any]
-    route_possible: dict[str, Any]
+    blocked: Reason
+    ended: Reason
+    alternative: Reason
+    route_possible: Reason
     # Per expression: the symbols it reads, so that its verdict can be memoised on their values.
     expression_symbols: tuple[tuple[str, ...], ...]
     verdict_memo: dict[tuple[Any, ...], Verdict]
@@ -152,7 +177,7 @@ class _Prepared:
     # The ids of the items that share each pattern, per section, for open questions.
     pattern_members: dict[int, dict[str, list[str]]]
     # Each notice's expression index and its warning as shown, in the order warnings are listed.
-    warnings: tuple[tuple[int, dict[str, Any]], ...]
+    warnings: tuple[tuple[int, NoticeFacts], ...]
 
 
 # Memoised verdicts and outcomes kept per catalogue, and reasons lists kept per entry; each is
@@ -162,8 +187,8 @@ OUTCOME_MEMO_LIMIT: Final = 50_000
 ENTRY_REASONS_LIMIT: Final = 256
 
 
-def _source_dicts(catalogue: Catalogue, ids: Iterable[str]) -> list[dict[str, Any]]:
-    out = []
+def source_facts(catalogue: Catalogue, ids: Iterable[str]) -> list[SourceFacts]:
+    out: list[SourceFacts] = []
     for source_id in dict.fromkeys(ids):
         s = catalogue.sources[source_id]
         out.append(
@@ -181,81 +206,101 @@ def _source_dicts(catalogue: Catalogue, ids: Iterable[str]) -> list[dict[str, An
     return out
 
 
-def _rule_reason(compiled: CompiledRule) -> dict[str, Any]:
+def _reason(rule: str | None, outcome: Outcome, text: Text, sources: list[str]) -> Reason:
+    return {"rule": rule, "outcome": outcome, "nl": text.nl, "en": text.en, "sources": sources}
+
+
+def _rule_reason(compiled: CompiledRule) -> Reason:
+    rule = compiled.rule
+    return _reason(rule.id, rule.outcome, rule.reason, list(rule.sources))
+
+
+def _facts(catalogue: Catalogue, entry: Fact, sources: Iterable[str]) -> ItemFacts:
+    """What every kind of item says of itself, with its sources."""
+    assert isinstance(entry, Unit | Route | Funding | Qualification | GlossaryTerm)
     return {
-        "rule": compiled.rule.id,
-        "outcome": compiled.rule.outcome,
-        **_text(compiled.rule.reason),
-        "sources": list(compiled.rule.sources),
-    }
-
-
-def _static(catalogue: Catalogue, kind: Kind, entry: Unit | Route | Funding) -> dict[str, Any]:
-    rule_sources = [
-        s for c in catalogue.rules_by_item.get((kind, entry.id), ()) for s in c.rule.sources
-    ]
-    item: dict[str, Any] = {
         "id": entry.id,
-        "kind": kind,
         "title": entry.title,
         "title_en": entry.title_en,
         "status": entry.status,
         "certain": entry.status == "verified",
         "checked": entry.checked.isoformat(),
-        # The entry's own sources first, then those of every rule that can explain it.
-        "sources": _source_dicts(catalogue, [*entry.sources, *rule_sources]),
+        "sources": source_facts(catalogue, sources),
     }
+
+
+def _static(catalogue: Catalogue, kind: Kind, entry: Unit | Route | Funding) -> PlanItemFacts:
+    rule_sources = [
+        s for c in catalogue.rules_by_item.get((kind, entry.id), ()) for s in c.rule.sources
+    ]
+    # The entry's own sources first, then those of every rule that can explain it.
+    facts = _facts(catalogue, entry, [*entry.sources, *rule_sources])
     if isinstance(entry, Route):
-        item.update(explain=_text(entry.explain), cost=_text(entry.cost))
-    elif isinstance(entry, Unit):
+        route: RouteFacts = {
+            **facts,
+            "kind": "route",
+            "explain": _text(entry.explain),
+            "cost": _text(entry.cost),
+        }
+        return route
+    if isinstance(entry, Unit):
         qualification = catalogue.qualifications[entry.qualification]
-        item.update(
-            qualification={
+        unit: UnitFacts = {
+            **facts,
+            "kind": "unit",
+            "qualification": {
                 "id": qualification.id,
                 "title": qualification.title,
                 "level": qualification.level,
                 "crebo": qualification.crebo,
             },
-            level=entry.level,
-            certificate=entry.certificate,
-            sector=entry.sector,
-            routes=list(entry.routes),
-            enables=_text(entry.enables),
-            werkprocessen=[{"code": w.code, "title": w.title} for w in entry.werkprocessen],
-            duration=None if entry.duration is None else entry.duration.model_dump(mode="json"),
-            price=None if entry.price is None else entry.price.model_dump(mode="json"),
-        )
-    else:
-        item.update(
-            applicant=entry.applicant,
-            routes=list(entry.routes),
-            amount=_text(entry.amount),
-            conditions=_text(entry.conditions),
-            valid_from=None if entry.valid_from is None else entry.valid_from.isoformat(),
-            valid_until=None if entry.valid_until is None else entry.valid_until.isoformat(),
-        )
-    return item
+            "level": entry.level,
+            "certificate": entry.certificate,
+            "sector": entry.sector,
+            "routes": list(entry.routes),
+            "enables": _text(entry.enables),
+            "werkprocessen": [{"code": w.code, "title": w.title} for w in entry.werkprocessen],
+            # The schema's own JSON (the same fields, checked at load).
+            "duration": None
+            if entry.duration is None
+            else cast(DurationFacts, entry.duration.model_dump(mode="json")),
+            "price": None
+            if entry.price is None
+            else cast(PriceFacts, entry.price.model_dump(mode="json")),
+        }
+        return unit
+    funding: FundingFacts = {
+        **facts,
+        "kind": "funding",
+        "applicant": entry.applicant,
+        "routes": list(entry.routes),
+        "amount": _text(entry.amount),
+        "conditions": _text(entry.conditions),
+        "valid_from": None if entry.valid_from is None else entry.valid_from.isoformat(),
+        "valid_until": None if entry.valid_until is None else entry.valid_until.isoformat(),
+    }
+    return funding
 
 
 def _prepared_warnings(
     catalogue: Catalogue, expression_index: dict[str, int]
-) -> tuple[tuple[int, dict[str, Any]], ...]:
-    warnings: list[tuple[int, dict[str, Any]]] = []
+) -> tuple[tuple[int, NoticeFacts], ...]:
+    warnings: list[tuple[int, NoticeFacts]] = []
     for compiled in catalogue.notices:
         notice = compiled.notice
-        warning = {
+        warning: NoticeFacts = {
             "id": notice.id,
             "severity": notice.severity,
             "status": notice.status,
             "date": notice.date.isoformat(),
             **_text(notice.text),
             "about": list(notice.about),
-            "sources": _source_dicts(catalogue, notice.sources),
+            "sources": source_facts(catalogue, notice.sources),
             "history": [
                 {
                     "date": h.date.isoformat(),
                     **_text(h.text),
-                    "sources": _source_dicts(catalogue, h.sources),
+                    "sources": source_facts(catalogue, h.sources),
                 }
                 for h in notice.history
             ],
@@ -294,9 +339,9 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
         out = []
         for position, entry in enumerate(items):
             ref: ItemRef = (kind, entry.id)
-            duration = getattr(entry, "duration", None)
+            duration = entry.duration if isinstance(entry, Unit) else None
             rules = tuple(entry_rule(c) for c in catalogue.rules_by_item.get(ref, ()))
-            routes = tuple(getattr(entry, "routes", ())) if kind != "route" else ()
+            routes = () if isinstance(entry, Route) else tuple(entry.routes)
             ended = entry.status == "ended"
             shape = (
                 kind,
@@ -309,9 +354,9 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
                     ref=ref,
                     ended=ended,
                     routes=routes,
-                    group=getattr(entry, "group", None),
-                    applicant=getattr(entry, "applicant", None),
-                    default={"rule": None, "outcome": "possible", **_text(default), "sources": []},
+                    group=entry.group if isinstance(entry, Unit) else None,
+                    applicant=entry.applicant if isinstance(entry, Funding) else None,
+                    default=_engine_reason("possible", default),
                     rules=rules,
                     static=_static(catalogue, kind, entry),
                     certain=0 if entry.status == "verified" else 1,
@@ -370,25 +415,10 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
             for section in (route_entries, unit_entries, funding_entries)
             for index, entry in enumerate(section)
         },
-        blocked={
-            "rule": None,
-            "outcome": "not_possible",
-            **_text(defaults.route_blocked),
-            "sources": [],
-        },
-        ended={"rule": None, "outcome": "not_possible", **_text(defaults.ended), "sources": []},
-        alternative={
-            "rule": None,
-            "outcome": "possible",
-            **_text(defaults.alternative),
-            "sources": [],
-        },
-        route_possible={
-            "rule": None,
-            "outcome": "possible",
-            **_text(defaults.route_possible),
-            "sources": [],
-        },
+        blocked=_engine_reason("not_possible", defaults.route_blocked),
+        ended=_engine_reason("not_possible", defaults.ended),
+        alternative=_engine_reason("possible", defaults.alternative),
+        route_possible=_engine_reason("possible", defaults.route_possible),
         expression_symbols=tuple(tuple(sorted(e.symbols)) for e in catalogue.expressions),
         verdict_memo={},
         outcome_memo={},
@@ -404,7 +434,7 @@ def _prepare(catalogue: Catalogue) -> _Prepared:
     return prepared
 
 
-_FIT_NAMES: Final = ("recommended", "possible", "not_possible")
+_FIT_NAMES: Final[tuple[Fit, Fit, Fit]] = ("recommended", "possible", "not_possible")
 
 
 class _Run:
@@ -518,7 +548,7 @@ class _Run:
         memo[signature] = outcome
         return outcome
 
-    def reasons(self, entry: _Entry, outcome: _Outcome) -> list[dict[str, Any]]:
+    def reasons(self, entry: _Entry, outcome: _Outcome) -> list[Reason]:
         """The entry's reasons: shared, prebuilt dicts (read them, don't change them)."""
         cache = entry.reasons_by_outcome
         reasons = cache.get(outcome)
@@ -561,7 +591,7 @@ class _Run:
             self.route_fit[rated_class.pattern] = outcome.fit
         return outcome
 
-    def open_questions(self, answered: frozenset[str]) -> list[dict[str, Any]]:
+    def open_questions(self, answered: frozenset[str]) -> list[OpenQuestion]:
         """The unanswered fields that could change this advice, most items affected first.
 
         `affects` lists the ids per kind; items are collected per rule pattern (the members of a
@@ -576,13 +606,18 @@ class _Run:
                     if field not in answered:
                         patterns_by_field.setdefault(field, set()).add(pattern)
         members = self.prepared.pattern_members
-        questions = []
+        questions: list[tuple[int, str, OpenQuestion]] = []
         for field, patterns in patterns_by_field.items():
-            affects: dict[str, list[str]] = {"units": [], "routes": [], "funding": []}
+            found: dict[str, list[str]] = {"units": [], "routes": [], "funding": []}
             for pattern in sorted(patterns):
                 for section, ids in members[pattern].items():
-                    affects[section].extend(ids)
-            count = sum(len(ids) for ids in affects.values())
+                    found[section].extend(ids)
+            affects: Affects = {
+                "units": found["units"],
+                "routes": found["routes"],
+                "funding": found["funding"],
+            }
+            count = sum(len(ids) for ids in found.values())
             questions.append((-count, field, {"field": field, "affects": affects}))
         questions.sort(key=lambda q: (q[0], q[1]))
         return [question for _, _, question in questions]
@@ -658,13 +693,19 @@ def _fit(rated: Rated) -> int:
     return 1 if rated[2] else rated[1].fit
 
 
-def _item(run: _Run, rated: Rated) -> dict[str, Any]:
+def _item(run: _Run, rated: Rated) -> AdvisedItem:
     entry, outcome, held_back = rated
-    item = dict(entry.static)
+    static = entry.static
+    fit = _FIT_NAMES[_fit(rated)]
     reasons = run.reasons(entry, outcome)
-    item["fit"] = _FIT_NAMES[_fit(rated)]
-    item["reasons"] = [run.prepared.alternative, *reasons] if held_back else reasons
-    return item
+    if held_back:
+        reasons = [run.prepared.alternative, *reasons]
+    # One line per kind: each is its own TypedDict.
+    if static["kind"] == "unit":
+        return {**static, "fit": fit, "reasons": reasons}
+    if static["kind"] == "route":
+        return {**static, "fit": fit, "reasons": reasons}
+    return {**static, "fit": fit, "reasons": reasons}
 
 
 @dataclass(frozen=True)
@@ -724,18 +765,18 @@ class Assessment:
     funding: list[Rated]
     summary: Summary
 
-    def warnings(self) -> list[dict[str, Any]]:
+    def warnings(self) -> list[NoticeFacts]:
         """The notices that are known to hold for this person (never one that only may)."""
         verdicts = self.run.verdicts
         return [w for index, w in self.run.prepared.warnings if verdicts[index] is True]
 
-    def reasons(self, rated: Rated) -> list[dict[str, Any]]:
+    def reasons(self, rated: Rated) -> list[Reason]:
         """An item's reasons as the advice shows them (shared dicts: read, don't change)."""
         entry, outcome, held_back = rated
         reasons = self.run.reasons(entry, outcome)
         return [self.run.prepared.alternative, *reasons] if held_back else reasons
 
-    def fit(self, rated: Rated) -> str:
+    def fit(self, rated: Rated) -> Fit:
         return _FIT_NAMES[_fit(rated)]
 
     def rated(self, section: str, item_id: str) -> Rated:
@@ -756,7 +797,7 @@ def assess(catalogue: Catalogue, raw_profile: Any) -> Assessment:
     return Assessment(profile, run, routes, units, funding, _summary(routes, units, funding))
 
 
-def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
+def advise(catalogue: Catalogue, raw_profile: Any) -> Advice:
     """Advice for a profile (decoded JSON); raises ProfileError for values that make no sense.
 
     The returned structures share profile-independent parts with later calls: read, don't mutate.
@@ -779,7 +820,7 @@ def advise(catalogue: Catalogue, raw_profile: Any) -> dict[str, Any]:
     }
 
 
-def lookup(catalogue: Catalogue, kind: str, item_id: str) -> dict[str, Any] | None:
+def lookup(catalogue: Catalogue, kind: str, item_id: str) -> Facts | None:
     """The profile-independent facts on one item (unit, route, funding, qualification, term)."""
     entry: Unit | Route | Funding | None = None
     if kind == "unit":
@@ -795,33 +836,20 @@ def lookup(catalogue: Catalogue, kind: str, item_id: str) -> dict[str, Any] | No
         if q is None:
             return None
         return {
-            "id": q.id,
-            "kind": kind,
-            "title": q.title,
-            "title_en": q.title_en,
+            **_facts(catalogue, q, q.sources),
+            "kind": "qualification",
             "level": q.level,
             "crebo": q.crebo,
             "sector": q.sector,
             "note": q.note,
-            "status": q.status,
-            "certain": q.status == "verified",
-            "checked": q.checked.isoformat(),
             "units": [u.id for u in catalogue.data.units if u.qualification == q.id],
-            "sources": _source_dicts(catalogue, q.sources),
         }
     if kind == "term":
-        t = catalogue.glossary.get(item_id)
-        if t is None:
-            return None
-        return {
-            "id": t.id,
-            "kind": kind,
-            "title": t.title,
-            "title_en": t.title_en,
-            "text": _text(t.text),
-            "status": t.status,
-            "certain": t.status == "verified",
-            "checked": t.checked.isoformat(),
-            "sources": _source_dicts(catalogue, t.sources),
-        }
+        return term_facts(catalogue, item_id) if item_id in catalogue.glossary else None
     return None
+
+
+def term_facts(catalogue: Catalogue, term_id: str) -> TermFacts:
+    """A glossary term's explanation, with its sources (the id must be the glossary's)."""
+    t = catalogue.glossary[term_id]
+    return {**_facts(catalogue, t, t.sources), "kind": "term", "text": _text(t.text)}

@@ -262,14 +262,14 @@ def find_answer(
         return None
     score, answer_id = best[0]
     answer = catalogue.answers[answer_id]
-    text = answer.answer.en if language == "en" else answer.answer.nl
+    text = answer.answer.get(language)
     personal: str | None = None
     if answer.personal:
         symbols = symbols_of(catalogue, answers or {})
         for index, variant in enumerate(answer.personal):
             condition = catalogue.answer_conditions.get((answer.id, index))
             if condition is not None and evaluate(condition, symbols) is True:
-                personal = variant.answer.en if language == "en" else variant.answer.nl
+                personal = variant.answer.get(language)
                 break
     return FoundAnswer(
         id=answer.id,

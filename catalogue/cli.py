@@ -20,6 +20,7 @@ from catalogue.advice import advise
 from catalogue.compiled import Catalogue, Kind
 from catalogue.errors import CatalogueInvalid, CatalogueNotLoaded, ProfileError, SyncError
 from catalogue.interpret import interpret
+from catalogue.items import Advice, title_in
 from catalogue.plan import Plan, make_plan
 from catalogue.reader import DATA_DIR, load_directory
 from catalogue.replay import (
@@ -33,6 +34,7 @@ from catalogue.replay import (
     report,
     save_golden,
 )
+from catalogue.schema import in_language, language_of
 from catalogue.service import catalogue_terms
 from catalogue.sync import build_export, sync
 
@@ -131,9 +133,8 @@ def _read_profile(path: str) -> Any:
         raise ProfileError(f"profile {path} is not valid JSON: {exc}") from None
 
 
-def _render(advice: dict[str, Any], out: TextIO) -> None:
-    lang = advice["profile"].get("language", "nl")
-    title_key = "title" if lang == "nl" else "title_en"
+def _render(advice: Advice, out: TextIO) -> None:
+    lang = language_of(advice["profile"].get("language"))
     summary = advice["summary"]
     print(f"Catalogue {advice['catalogue_version']}", file=out)
     print(f"Best routes: {', '.join(summary['routes']) or '-'}", file=out)
@@ -143,16 +144,18 @@ def _render(advice: dict[str, Any], out: TextIO) -> None:
         print(f"\n{section.upper()}", file=out)
         for item in advice[section]:
             certain = "" if item["certain"] else f" [{item['status']}]"
-            print(f"  {item['fit']:<12} {item['id']}: {item[title_key]}{certain}", file=out)
+            print(f"  {item['fit']:<12} {item['id']}: {title_in(item, lang)}{certain}", file=out)
             for reason in item["reasons"]:
-                print(f"               - {reason[lang]}", file=out)
+                print(f"               - {in_language(lang, reason['nl'], reason['en'])}", file=out)
                 if "if" in reason:
-                    fields = ", ".join(reason["depends_on"])
-                    print(f"                 ({fields}: {reason['if'][lang]})", file=out)
+                    fields = ", ".join(reason.get("depends_on", ()))
+                    condition = in_language(lang, reason["if"]["nl"], reason["if"]["en"])
+                    print(f"                 ({fields}: {condition})", file=out)
     if advice["warnings"]:
         print("\nWARNINGS", file=out)
         for warning in advice["warnings"]:
-            print(f"  [{warning['severity']}] {warning[lang]}", file=out)
+            said = in_language(lang, warning["nl"], warning["en"])
+            print(f"  [{warning['severity']}] {said}", file=out)
     if advice["open_questions"]:
         fields = ", ".join(q["field"] for q in advice["open_questions"])
         print(f"\nAnswers that could change this advice: {fields}", file=out)
@@ -198,7 +201,7 @@ def _render_plan(plan: Plan, out: TextIO) -> None:
             print(f"  - {term.title.get(lang)}: {term.text.get(lang)}", file=out)
     if plan.open_questions:
         print(f"\nAnswers that could change this plan: {', '.join(plan.open_questions)}", file=out)
-    print(f"\nSources: {', '.join(s.id for s in plan.sources)}", file=out)
+    print(f"\nSources: {', '.join(s['id'] for s in plan.sources)}", file=out)
 
 
 def _cmd_plan(args: argparse.Namespace, out: TextIO) -> int:

@@ -29,7 +29,17 @@ from rapidfuzz.distance import DamerauLevenshtein
 from catalogue.compiled import Catalogue
 from catalogue.numberwords import NumberReader
 from catalogue.profile import MAX_AGE, MAX_HOURS, MIN_AGE
-from catalogue.schema import CLARIFY, SKIP, IntakeQuestion, Phrases
+from catalogue.schema import (
+    CLARIFY,
+    SKIP,
+    Funding,
+    GlossaryTerm,
+    IntakeQuestion,
+    Phrases,
+    Qualification,
+    Route,
+    Unit,
+)
 
 K = TypeVar("K", bound=str)
 
@@ -127,7 +137,7 @@ def _matcher(catalogue: Catalogue) -> _Matcher:
         return cached
     by_phrase: dict[str, tuple[str, str]] = {}
     data = catalogue.data
-    groups: list[tuple[str, Iterable[Any]]] = [
+    groups: list[tuple[str, Iterable[Qualification | Unit | Route | Funding | GlossaryTerm]]] = [
         ("qualification", data.qualifications),
         ("unit", data.units),
         ("route", data.routes),
@@ -136,8 +146,8 @@ def _matcher(catalogue: Catalogue) -> _Matcher:
     ]
     for kind, items in groups:
         for item in items:
-            names = [item.title, item.title_en, *getattr(item, "synonyms", ())]
-            if kind == "qualification" and item.crebo:
+            names = [item.title, item.title_en, *item.synonyms]
+            if isinstance(item, Qualification) and item.crebo:
                 names.append(item.crebo)
             for name in names:
                 phrase = normalise(name).strip()

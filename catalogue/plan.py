@@ -19,15 +19,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
-from catalogue.advice import Assessment, Rated, assess
+from catalogue.advice import Assessment, Rated, assess, source_facts
 from catalogue.compiled import Catalogue
+from catalogue.items import SourceFacts
 from catalogue.plan_templates import NO_ROUTE, CompiledPlan, CompiledVariant
 from catalogue.profile import TARGET_UNKNOWN
 from catalogue.rules import Expression, evaluate
-from catalogue.schema import Qualification, Text, Unit
+from catalogue.schema import LANGUAGES, Qualification, Text, Unit, in_language
 
-Language = Literal["nl", "en"]
-LANGUAGES: Final[tuple[Language, ...]] = ("nl", "en")
 MAX_STEPS: Final = 5
 MAX_ALTERNATIVES: Final = 3
 MAX_NOT_POSSIBLE: Final = 4
@@ -45,7 +44,7 @@ class PlanText:
     en: str
 
     def get(self, language: str) -> str:
-        return self.en if language == "en" else self.nl
+        return in_language(language, self.nl, self.en)
 
 
 RefKind = Literal[
@@ -123,18 +122,6 @@ class DateWords:
 
 
 @dataclass(frozen=True)
-class SourceInfo:
-    id: str
-    title: str
-    publisher: str
-    url: str | None
-    file: str | None
-    published: str
-    checked: str
-    status: str
-
-
-@dataclass(frozen=True)
 class Plan:
     language: str
     target: Target
@@ -153,7 +140,7 @@ class Plan:
     facts: tuple[Note, ...]
     glossary: tuple[Explained, ...]
     open_questions: tuple[str, ...]
-    sources: tuple[SourceInfo, ...]
+    sources: tuple[SourceFacts, ...]
     # The day the plan was made for, and how it says dates.
     today: dt.date | None = None
     dates: DateWords | None = None
@@ -188,7 +175,7 @@ class _Builder:
     # ---- words -------------------------------------------------------------------------------
 
     def word(self, name: str, language: str) -> str:
-        return self.templates.words[name].en if language == "en" else self.templates.words[name].nl
+        return self.templates.words[name].get(language)
 
     def join(self, items: Sequence[str], language: str) -> str:
         if len(items) <= 1:
@@ -196,8 +183,8 @@ class _Builder:
         return f"{', '.join(items[:-1])} {self.word('and', language)} {items[-1]}"
 
     def date(self, day: dt.date, language: str) -> str:
-        months = self.templates.months.en if language == "en" else self.templates.months.nl
-        pattern = self.templates.date.en if language == "en" else self.templates.date.nl
+        months = in_language(language, self.templates.months.nl, self.templates.months.en)
+        pattern = self.templates.date.get(language)
         return pattern.format(day=day.day, month=months[day.month - 1], year=day.year)
 
     def holds(self, expression: Expression, symbols: Mapping[str, Any]) -> bool:
@@ -282,28 +269,27 @@ def _values(
     catalogue, profile = builder.catalogue, builder.profile
     out: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
-        english = language == "en"
         values = {
-            "target": qualification.title_en if english else qualification.title,
+            "target": in_language(language, qualification.title, qualification.title_en),
             "level": str(qualification.level),
             "region": profile.region or builder.word("your_region", language),
         }
         if route_id is not None:
             route = catalogue.routes[route_id]
             short = route.short or Text(nl=route.title, en=route.title_en)
-            values["route"] = short.en if english else short.nl
+            values["route"] = short.get(language)
         if units:
-            titles = [u.title_en if english else u.title for u in units]
+            titles = [in_language(language, u.title, u.title_en) for u in units]
             values["units"] = builder.join(titles, language)
             values["unit"] = titles[0]
-            values["enables"] = units[0].enables.en if english else units[0].enables.nl
+            values["enables"] = units[0].enables.get(language)
             duration = units[0].duration
             if duration is not None:
                 weeks_range = builder.templates.words["weeks_range"]
                 weeks = (
                     str(duration.min_weeks)
                     if duration.min_weeks == duration.max_weeks
-                    else (weeks_range.en if english else weeks_range.nl).format(
+                    else weeks_range.get(language).format(
                         min=duration.min_weeks, max=duration.max_weeks
                     )
                 )
@@ -312,10 +298,8 @@ def _values(
                     builder.today + dt.timedelta(weeks=duration.min_weeks), language
                 )
         if scheme_ids:
-            titles = [
-                catalogue.funding[f].title_en if english else catalogue.funding[f].title
-                for f in scheme_ids
-            ]
+            schemes = [catalogue.funding[f] for f in scheme_ids]
+            titles = [in_language(language, f.title, f.title_en) for f in schemes]
             values["schemes"] = builder.join(titles, language)
         out[language] = values
     return out
@@ -335,7 +319,7 @@ def _choose(
 
 
 def _render(text: Text, values: Mapping[str, str], language: str) -> str:
-    return (text.en if language == "en" else text.nl).format_map(values)
+    return text.get(language).format_map(values)
 
 
 def _fact_text(catalogue: Catalogue, answer_id: str, symbols: Mapping[str, Any]) -> Text:
@@ -450,25 +434,6 @@ def _terms_in(catalogue: Catalogue, texts: Iterable[str]) -> list[str]:
             if ref not in found:
                 found.append(ref)
     return found
-
-
-def _source_info(catalogue: Catalogue, ids: Iterable[str]) -> tuple[SourceInfo, ...]:
-    out = []
-    for source_id in dict.fromkeys(ids):
-        s = catalogue.sources[source_id]
-        out.append(
-            SourceInfo(
-                s.id,
-                s.title,
-                s.publisher,
-                s.url,
-                s.file,
-                s.published,
-                s.checked.isoformat(),
-                s.status,
-            )
-        )
-    return tuple(out)
 
 
 def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None = None) -> Plan:
@@ -696,7 +661,7 @@ def make_plan(catalogue: Catalogue, raw_profile: Any, *, today: dt.date | None =
         facts=tuple(facts),
         glossary=tuple(glossary),
         open_questions=open_questions,
-        sources=_source_info(catalogue, source_ids),
+        sources=tuple(source_facts(catalogue, source_ids)),
         today=builder.today,
         dates=_date_words(catalogue),
     )

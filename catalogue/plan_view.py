@@ -9,6 +9,10 @@ no ids are shown (`refs` is for the conversation's slots and for tests, never dr
 
 A hard word is linked to its explanation in the glossary part where it first appears: the view
 marks that place (`marks`: start, end, anchor) in the text of a step, a note or an explanation.
+
+The chat's shorter forms are made here too, so that the rules of what the chat names are in
+one place: the reasons on "waarom?" (grouped by what they are about, at most MAX_SOURCES
+sources each) and the sources of an answer of the knowledge base.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, cast
 
 from catalogue.plan import Explained, Note, Plan
+from catalogue.schema import language_of
+
+if TYPE_CHECKING:  # the knowledge base's classifiers are not for the web app to import
+    from catalogue.answers import SourceRef
 
 VIEW_FORMAT: Final = "zijwijzer-plan/1"
 # The widget's message type (the channels that draw no cards pass it over by this type).
@@ -29,9 +37,14 @@ PAYLOAD_TYPE: Final = "advice"
 PAYLOAD_BUDGET: Final = 9 * 1024
 # Parts of the card payload's "meer", in the order they are shown; the last ones go first
 # when the payload would be too large (the saved page always has everything).
-MORE_PARTS: Final = ("alternatives", "why", "not_possible", "notices")
+MorePart = Literal["alternatives", "why", "not_possible", "notices"]
+MORE_PARTS: Final[tuple[MorePart, ...]] = ("alternatives", "why", "not_possible", "notices")
 # The step that says what to do first, and with whom.
 FIRST_STEP: Final = "first_step"
+# How many sources the chat names for one reason or one answer (the saved page has them all).
+MAX_SOURCES: Final = 2
+# Publisher of the project's own research notes: named only when no public source says it.
+OWN_NOTES: Final = "Zijwijzer research notes"
 _DATE: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2})$")
 _YEAR: Final = re.compile(r"\d{4}$")
 
@@ -119,6 +132,50 @@ class PlanView(TypedDict):
     refs: ViewRefs
 
 
+class CardStep(TypedDict):
+    number: int
+    kind: str
+    title: str
+    text: str
+    marks: list[list[Any]]
+
+
+class CardNote(TypedDict):
+    title: str | None
+    text: str
+    certain: bool
+
+
+class CardMore(TypedDict):
+    alternatives: list[CardNote]
+    why: list[CardNote]
+    not_possible: list[CardNote]
+    notices: list[CardNote]
+
+
+class CardWord(TypedDict):
+    anchor: str
+    title: str
+    text: str
+
+
+class CardPayload(TypedDict):
+    """What the widget draws (the message's custom payload; docs/architecture.md)."""
+
+    type: str
+    format: str
+    language: str
+    target: ViewTarget
+    contact: str
+    first_step: int
+    steps: list[CardStep]
+    more: CardMore
+    words: list[CardWord]
+    link: str | None
+    link_until: str | None
+    refs: ViewRefs
+
+
 class _Marker:
     """Marks the first use of each hard word, going through the texts in reading order."""
 
@@ -172,7 +229,7 @@ def _said_date(dates: ViewDates, value: str | None) -> str | None:
 
 def present(plan: Plan, language: str | None = None) -> PlanView:
     """The plan as one view in `language` (default: the plan's)."""
-    lang = "en" if (language or plan.language) == "en" else "nl"
+    lang = language_of(language or plan.language)
     dates = plan.dates
     view_dates: ViewDates = (
         {
@@ -182,7 +239,7 @@ def present(plan: Plan, language: str | None = None) -> PlanView:
         if dates is not None
         else {"months": [str(n) for n in range(1, 13)], "pattern": "{day}-{month}-{year}"}
     )
-    numbers = {source.id: n for n, source in enumerate(plan.sources, start=1)}
+    numbers = {source["id"]: n for n, source in enumerate(plan.sources, start=1)}
 
     def cited(ids: Iterable[str]) -> list[int]:
         return sorted({numbers[s] for s in ids if s in numbers})
@@ -247,16 +304,16 @@ def present(plan: Plan, language: str | None = None) -> PlanView:
 
     sources: list[ViewSource] = []
     for source in plan.sources:
-        url = source.url if source.url and source.url.startswith("https://") else None
+        url = source["url"] if source["url"] and source["url"].startswith("https://") else None
         sources.append(
             {
-                "number": numbers[source.id],
-                "title": source.title,
-                "publisher": source.publisher,
+                "number": numbers[source["id"]],
+                "title": source["title"],
+                "publisher": source["publisher"],
                 "url": url,
-                "published": _said_date(view_dates, source.published),
-                "checked": _said_date(view_dates, source.checked) or "",
-                "status": source.status,
+                "published": _said_date(view_dates, source["published"]),
+                "checked": _said_date(view_dates, source["checked"]) or "",
+                "status": source["status"],
             }
         )
 
@@ -297,6 +354,12 @@ def present(plan: Plan, language: str | None = None) -> PlanView:
 def is_view(data: Any) -> bool:
     """Whether decoded JSON (a saved advice) is a view this module made."""
     return isinstance(data, dict) and data.get("format") == VIEW_FORMAT
+
+
+def view_of(data: object) -> PlanView | None:
+    """A saved view read back (decoded JSON) as the view it was, or None when this module did
+    not make it (advice saved before the plan): where stored JSON becomes a typed view."""
+    return cast(PlanView, data) if is_view(data) else None
 
 
 # ---- the outputs' shared parts -----------------------------------------------------------------
@@ -353,6 +416,40 @@ def notes_about(view: PlanView, topic: str | None) -> tuple[list[ViewNote], list
     return reasons, others
 
 
+class SaidReason(TypedDict):
+    """One reason as the chat says it (utter_advice_reason)."""
+
+    title: str  # what it is about; the target's title for a note without one
+    reason: str
+    sources: list[str]  # titles of its first MAX_SOURCES sources
+
+
+def said_reasons(view: PlanView, notes: Sequence[ViewNote]) -> list[SaidReason]:
+    """Notes grouped by what they are about, each group said as one reason with its sources."""
+    groups: dict[str, list[ViewNote]] = {}
+    for note in notes:
+        groups.setdefault(note["title"] or view["target"]["title"], []).append(note)
+    said: list[SaidReason] = []
+    for title, group in groups.items():
+        numbers = list(dict.fromkeys(s for n in group for s in n["sources"]))[:MAX_SOURCES]
+        sources = view["sources"]
+        said.append(
+            {
+                "title": title,
+                "reason": " ".join(dict.fromkeys(n["text"] for n in group)),
+                "sources": [sources[n - 1]["title"] for n in numbers if 0 < n <= len(sources)],
+            }
+        )
+    return said
+
+
+def answer_sources(sources: Sequence[SourceRef]) -> list[str]:
+    """Who says so, shortly: the publishers of an answer's sources, public ones first."""
+    publishers = [s.publisher for s in sources if not s.publisher.startswith(OWN_NOTES)]
+    publishers = publishers or [s.publisher for s in sources]
+    return list(dict.fromkeys(publishers))[:MAX_SOURCES]
+
+
 def _size(value: Any) -> int:
     # ASCII-escaped, as a JSON event store writes it (é becomes \u00e9): the larger figure.
     return len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
@@ -364,7 +461,7 @@ def card_payload(
     link: str | None,
     link_until: str | None,
     budget: int = PAYLOAD_BUDGET,
-) -> dict[str, Any]:
+) -> CardPayload:
     """What the widget draws: the steps, the target and contact, "meer" (other ways, reasons,
     what is not possible, notices) and the explained words of the steps, the saved link.
 
@@ -372,7 +469,7 @@ def card_payload(
     when needed (the saved page has everything); the steps always go whole.
     """
 
-    def short(note: ViewNote) -> dict[str, Any]:
+    def short(note: ViewNote) -> CardNote:
         return {
             "title": note["title"],
             "text": note["text"],
@@ -380,7 +477,7 @@ def card_payload(
         }
 
     used = {anchor for s in view["steps"] for anchor in (*(m[2] for m in s["marks"]), *s["words"])}
-    payload: dict[str, Any] = {
+    payload: CardPayload = {
         "type": PAYLOAD_TYPE,
         "format": VIEW_FORMAT,
         "language": view["language"],

@@ -92,7 +92,7 @@ def plan_lines(plan: Plan) -> list[str]:
         lines.extend(_note_line(label, note) for note in notes)
     lines.append(f"words: {_ids(t.ref for t in plan.glossary)}")
     lines.append(f"open questions: {_ids(plan.open_questions)}")
-    lines.append(f"sources: {_ids(s.id for s in plan.sources)}")
+    lines.append(f"sources: {_ids(s['id'] for s in plan.sources)}")
     return lines
 
 

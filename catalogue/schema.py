@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+Language = Literal["nl", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = ("nl", "en")
 Status = Literal["verified", "unverified", "ended", "contested"]
 Sector = Literal["vvt", "ghz", "both"]
 Certificate = Literal["mbo-certificaat", "mbo-verklaring", "none", "unknown"]
@@ -27,6 +29,20 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)
 SourceIds = Annotated[list[Id], Field(min_length=1)]
 
 
+_Said = TypeVar("_Said")
+
+
+def language_of(value: object) -> Language:
+    """The language of a conversation or a view: English when it says so, else Dutch."""
+    return "en" if value == "en" else "nl"
+
+
+def in_language(language: str, nl: _Said, en: _Said) -> _Said:
+    """The one of the two that is in `language` (Dutch unless it is English): the only place
+    that chooses between a Dutch and an English text."""
+    return en if language == "en" else nl
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,6 +52,9 @@ class Text(Strict):
 
     nl: NonEmpty
     en: NonEmpty
+
+    def get(self, language: str) -> str:
+        return in_language(language, self.nl, self.en)
 
 
 class Source(Strict):

@@ -12,20 +12,22 @@ import datetime as dt
 import gc
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
 
 from catalogue import store
-from catalogue.advice import advise, lookup
+from catalogue.advice import advise, lookup, term_facts
 from catalogue.answers import FoundAnswer, find_answer, warm_up
 from catalogue.compiled import Catalogue
 from catalogue.errors import ProfileError
 from catalogue.intake import asks, next_question
 from catalogue.interpret import Reading, common_words, interpret, is_question, province_of
+from catalogue.items import Advice, Facts, NamedItem, TermFacts, Terms
 from catalogue.plan import Plan, make_plan
 from catalogue.profile import parse_profile
+from catalogue.schema import Funding, GlossaryTerm, Route, Unit
 
 
 class CatalogueService:
@@ -83,7 +85,7 @@ class CatalogueService:
             self._checked_at = now
             return self._catalogue
 
-    def advise(self, profile: Any) -> dict[str, Any]:
+    def advise(self, profile: Any) -> Advice:
         """Advice for a profile; raises ProfileError for values that make no sense."""
         return advise(self.catalogue(), profile)
 
@@ -92,7 +94,7 @@ class CatalogueService:
         ProfileError for values that make no sense."""
         return make_plan(self.catalogue(), profile, today=today)
 
-    def terms(self) -> dict[str, list[dict[str, Any]]]:
+    def terms(self) -> Terms:
         """Names and synonyms of everything in the catalogue, for NLU patterns and lookups."""
         return catalogue_terms(self.catalogue())
 
@@ -137,14 +139,14 @@ class CatalogueService:
         """The province of a place or province (regions.yaml, common spellings); None if unknown."""
         return province_of(region, self.catalogue())
 
-    def lookup(self, kind: str, item_id: str) -> dict[str, Any] | None:
+    def lookup(self, kind: str, item_id: str) -> Facts | None:
         """The catalogue's facts on one item, to answer a question about it; None if unknown."""
         return lookup(self.catalogue(), kind, item_id)
 
-    def glossary(self) -> list[dict[str, Any]]:
+    def glossary(self) -> list[TermFacts]:
         """The words people ask about, explained, with their sources."""
         catalogue = self.catalogue()
-        return [item for t in catalogue.data.glossary if (item := lookup(catalogue, "term", t.id))]
+        return [term_facts(catalogue, t.id) for t in catalogue.data.glossary]
 
 
 def settle_long_lived() -> None:
@@ -158,13 +160,17 @@ def settle_long_lived() -> None:
     gc.freeze()
 
 
-def catalogue_terms(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
+def catalogue_terms(catalogue: Catalogue) -> Terms:
     data = catalogue.data
+
+    def named(items: Iterable[Unit | Route | Funding | GlossaryTerm]) -> list[NamedItem]:
+        return [
+            {"id": i.id, "title": i.title, "title_en": i.title_en, "synonyms": list(i.synonyms)}
+            for i in items
+        ]
+
     return {
-        "units": [
-            {"id": u.id, "title": u.title, "title_en": u.title_en, "synonyms": list(u.synonyms)}
-            for u in data.units
-        ],
+        "units": named(data.units),
         "qualifications": [
             {
                 "id": q.id,
@@ -175,18 +181,9 @@ def catalogue_terms(catalogue: Catalogue) -> dict[str, list[dict[str, Any]]]:
             }
             for q in data.qualifications
         ],
-        "routes": [
-            {"id": r.id, "title": r.title, "title_en": r.title_en, "synonyms": list(r.synonyms)}
-            for r in data.routes
-        ],
-        "funding": [
-            {"id": f.id, "title": f.title, "title_en": f.title_en, "synonyms": list(f.synonyms)}
-            for f in data.funding
-        ],
-        "terms": [
-            {"id": t.id, "title": t.title, "title_en": t.title_en, "synonyms": list(t.synonyms)}
-            for t in data.glossary
-        ],
+        "routes": named(data.routes),
+        "funding": named(data.funding),
+        "terms": named(data.glossary),
     }
 
 

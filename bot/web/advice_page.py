@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,10 +23,10 @@ from fastapi.templating import Jinja2Templates
 from bot.advice_pdf import render_pdf
 from bot.advice_store import ADVICE_PATH, Found, find_advice
 from bot.db import Database
-from catalogue.plan_view import PlanView, is_view, say_date, segments
+from catalogue.plan_view import PlanView, say_date, segments, view_of
+from catalogue.schema import language_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent / "templates"))
-LANGUAGES: Final = ("nl", "en")
 
 router = APIRouter()
 
@@ -69,22 +69,25 @@ def _found(request: Request, token: str) -> Found | None:
     return find_advice(database, token)
 
 
-def _context(found: Found) -> dict[str, Any]:
+def _context(found: Found, view: PlanView) -> dict[str, Any]:
     """The saved view with the link's dates in its words; the template says the rest."""
-    view = cast(PlanView, found.advice)
-    language = view["language"] if view["language"] in LANGUAGES else "nl"
     return {
-        "lang": language,
+        "lang": language_of(view["language"]),
         "plan": view,
         "created": say_date(view["dates"], found.created_at.date()),
         "expires": say_date(view["dates"], found.expires_at.date()),
     }
 
 
-def _shown(found: Found | None) -> bool:
-    # Advice saved before the plan (the engine's whole advice) is not a view: it is no longer
-    # shown, as if it had expired (its link lived at most 30 days).
-    return found is not None and not found.expired and is_view(found.advice)
+def _shown(found: Found | None) -> PlanView | None:
+    """The saved view, when the link still shows it.
+
+    Advice saved before the plan (the engine's whole advice) is not a view: it is no longer
+    shown, as if it had expired (its link lived at most 30 days).
+    """
+    if found is None or found.expired:
+        return None
+    return view_of(found.advice)
 
 
 def _gone(request: Request, found: Found | None) -> HTMLResponse:
@@ -116,9 +119,10 @@ GONE: Final[dict[int | str, dict[str, Any]]] = {
 )
 def advice_pdf(request: Request, token: str) -> Response:
     found = _found(request, token)
-    if found is None or not _shown(found):
+    view = _shown(found)
+    if found is None or view is None:
         return _gone(request, found)
-    html = TEMPLATES.get_template("advice_pdf.html").render(_context(found))
+    html = TEMPLATES.get_template("advice_pdf.html").render(_context(found, view))
     filename = f"zijwijzer-advies-{found.created_at.date().isoformat()}.pdf"
     return Response(
         render_pdf(html),
@@ -132,7 +136,8 @@ def advice_pdf(request: Request, token: str) -> Response:
 )
 def advice_page(request: Request, token: str) -> HTMLResponse:
     found = _found(request, token)
-    if found is None or not _shown(found):
+    view = _shown(found)
+    if found is None or view is None:
         return _gone(request, found)
-    context = {**_context(found), "pdf_url": f"{ADVICE_PATH}/{token}.pdf"}
+    context = {**_context(found, view), "pdf_url": f"{ADVICE_PATH}/{token}.pdf"}
     return TEMPLATES.TemplateResponse(request, "advice.html", context)

@@ -118,3 +118,48 @@ def test_the_recruiters_chat_speaks_of_the_candidate_with_the_same_plan(
         chat = chat_text(domain, view, recruiter=True)
         assert {"nl": "kandidaat", "en": "candidate"}[view["language"]] in chat
         assert all(s["title"] in chat for s in view["steps"])
+
+
+# Amounts in euros and crebo numbers (five digits) as the catalogue writes them.
+PRICE = re.compile(r"€\s?\d[\d.,]*\d|€\s?\d")
+CREBO = re.compile(r"(?<![\d.,])\d{5}(?![\d.,]*\d)")
+# Every this-many-th profile of the corpus: a few dozen plans.
+FIGURES_EVERY = 10
+
+
+def figures(text: str) -> set[str]:
+    return {*PRICE.findall(text), *CREBO.findall(text)}
+
+
+def card_text(card: Any) -> str:
+    parts = [s["text"] for s in card["steps"]]
+    parts += [n["text"] for part in card["more"].values() for n in part]
+    parts += [w["text"] for w in card["words"]]
+    return " ".join(parts)
+
+
+def test_the_card_and_the_page_give_the_same_prices_and_crebo_numbers(
+    views: list[PlanView],
+) -> None:
+    """Prices and crebo numbers come from the catalogue's texts, and the card (cut to its
+    budget) gives none the page does not: the same figure for the same thing in both."""
+    written = figures(
+        " ".join(
+            path.read_text(encoding="utf-8")
+            for path in sorted((ROOT / "catalogue" / "data").glob("*.yaml"))
+        )
+    )
+    with_price = with_crebo = 0
+    for view in views[::FIGURES_EVERY]:
+        card = card_payload(view, link=None, link_until=None)
+        on_card = figures(card_text(card))
+        on_page = figures(page_text(view))
+        assert on_card <= on_page, (view["refs"], on_card - on_page)
+        assert on_page <= written, (view["refs"], on_page - written)
+        # The steps go whole in both: their figures are the same.
+        step_figures = figures(" ".join(s["text"] for s in view["steps"]))
+        assert step_figures == figures(" ".join(s["text"] for s in card["steps"]))
+        with_price += any(f.startswith("€") for f in on_card)
+        with_crebo += any(not f.startswith("€") for f in on_card)
+    # The sample has both, so the check above compared real figures.
+    assert with_price >= 5 and with_crebo >= 1
