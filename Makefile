@@ -74,10 +74,10 @@ replay-corpus: $(VENV)/.installed
 
 # ---- retention (for cron) -------------------------------------------------------------------
 # Deletes conversations whose last event is older than ZIJWIJZER_RETENTION_DAYS (180), or
-# DAYS=N; erasing one: `$(PY) -m bot.retention erase CONVERSATION_ID`.
+# DAYS=N; erasing one: `$(PY) -m bot.app.retention erase CONVERSATION_ID`.
 .PHONY: purge
 purge: $(VENV)/.installed
-	$(PY) -m bot.retention purge $(if $(DAYS),--older-than-days $(DAYS))
+	$(PY) -m bot.app.retention purge $(if $(DAYS),--older-than-days $(DAYS))
 
 # ---- assistant (engine + action server) -----------------------------------------------------
 include make/assistant.mk

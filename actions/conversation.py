@@ -27,9 +27,9 @@ from actions.turn import (
     SKIPPED,
     Turn,
 )
-from bot.advice_store import SavedLink
-from bot.handoff.store import NewHandoff, StoredHandoff
-from bot.idempotency import IdempotencyKey
+from bot.app.advice_store import SavedLink
+from bot.app.handoff.store import NewHandoff, StoredHandoff
+from bot.common.idempotency import IdempotencyKey
 
 T = TypeVar("T")
 

@@ -52,7 +52,7 @@ def _fail(message: str) -> int:
 def _database_url(args: argparse.Namespace) -> str:
     if args.database_url:
         return str(args.database_url)
-    from bot.settings import load_settings
+    from bot.common.settings import load_settings
 
     return load_settings().database_url
 

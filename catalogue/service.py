@@ -199,7 +199,7 @@ def default_service() -> CatalogueService:
     global _default
     with _default_lock:
         if _default is None:
-            from bot.settings import load_settings
+            from bot.common.settings import load_settings
 
             settings = load_settings()
             _default = CatalogueService(

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.settings import load_settings
-from bot.webhook_auth import derive_secret
+from bot.common.settings import load_settings
+from bot.common.webhook_auth import derive_secret
 from tools import assistant
 
 CHANNEL_VARIABLES = [
@@ -135,6 +135,6 @@ def test_the_rest_channel_is_ours_and_there_is_no_socketio() -> None:
     lines = (assistant.ROOT / "credentials.yml").read_text(encoding="utf-8").splitlines()
     channels = {line.rstrip(":") for line in lines if line and not line[0].isspace()}
     channels = {name for name in channels if not name.startswith("#")}
-    assert "bot.channels.rest.TrustedRestInput" in channels
-    assert "bot.channels.widget.WidgetInput" in channels
+    assert "bot.engine.channels.rest.TrustedRestInput" in channels
+    assert "bot.engine.channels.widget.WidgetInput" in channels
     assert not {"rest", "socketio", "rasa.core.channels.rest.RestInput"} & channels
