@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.common.webhook_auth import derive_secret
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = PROJECT_ROOT / "var"
 
 

@@ -79,7 +79,7 @@ def test_channels_are_off_by_default(clean_env: pytest.MonkeyPatch) -> None:
 def test_the_channels_defaults_are_the_settings_defaults(clean_env: pytest.MonkeyPatch) -> None:
     # The channel classes fall back to the same values when credentials.yml gives them empty.
     settings = load_settings()
-    text = (assistant.ROOT / "bot" / "channels" / "teams.py").read_text(encoding="utf-8")
+    text = (assistant.ROOT / "bot" / "engine" / "channels" / "teams.py").read_text(encoding="utf-8")
     for value in (
         settings.teams_token_url,
         settings.teams_openid_metadata_url,
@@ -87,7 +87,9 @@ def test_the_channels_defaults_are_the_settings_defaults(clean_env: pytest.Monke
         *settings.teams_service_urls,
     ):
         assert f'"{value}"' in text
-    whatsapp = (assistant.ROOT / "bot" / "channels" / "whatsapp.py").read_text(encoding="utf-8")
+    whatsapp = (assistant.ROOT / "bot" / "engine" / "channels" / "whatsapp.py").read_text(
+        encoding="utf-8"
+    )
     assert f'"{settings.whatsapp_api_url}"' in whatsapp
 
 

@@ -83,5 +83,5 @@ def test_text_logs_leave_the_engine_as_rasa_has_it(
 def test_the_engine_serves_its_metrics_channel() -> None:
     credentials = (assistant.ROOT / "credentials.yml").read_text(encoding="utf-8")
     assert "\nbot.engine.channels.metrics.MetricsInput:\n" in credentials
-    engine = (assistant.ROOT / "bot" / "engine.py").read_text(encoding="utf-8")
+    engine = (assistant.ROOT / "bot" / "engine" / "main.py").read_text(encoding="utf-8")
     assert "engine_metrics.install()" in engine
