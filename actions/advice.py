@@ -16,7 +16,7 @@ from actions.conversation import Conversation
 from actions.idempotency import key_of
 from actions.profile import profile_for_catalogue
 from actions.turn import ADVICE_GIVEN, ADVICE_PROFILE, ADVISED_UNITS, RECOMMENDED_ROUTE
-from bot.app.advice_store import SavedLink
+from bot.common.records import SavedLink
 from catalogue.errors import ProfileError
 from catalogue.interpret import Mention
 from catalogue.plan_view import (

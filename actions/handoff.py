@@ -26,8 +26,8 @@ from actions.turn import (
     PROFILE_SLOTS,
     RECOMMENDED_ROUTE,
 )
-from bot.app.handoff.store import NewHandoff
 from bot.common.contact import PREFERENCES, normalise_contact, read_preference
+from bot.common.records import NewHandoff
 from catalogue.interpret import Reading
 
 logger = logging.getLogger(__name__)

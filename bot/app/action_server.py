@@ -54,7 +54,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from actions.base import configured_service
+from actions.conversation import AppStores, provide_app_stores
+from bot.app.advice_store import default_advice_store
+from bot.app.handoff.store import default_store as default_handoff_store
 from bot.app.metrics import ActionMetrics, exposition, new_registry
+from bot.app.retention import forget_elsewhere
+from bot.app.unanswered import default_question_log
 from bot.common import idempotency, logs, request_context
 
 logger = logging.getLogger("bot.app.action_server")
@@ -124,9 +130,7 @@ def _as_dict(result: Any) -> Mapping[str, Any] | None:
 
 
 def _catalogue_ready() -> None:
-    from catalogue.service import default_service
-
-    default_service().catalogue()
+    configured_service().catalogue()
 
 
 async def keep_call_deadline(request: Request) -> HTTPResponse | None:
@@ -191,6 +195,19 @@ def _sanic_log_levels() -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def provide_stores() -> None:
+    """The app's stores for the actions, which import no app code (actions/conversation.py);
+    in the main process and in each worker, as the logging."""
+    provide_app_stores(
+        AppStores(
+            advice_store=default_advice_store,
+            handoff_store=default_handoff_store,
+            question_log=default_question_log,
+            forget_elsewhere=forget_elsewhere,
+        )
+    )
+
+
 def create_app_for_serve(
     action_executor: ActionExecutor,
     cors_origins: str | list[str] | None = "*",
@@ -205,6 +222,7 @@ def create_app_for_serve(
     logging is set up here (a spawned worker starts with none)."""
     logs.configure(logs.ACTION_SERVER, log_level, log_format)
     _sanic_log_levels()
+    provide_stores()
     action_metrics(list(action_executor.actions))
     app = endpoint.create_app_for_serve(
         action_executor,
@@ -248,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     utils.configure_file_logging(
         logging.getLogger("rasa_sdk"), args.log_file, args.loglevel, args.logging_config_file
     )
+    provide_stores()
     executor = MeasuredActionExecutor()
     executor.register_package(args.actions_module or args.actions)
     if args.grpc:

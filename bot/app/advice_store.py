@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from bot.app.db import Base, Database
 from bot.app.schema_upgrade import add_missing_columns
 from bot.common.idempotency import IdempotencyKey
+from bot.common.records import SavedLink
 
 # Where the web app serves a saved advice (bot/app/web/advice_page.py): <public_url>/advies/<token>.
 ADVICE_PATH = "/advies"
@@ -181,14 +182,6 @@ def ensure_table(database: Database) -> None:
     table = Base.metadata.tables[SavedAdvice.__tablename__]
     Base.metadata.create_all(database.engine, tables=[table])
     add_missing_columns(database.engine, table, "conversation_id", "idempotency_key")
-
-
-@dataclass(frozen=True)
-class SavedLink:
-    token: str
-    url: str
-    expires_at: dt.datetime
-    valid_days: int
 
 
 class AdviceStore:

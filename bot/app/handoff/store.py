@@ -28,31 +28,9 @@ from bot.app.db import Database
 from bot.app.handoff.models import HandoffRequest, OutboxMessage, utcnow
 from bot.app.schema_upgrade import add_missing_columns
 from bot.common.idempotency import IdempotencyKey
+from bot.common.records import NewHandoff, StoredHandoff
 
 PAYLOAD_VERSION = 1
-
-
-@dataclass(frozen=True)
-class NewHandoff:
-    """What the conversation knows when the person asks for an advisor."""
-
-    conversation_id: str
-    channel: str
-    language: str
-    contact_preference: str
-    contact: str | None
-    consent: bool
-    region: str | None
-    profile_summary: dict[str, Any]
-    advice_summary: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class StoredHandoff:
-    public_id: str
-    idempotency_key: str
-    # False when this turn's request already existed (a retried call).
-    created: bool
 
 
 def webhook_payload(request: HandoffRequest, created_at: dt.datetime) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def install() -> None:
 
     if not turn_metrics.is_wrapped(Agent.handle_message):
         Agent.handle_message = turn_metrics.wrap_handle_message(Agent.handle_message)
-    logs.keep_json_in_rasa()
+    keep_json_in_rasa()
 
 
 class MetricsInput(InputChannel):  # type: ignore[misc]  # rasa has no type information here
@@ -57,3 +57,45 @@ class MetricsInput(InputChannel):  # type: ignore[misc]  # rasa has no type info
 
         metrics.add_route(scrape, "/", methods=["GET"])
         return metrics
+
+
+def keep_json_in_rasa() -> bool:
+    """Engine side, before Rasa starts: when `--logging-config-file` put our JSON handler on
+    the root logger, stop Rasa from replacing it.
+
+    Rasa 3.6 runs `coloredlogs.install` right after applying the file, which swaps any stderr
+    handler for its coloured one; and with the HTTP API on, Sanic 21 configures handlers of
+    its own. Both are turned off here, and warnings go through logging. Returns whether it
+    did anything (nothing in text mode: Rasa's usual output stays).
+    """
+    if logs.log_format() != logs.JSON:
+        return False
+    import rasa.utils.common
+    import rasa.utils.io
+    import sanic.log
+
+    configure_colored_logging = rasa.utils.io.configure_colored_logging
+
+    def keep_ours(loglevel: Any) -> None:
+        if not logs.uses_json():
+            configure_colored_logging(loglevel)
+
+    rasa.utils.io.configure_colored_logging = keep_ours
+
+    # `rasa run` cuts Sanic's loggers off from the root logger (their errors then reach
+    # stderr as bare text); they keep Rasa's levels but write through our handler.
+    update_sanic_log_level = rasa.utils.common.update_sanic_log_level
+
+    def through_root(*args: Any, **kwargs: Any) -> None:
+        update_sanic_log_level(*args, **kwargs)
+        for logger in (sanic.log.logger, sanic.log.error_logger, sanic.log.access_logger):
+            logger.propagate = True
+
+    rasa.utils.common.update_sanic_log_level = through_root
+    # Sanic 21.12 applies this dictionary when an app is made with configure_logging=True
+    # (Rasa's HTTP API): without handlers its loggers propagate to ours.
+    defaults = sanic.log.LOGGING_CONFIG_DEFAULTS
+    defaults.clear()
+    defaults.update({"version": 1, "disable_existing_loggers": False})
+    logging.captureWarnings(True)
+    return True

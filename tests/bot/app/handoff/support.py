@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.app.handoff.store import NewHandoff
 from bot.common.idempotency import IdempotencyKey
+from bot.common.records import NewHandoff
 
 PROFILE: dict[str, Any] = {
     "answers": [{"field": "age", "label": "Leeftijd", "value": 38, "shown": "38"}],
