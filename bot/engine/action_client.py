@@ -77,7 +77,8 @@ def _session(endpoint: Any) -> Any:
             auth = aiohttp.BasicAuth(
                 endpoint.basic_auth["username"], endpoint.basic_auth["password"]
             )
-        ssl_context = None
+        # True: aiohttp's default verification (3.9 in .venv-rasa takes no None).
+        ssl_context: ssl.SSLContext | bool = True
         if endpoint.cafile:
             ssl_context = ssl.create_default_context(cafile=endpoint.cafile)
         session = aiohttp.ClientSession(

@@ -112,7 +112,7 @@ class ConversationLockStore(LockStore):  # type: ignore[misc]
         self._where = ""
         self._down = False
         if url.strip():
-            import redis  # type: ignore[import-not-found]  # only when configured
+            import redis  # only when configured
 
             timeout = float(
                 socket_timeout or options.get("socket_timeout") or DEFAULT_SOCKET_TIMEOUT_SECONDS

@@ -100,7 +100,7 @@ class RedisLimiter:
     """Counters in Redis, shared by every engine instance."""
 
     def __init__(self, url: str, *, timeout: float = REDIS_TIMEOUT_SECONDS) -> None:
-        from redis import asyncio as redis_asyncio  # type: ignore[import-not-found]
+        from redis import asyncio as redis_asyncio
 
         self._client: Any = redis_asyncio.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout

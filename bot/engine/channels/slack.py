@@ -31,7 +31,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from slack_sdk.web.async_client import AsyncWebClient  # type: ignore[import-not-found]
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.common import webhook_auth
 from bot.common.request_context import begin_turn

@@ -23,8 +23,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot  # type: ignore[import-not-found]  # only in .venv-rasa
-from aiogram.bot.api import TelegramAPIServer  # type: ignore[import-not-found]
+from aiogram import Bot  # only in .venv-rasa
+from aiogram.bot.api import TelegramAPIServer
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from sanic import Blueprint, response
