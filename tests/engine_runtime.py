@@ -1,7 +1,7 @@
 """Runs a snippet in the engine's runtime (.venv-rasa, Python 3.10), the way the engine runs.
 
-No project on the path (our `catalogue` would hide spaCy's), only bot/ through the plugin
-folder when `with_bot`; skips the test when .venv-rasa is missing.
+No project on the path (our `catalogue` would hide spaCy's), only bot/engine and bot/common
+through the plugin folder when `with_bot`; skips the test when .venv-rasa is missing.
 """
 
 from __future__ import annotations
