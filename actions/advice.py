@@ -16,7 +16,7 @@ from actions.conversation import Conversation
 from actions.idempotency import key_of
 from actions.profile import profile_for_catalogue
 from actions.turn import ADVICE_GIVEN, ADVICE_PROFILE, ADVISED_UNITS, RECOMMENDED_ROUTE
-from bot.advice_store import SavedLink
+from bot.common.records import SavedLink
 from catalogue.errors import ProfileError
 from catalogue.interpret import Mention
 from catalogue.plan_view import (
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # Item kinds a question can name to ask about ("meer over de leereenheid").
 KINDS: Final = frozenset({"unit", "route", "funding"})
-# Channels that draw the plan's card and its link themselves (bot/web/static/widget.js).
+# Channels that draw the plan's card and its link themselves (bot/app/web/static/widget.js).
 CARD_CHANNELS: Final = frozenset({"widget"})
 # How many reasons and other ways one "waarom?" says (the saved page has them all).
 MAX_REASONS: Final = 4

@@ -16,11 +16,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.common.settings import load_settings
 from catalogue.answers import FoundAnswer
 from catalogue.interpret import Reading
 from catalogue.items import Facts
 from catalogue.plan import Plan
-from catalogue.service import default_service
+from catalogue.service import CatalogueService, default_service
 
 
 class CatalogueSource(Protocol):
@@ -53,6 +54,14 @@ class CatalogueSource(Protocol):
 
 
 # rasa_sdk ships no type information, so its classes are `Any` to mypy.
+def configured_service() -> CatalogueService:
+    """The process-wide catalogue service on the configured database (settings read here)."""
+    settings = load_settings()
+    return default_service(
+        settings.database_url, refresh_seconds=settings.catalogue_refresh_seconds
+    )
+
+
 class CatalogueAction(Action, ABC):  # type: ignore[misc]
     """An action that reads the catalogue.
 
@@ -67,7 +76,7 @@ class CatalogueAction(Action, ABC):  # type: ignore[misc]
     @property
     def catalogue(self) -> CatalogueSource:
         if self._catalogue is None:
-            self._catalogue = default_service()
+            self._catalogue = configured_service()
         return self._catalogue
 
     @abstractmethod

@@ -8,7 +8,7 @@ sees an earlier one's change.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -27,9 +27,8 @@ from actions.turn import (
     SKIPPED,
     Turn,
 )
-from bot.advice_store import SavedLink
-from bot.handoff.store import NewHandoff, StoredHandoff
-from bot.idempotency import IdempotencyKey
+from bot.common.idempotency import IdempotencyKey
+from bot.common.records import NewHandoff, SavedLink, StoredHandoff
 from catalogue.plan_view import PlanView
 from catalogue.schema import language_of
 
@@ -59,6 +58,35 @@ class QuestionLog(Protocol):
     """Keeps questions the bot could not answer, for staff: `UnansweredQuestions` (blocking)."""
 
     def record(self, conversation_id: str, question: str, language: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class AppStores:
+    """The app's stores, each made on first use. The actions import no app code (import-linter,
+    pyproject.toml): the action server (bot/app/action_server.py) provides these with
+    `provide_app_stores` before any action runs; tests give their own stores to the action."""
+
+    advice_store: Callable[[], AdviceSaver]
+    handoff_store: Callable[[], HandoffRecorder]
+    question_log: Callable[[], QuestionLog]
+    # What the chat's erasure deletes outside the tracker store (blocking).
+    forget_elsewhere: Callable[[Sequence[str]], object]
+
+
+_app_stores: AppStores | None = None
+
+
+def provide_app_stores(stores: AppStores) -> None:
+    global _app_stores
+    _app_stores = stores
+
+
+def app_stores() -> AppStores:
+    if _app_stores is None:
+        raise RuntimeError(
+            "no app stores: the action server provides them (bot/app/action_server.py)"
+        )
+    return _app_stores
 
 
 @dataclass

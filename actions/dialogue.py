@@ -34,6 +34,7 @@ from actions.conversation import (
     HandoffRecorder,
     QuestionLog,
     Services,
+    app_stores,
 )
 from actions.profile import profile_in_words
 from actions.reply import Reply
@@ -51,6 +52,7 @@ from actions.turn import (
     RECRUITER,
     Turn,
 )
+from bot.common.settings import load_settings
 from catalogue.interpret import Reading
 
 logger = logging.getLogger(__name__)
@@ -389,29 +391,21 @@ class ActionConverse(CatalogueAction):
 
     def _get_advice_store(self) -> AdviceSaver:
         if self._advice_store is None:
-            from bot.advice_store import default_advice_store
-
-            self._advice_store = default_advice_store()
+            self._advice_store = app_stores().advice_store()
         return self._advice_store
 
     def _get_handoff_store(self) -> HandoffRecorder:
         if self._handoff_store is None:
-            from bot.handoff.store import default_store
-
-            self._handoff_store = default_store()
+            self._handoff_store = app_stores().handoff_store()
         return self._handoff_store
 
     def _get_question_log(self) -> QuestionLog:
         if self._question_log is None:
-            from bot.unanswered import default_question_log
-
-            self._question_log = default_question_log()
+            self._question_log = app_stores().question_log()
         return self._question_log
 
     def _get_response_days(self) -> int:
         if self._response_days is None:
-            from bot.settings import load_settings
-
             self._response_days = load_settings().handoff_response_days
         return self._response_days
 

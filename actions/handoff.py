@@ -4,7 +4,7 @@ The bot asks consent first (what is passed on: the answers so far and the advice
 then "bellen" or "mailen", then the phone number or e-mail address, last: the tracker store
 redacts contact details before it stores a turn, so the request is stored in the same turn as
 the contact is typed. The request and its outbox message are written in one transaction
-(bot/handoff/store.py); a worker delivers them (bot/handoff/delivery.py). A retried call of
+(bot/app/handoff/store.py); a worker delivers them (bot/app/handoff/delivery.py). A retried call of
 the same turn stores nothing twice: the request's key is the conversation and the turn.
 """
 
@@ -26,8 +26,8 @@ from actions.turn import (
     PROFILE_SLOTS,
     RECOMMENDED_ROUTE,
 )
-from bot.handoff.contact import PREFERENCES, normalise_contact, read_preference
-from bot.handoff.store import NewHandoff
+from bot.common.contact import PREFERENCES, normalise_contact, read_preference
+from bot.common.records import NewHandoff
 from catalogue.interpret import Reading
 from catalogue.items import title_in
 

@@ -1,4 +1,4 @@
-"""The idempotency key of an action call with a side effect (bot/idempotency.py).
+"""The idempotency key of an action call with a side effect (bot/common/idempotency.py).
 
 One helper for every action that stores something, so the key is made the same way whatever
 the conversation's actions become: the conversation, the triggering user message and the
@@ -11,7 +11,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.idempotency import IdempotencyKey, call_deadline
+from bot.common.idempotency import IdempotencyKey, call_deadline
 
 
 def turn_of(tracker: Tracker) -> str:

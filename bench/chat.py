@@ -47,8 +47,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.engine import JWT_SECRET_ENV, rasa_arguments  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.common.settings import Settings, load_settings  # noqa: E402
+from bot.engine.main import JWT_SECRET_ENV, rasa_arguments  # noqa: E402
 from tools import assistant  # noqa: E402
 
 # ---- the scripted conversations: edit these when the flow changes ------------------------
@@ -321,7 +321,7 @@ def plain_model() -> Path:
 def start_plain(model: Path, port: int, jwt_secret: str, log: Path) -> assistant.Process:
     """The plain bot keeps Rasa's stock REST channel; its API takes JWTs, as ours does."""
     out = log.open("wb")
-    # The same API arguments bot/engine.py gives ours, on the visible command line here.
+    # The same API arguments bot/engine/main.py gives ours, on the visible command line here.
     arguments = ["run", "--model", str(model), "--interface", HOST, "--port", str(port)]
     command = [str(RASA), *rasa_arguments(arguments, {JWT_SECRET_ENV: jwt_secret})]
     popen = subprocess.Popen(
@@ -356,7 +356,7 @@ def zijwijzer_settings(port: int, action_port: int, jwt_secret: str) -> Settings
 
 
 def rest_headers(settings: Settings) -> dict[str, str]:
-    """Zijwijzer's REST channel wants its key (bot/channels/rest.py)."""
+    """Zijwijzer's REST channel wants its key (bot/engine/channels/rest.py)."""
     return {"Authorization": f"Bearer {settings.rest_api_key}"}
 
 

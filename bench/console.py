@@ -37,12 +37,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.pool import NullPool
 
-from bot.console import auth, index
-from bot.console.models import ConversationSummary, ConversationTag
-from bot.console.tracker import TrackerReader
-from bot.db import Database
-from bot.settings import load_settings
-from bot.web.app import create_app
+from bot.app.console import auth, index
+from bot.app.console.models import ConversationSummary, ConversationTag
+from bot.app.console.tracker import TrackerReader
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 from tests.console.seed import Plan, conversation, random_plan, seed_tracker
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)

@@ -13,7 +13,7 @@ Prints the median latency of ten turns around turns 10, 50, 100 and 200 (turns 6
 ...), the ratio turn 200 / turn 10 (the production issue's goal: at most 3x), the same for the
 question cycle alone (the first cycle against the last, same messages), and how many events
 the conversation stored. ZIJWIJZER_TRACKER_HISTORY_EVENTS reaches the engine as set (the
-tracker store's bound, bot/tracker_store.py): set it to 0 for the unbounded figures.
+tracker store's bound, bot/engine/tracker_store.py): set it to 0 for the unbounded figures.
 """
 
 from __future__ import annotations

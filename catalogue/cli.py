@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
@@ -54,9 +55,10 @@ def _fail(message: str) -> int:
 def _database_url(args: argparse.Namespace) -> str:
     if args.database_url:
         return str(args.database_url)
-    from bot.settings import load_settings
-
-    return load_settings().database_url
+    configured: Callable[[], str] | None = args.configured_database_url
+    if configured is None:
+        raise ValueError("no database: give --database-url")
+    return configured()
 
 
 def _stored(args: argparse.Namespace) -> Catalogue:
@@ -369,8 +371,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    out: TextIO | None = None,
+    *,
+    database_url: Callable[[], str] | None = None,
+) -> int:
+    """`database_url` gives the configured database when no --database-url is given (read only
+    then); the caller reads the settings (catalogue/__main__.py), the catalogue knows none."""
     args = build_parser().parse_args(argv)
+    args.configured_database_url = database_url
     out = out or sys.stdout
     try:
         return int(args.run(args, out))

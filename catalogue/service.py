@@ -191,15 +191,11 @@ _default: CatalogueService | None = None
 _default_lock = threading.Lock()
 
 
-def default_service() -> CatalogueService:
-    """The process-wide service on the configured database (settings read on first use)."""
+def default_service(database_url: str, *, refresh_seconds: float) -> CatalogueService:
+    """The process-wide service, made on the first call on the database its caller read from
+    the settings (actions/base.py); later calls get the same service."""
     global _default
     with _default_lock:
         if _default is None:
-            from bot.settings import load_settings
-
-            settings = load_settings()
-            _default = CatalogueService(
-                settings.database_url, refresh_seconds=settings.catalogue_refresh_seconds
-            )
+            _default = CatalogueService(database_url, refresh_seconds=refresh_seconds)
         return _default

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.settings import Settings, load_settings
+from bot.common.settings import Settings, load_settings
 from tests.channels import fake_botframework, fake_meta
 from tools import assistant
 
@@ -142,7 +142,7 @@ class Stack:
 
     @property
     def rest_headers(self) -> dict[str, str]:
-        """What the REST channel wants: its key (bot/channels/rest.py)."""
+        """What the REST channel wants: its key (bot/engine/channels/rest.py)."""
         return {
             "Content-Type": "application/json",
             "Authorization": f"Bearer {self.settings.rest_api_key}",
@@ -206,7 +206,7 @@ def start_stack(folder: Path, extra_env: Mapping[str, str] | None = None) -> Ite
         "ZIJWIJZER_CHAT_URL": f"http://127.0.0.1:{rasa_port}",
         "ZIJWIJZER_ALLOWED_ORIGINS": f"http://127.0.0.1:{web_port},http://localhost:{web_port}",
         "ZIJWIJZER_SECRET_KEY": SECRET_KEY,
-        # Derived from the secret key (bot/settings.py), whatever the developer's shell says.
+        # Derived from the secret key (bot/common/settings.py), whatever the developer's shell says.
         "ZIJWIJZER_REST_API_KEY": "",
         "ZIJWIJZER_PREVIOUS_SECRET_KEYS": PREVIOUS_SECRET_KEY,
         "ZIJWIJZER_REDIS_URL": "",

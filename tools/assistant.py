@@ -3,7 +3,7 @@
 `make run` runs this in the foreground; Ctrl-C stops both. The integration test uses the
 same functions, so it starts the processes exactly the way `make run` does.
 
-Settings come from bot/settings.py (environment variables with defaults); the variables
+Settings come from bot/common/settings.py (environment variables with defaults); the variables
 endpoints.yml reads are set here from those settings, so no default is written twice.
 """
 
@@ -30,20 +30,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(ROOT))
 
-# Read by bot/engine.py inside the engine, which turns it into Rasa's JWT arguments.
-from bot import logs  # noqa: E402
-from bot.engine import JWT_SECRET_ENV as ENGINE_API_JWT_SECRET_ENV  # noqa: E402
-from bot.settings import REST_CHANNEL_OFF, Settings, load_settings  # noqa: E402
+# Read by bot/engine/main.py inside the engine, which turns it into Rasa's JWT arguments.
+from bot.common import logs  # noqa: E402
+from bot.common.settings import REST_CHANNEL_OFF, Settings, load_settings  # noqa: E402
+from bot.engine.main import JWT_SECRET_ENV as ENGINE_API_JWT_SECRET_ENV  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 MODEL = ROOT / "models" / "zijwijzer.tar.gz"
 ENGINE_WORKDIR = ROOT / "var" / "rasa"
-# Our Rasa plugins (channels, tracker store) live in bot/; the engine sees them through a
-# folder that holds only a link to bot/, never the project root, whose `catalogue` package
-# would hide spaCy's dependency of the same name.
+# Our Rasa plugins (channels, tracker store) live in bot/engine, with bot/common beside them;
+# the engine sees them through a folder that holds only links to those two (and bot's
+# __init__.py), never the project root, whose `catalogue` package would hide spaCy's dependency
+# of the same name, nor bot/app.
 PLUGIN_PATH = ROOT / "build" / "rasa-plugins"
+ENGINE_PACKAGES = ("__init__.py", "engine", "common")
 # Cold start of the engine is about 30 s on a 2-core machine (engineering notes).
 READY_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -98,7 +100,7 @@ def channel_env(settings: Settings) -> dict[str, str]:
     """The variables credentials.yml reads for the recruiter channels.
 
     Always all of them, empty when not configured: Rasa refuses a credentials file naming an
-    unset variable, and an empty token switches that channel off (bot/channels/).
+    unset variable, and an empty token switches that channel off (bot/engine/channels/).
     """
     return {
         "ZIJWIJZER_TELEGRAM_TOKEN": settings.telegram_token,
@@ -123,7 +125,7 @@ def channel_env(settings: Settings) -> dict[str, str]:
 
 
 def guard_env(settings: Settings) -> dict[str, str]:
-    """The engine's guards, from the settings (bot/channels/ reads them in the engine).
+    """The engine's guards, from the settings (bot/engine/channels/ reads them in the engine).
 
     Set explicitly, so a caller's changed Settings (bench, tests) is what the engine gets.
     Sanic reads SANIC_* variables into its configuration: REQUEST_MAX_SIZE bounds every body.
@@ -185,13 +187,13 @@ def _sqlite_parent(url: str) -> None:
 
 
 def log_env(settings: Settings) -> dict[str, str]:
-    """The log settings a child process reads (bot/logs.py), from `settings`."""
+    """The log settings a child process reads (bot/common/logs.py), from `settings`."""
     return {"ZIJWIJZER_LOG_FORMAT": settings.log_format, "ZIJWIJZER_LOG_LEVEL": settings.log_level}
 
 
 def _engine_log_arguments(settings: Settings, workdir: Path) -> list[str]:
     """JSON logs for the engine: Rasa's `--logging-config-file` with our formatter
-    (bot/logs.py, written next to the engine's working directory), and structlog's JSON
+    (bot/common/logs.py, written next to the engine's working directory), and structlog's JSON
     renderer for Rasa's own events. Text: Rasa's usual coloured lines, no file."""
     if settings.log_format != logs.JSON:
         return []
@@ -211,13 +213,13 @@ def _sdk_log_flags(level: str) -> list[str]:
 
 
 def action_server_launch(settings: Settings, env: Mapping[str, str]) -> Launch:
-    """rasa-sdk's action server as `python -m bot.action_server` (bot/action_server.py): the
+    """rasa-sdk's action server as `python -m bot.app.action_server` (bot/app/action_server.py): the
     SDK's command line and routes (/health, /actions, /webhook) plus /metrics, /ready and
     our log format. `/health` is the readiness wait here: /ready needs a loaded catalogue."""
     # `-m` with cwd=ROOT puts the project first on sys.path, so `actions` imports.
     # Loopback only; rasa-sdk reads its interface from SANIC_HOST.
     child_env = {**env, "SANIC_HOST": "127.0.0.1", **log_env(settings)}
-    command = [str(PYTHON), "-m", "bot.action_server", "--actions", "actions"]
+    command = [str(PYTHON), "-m", "bot.app.action_server", "--actions", "actions"]
     command += ["--port", str(settings.action_port), *_sdk_log_flags(settings.log_level)]
     ready = f"http://127.0.0.1:{settings.action_port}/health"
     return Launch("action server", command, ROOT, child_env, ready)
@@ -252,7 +254,7 @@ def engine_launch(
 ) -> Launch:
     """Starts `rasa run` with the channels of credentials.yml; the HTTP API only when
     settings.engine_api_jwt_secret is set, then with JWTs only. Started as
-    `python -m bot.engine run ...` (bot/engine.py), which adds the secret to Rasa's arguments
+    `python -m bot.engine run ...` (bot/engine/main.py), which adds the secret to Rasa's arguments
     inside the process: no secret on a command line that `ps` shows.
 
     The widget channel's GET /webhooks/widget/ answers 200 only once the model is loaded
@@ -305,11 +307,17 @@ def engine_launch(
 
 
 def plugin_path() -> Path:
-    """The folder the engine gets as PYTHONPATH: a link to bot/ and nothing else."""
-    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
-    link = PLUGIN_PATH / "bot"
-    if not link.is_symlink():
-        link.symlink_to(ROOT / "bot", target_is_directory=True)
+    """The folder the engine gets as PYTHONPATH: a `bot` folder holding links to bot/engine and
+    bot/common only, so the engine cannot import the app's code (bot/app) or the project's
+    `catalogue`. An older checkout's link to the whole of bot/ is replaced."""
+    package = PLUGIN_PATH / "bot"
+    if package.is_symlink():
+        package.unlink()
+    package.mkdir(parents=True, exist_ok=True)
+    for name in ENGINE_PACKAGES:
+        link = package / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / "bot" / name, target_is_directory=name != "__init__.py")
     return PLUGIN_PATH
 
 
@@ -317,7 +325,7 @@ def web_launch(settings: Settings, env: Mapping[str, str]) -> Launch:
     """The web app (widget, advice pages, staff console) on loopback."""
     child_env = {**env, "PYTHONPATH": str(ROOT), "ZIJWIJZER_SECRET_KEY": settings.secret_key}
     ready = f"http://127.0.0.1:{settings.web_port}/ready"
-    return Launch("web app", [str(PYTHON), "-m", "bot.web"], ROOT, child_env, ready)
+    return Launch("web app", [str(PYTHON), "-m", "bot.app.web"], ROOT, child_env, ready)
 
 
 def start_web(
@@ -328,7 +336,7 @@ def start_web(
 
 def handoff_worker_launch(settings: Settings, env: Mapping[str, str]) -> Launch:
     """The outbox worker that delivers handoff requests to ZIJWIJZER_HANDOFF_WEBHOOK_URL."""
-    command = [str(PYTHON), "-m", "bot.handoff.worker"]
+    command = [str(PYTHON), "-m", "bot.app.handoff.worker"]
     return Launch("handoff worker", command, ROOT, {**env, "PYTHONPATH": str(ROOT)}, None)
 
 

@@ -1,6 +1,7 @@
 """A tiny terminal client for the REST channel of a running assistant (`make run`).
 
-The REST channel wants `Authorization: Bearer <ZIJWIJZER_REST_API_KEY>` (bot/channels/rest.py);
+The REST channel wants `Authorization: Bearer <ZIJWIJZER_REST_API_KEY>`
+(bot/engine/channels/rest.py);
 this client takes the key from the same settings the engine reads, so nothing to configure.
 
 Type a message and press Enter. When the bot shows buttons, type a button's number to
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bot` importable
     sys.path.insert(0, str(ROOT))
 
-from bot.settings import load_settings  # noqa: E402
+from bot.common.settings import load_settings  # noqa: E402
 
 ROOT_HINT = "start the assistant first with `make run`"
 

@@ -15,7 +15,8 @@ Ctrl-C or SIGTERM stops everything. tests/prod/ starts the same shape through Pr
     tools/prod.py reload [MODEL]
                              `make prod-reload`: replace the engines one at a time (with MODEL)
 
-Settings (environment variables; the ZIJWIJZER_* ones of bot/settings.py apply to every process):
+Settings (environment variables; the ZIJWIJZER_* ones of bot/common/settings.py apply to every
+process):
 - ZIJWIJZER_PROD_PORT (8080): the one public entry point; ZIJWIJZER_PUBLIC_URL and
   ZIJWIJZER_CHAT_URL default to it (widget and engine on one origin), and so do the allowed
   origins.
@@ -56,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make `bot` and `tools` importable
     sys.path.insert(0, str(ROOT))
 
-from bot.settings import Settings, load_settings  # noqa: E402
+from bot.common.settings import Settings, load_settings  # noqa: E402
 from tools import assistant  # noqa: E402
 
 HAPROXY = Path("/usr/sbin/haproxy")
@@ -150,7 +151,7 @@ def haproxy_env(ports: Ports) -> dict[str, str]:
 
 
 def settings_for(env: Mapping[str, str]) -> Settings:
-    """The settings a process started with `env` reads (bot/settings.py)."""
+    """The settings a process started with `env` reads (bot/common/settings.py)."""
     with mock.patch.dict(os.environ, env, clear=True):
         return load_settings()
 

@@ -728,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalogue = load_directory()
     domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
     if args.url:
-        from bot.settings import load_settings
+        from bot.common.settings import load_settings
 
         key = args.key or load_settings().rest_api_key
         report = simulate(

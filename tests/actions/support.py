@@ -18,9 +18,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.dialogue import ActionConverse
-from bot.advice_store import SavedLink
-from bot.handoff.store import NewHandoff, StoredHandoff
-from bot.idempotency import IdempotencyKey
+from bot.common.idempotency import IdempotencyKey
+from bot.common.records import NewHandoff, SavedLink, StoredHandoff
 from catalogue.service import CatalogueService
 
 _clock = itertools.count(1_700_000_000)

@@ -15,7 +15,7 @@ import actions.privacy
 from actions.base import CatalogueAction
 from actions.intake import NUMBER_LIMITS
 from actions.turn import HANDOFF_STEPS, PROFILE_SLOTS
-from bot.handoff.contact import PREFERENCES
+from bot.common.contact import PREFERENCES
 from catalogue import profile
 from catalogue.reader import load_directory
 

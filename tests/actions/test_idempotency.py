@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.idempotency import idempotency_key
-from bot.idempotency import IdempotencyKey, set_call_deadline
+from bot.common.idempotency import IdempotencyKey, set_call_deadline
 
 
 def tracker(*users: dict[str, Any], sender: str = "widget-abc") -> Tracker:

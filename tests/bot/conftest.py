@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.app.db import Database
 from tests.postgres import postgres_schema
 
 

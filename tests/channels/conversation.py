@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.advice_store import ADVICE_PATH
+from bot.app.advice_store import ADVICE_PATH
 from tests.stack import PRIVACY_URL, dutch_responses
 
 TIMEOUT = 60.0

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bot.settings import load_settings
-from bot.webhook_auth import derive_secret
+from bot.common.settings import load_settings
+from bot.common.webhook_auth import derive_secret
 from tools import assistant
 
 CHANNEL_VARIABLES = [
@@ -79,7 +79,7 @@ def test_channels_are_off_by_default(clean_env: pytest.MonkeyPatch) -> None:
 def test_the_channels_defaults_are_the_settings_defaults(clean_env: pytest.MonkeyPatch) -> None:
     # The channel classes fall back to the same values when credentials.yml gives them empty.
     settings = load_settings()
-    text = (assistant.ROOT / "bot" / "channels" / "teams.py").read_text(encoding="utf-8")
+    text = (assistant.ROOT / "bot" / "engine" / "channels" / "teams.py").read_text(encoding="utf-8")
     for value in (
         settings.teams_token_url,
         settings.teams_openid_metadata_url,
@@ -87,7 +87,9 @@ def test_the_channels_defaults_are_the_settings_defaults(clean_env: pytest.Monke
         *settings.teams_service_urls,
     ):
         assert f'"{value}"' in text
-    whatsapp = (assistant.ROOT / "bot" / "channels" / "whatsapp.py").read_text(encoding="utf-8")
+    whatsapp = (assistant.ROOT / "bot" / "engine" / "channels" / "whatsapp.py").read_text(
+        encoding="utf-8"
+    )
     assert f'"{settings.whatsapp_api_url}"' in whatsapp
 
 
@@ -135,6 +137,6 @@ def test_the_rest_channel_is_ours_and_there_is_no_socketio() -> None:
     lines = (assistant.ROOT / "credentials.yml").read_text(encoding="utf-8").splitlines()
     channels = {line.rstrip(":") for line in lines if line and not line[0].isspace()}
     channels = {name for name in channels if not name.startswith("#")}
-    assert "bot.channels.rest.TrustedRestInput" in channels
-    assert "bot.channels.widget.WidgetInput" in channels
+    assert "bot.engine.channels.rest.TrustedRestInput" in channels
+    assert "bot.engine.channels.widget.WidgetInput" in channels
     assert not {"rest", "socketio", "rasa.core.channels.rest.RestInput"} & channels

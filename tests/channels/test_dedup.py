@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.channels.dedup import Claim, DeliveryLog, deliveries
+from bot.engine.channels.dedup import Claim, DeliveryLog, deliveries
 
 
 def log_at(path: Path, **options: float) -> DeliveryLog:

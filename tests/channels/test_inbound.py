@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.inbound import (
+from bot.engine.channels.inbound import (
     RECRUITER_INTENT,
     Inbound,
     reply_address,

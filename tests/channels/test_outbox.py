@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.channels import outbox as channel_outbox
-from bot.channels.dedup import Claim, DeliveryLog, deliveries
-from bot.channels.outbox import (
+from bot.engine.channels import outbox as channel_outbox
+from bot.engine.channels.dedup import Claim, DeliveryLog, deliveries
+from bot.engine.channels.outbox import (
     SENT,
     ChannelOutbox,
     Outcome,
@@ -193,7 +193,7 @@ def test_a_reply_past_its_window_is_dropped_with_a_log_line(
     platform = Platform(SendResult(Outcome.RETRY, "timeout"))
     box.deliver_due("whatsapp", platform, now=clock)
     clock.now += DAY
-    with caplog.at_level(logging.WARNING, logger="bot.channels.outbox"):
+    with caplog.at_level(logging.WARNING, logger="bot.engine.channels.outbox"):
         done = box.deliver_due("whatsapp", platform, now=clock)
     assert done.dropped == 1 and len(platform.tried) == 1  # not tried again
     assert box.waiting("whatsapp:1") == 0

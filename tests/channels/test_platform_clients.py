@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.channels.outbox import Outcome, Pending
-from bot.channels.teams_client import ConnectorClient, ConnectorToken, TokenUnavailable
-from bot.channels.teams_protocol import TeamsAddress
-from bot.channels.whatsapp_client import GraphClient
+from bot.engine.channels.outbox import Outcome, Pending
+from bot.engine.channels.teams_client import ConnectorClient, ConnectorToken, TokenUnavailable
+from bot.engine.channels.teams_protocol import TeamsAddress
+from bot.engine.channels.whatsapp_client import GraphClient
 from tests.channels.fake_botframework import (
     APP_ID,
     APP_PASSWORD,

@@ -194,7 +194,7 @@ def test_telegram_message_is_answered_with_an_inline_keyboard(channels: Channels
     assert latest["input_channel"] == "telegram"
     assert channels.slot(sender, "recruiter") is True
     # (Rasa adds its model_id and assistant_id to the stored metadata; the turn hook the
-    # turn's request id, bot/turn_metrics.py.)
+    # turn's request id, bot/engine/turn_metrics.py.)
     metadata = latest["metadata"]
     assert {key: metadata.get(key) for key in ("channel", "recruiter")} == {
         "channel": "telegram",

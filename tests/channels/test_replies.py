@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.channels.replies import (
+from bot.engine.channels.replies import (
     BotReply,
     Button,
     bot_replies,

@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
-from bot.channels.teams_auth import KeysUnavailable, SigningKeys, TokenValidator, http_fetch
+from bot.engine.channels.teams_auth import KeysUnavailable, SigningKeys, TokenValidator, http_fetch
 from tests.channels.fake_botframework import (
     APP_ID,
     ISSUER,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.channels.inbound import Inbound
-from bot.channels.replies import BotReply, Button
-from bot.channels.teams_protocol import (
+from bot.engine.channels.inbound import Inbound
+from bot.engine.channels.replies import BotReply, Button
+from bot.engine.channels.teams_protocol import (
     CARD_CONTENT_TYPE,
     TeamsAddress,
     button_payload,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.channels.inbound import Inbound
-from bot.channels.replies import BotReply, Button
-from bot.channels.whatsapp_protocol import (
+from bot.engine.channels.inbound import Inbound
+from bot.engine.channels.replies import BotReply, Button
+from bot.engine.channels.whatsapp_protocol import (
     MAX_BODY,
     MAX_TEXT,
     WINDOW_SECONDS,

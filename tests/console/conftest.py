@@ -15,10 +15,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
-from bot.console import auth, index
-from bot.db import Database
-from bot.settings import Settings, load_settings
-from bot.web.app import create_app
+from bot.app.console import auth, index
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.common.settings import Settings, load_settings
 from tests.console.seed import Plan, seed_tracker
 
 PASSWORD = "correct horse battery"
@@ -81,8 +81,8 @@ class Console:
     def pk(self, conversation_id: str) -> int:
         from sqlalchemy import select
 
-        from bot.console.models import ConversationSummary
-        from bot.console.tracker import TrackerReader
+        from bot.app.console.models import ConversationSummary
+        from bot.app.console.tracker import TrackerReader
 
         index.refresh_index(self.database, TrackerReader(self.tracker_url))
         with self.database.session() as session:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from bot.tracker_events import events, tracker_metadata
+from bot.app.tracker_events import events, tracker_metadata
 
 INTAKE: tuple[tuple[str, str, dict[str, Any] | None, Any], ...] = (
     ("age", "ik ben 38", {"entity": "number", "value": 38, "start": 7, "end": 9}, 38),

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.console.models import AuditEntry, CatalogueUpload
-from bot.web.security import MAX_BODY_BYTES
+from bot.app.console.models import AuditEntry, CatalogueUpload
+from bot.app.web.security import MAX_BODY_BYTES
 from catalogue import store
 from catalogue.reader import DATA_DIR, checksum_of, load_directory
 from catalogue.sync import build_export

@@ -1,4 +1,4 @@
-"""`python -m bot.console set-password / disable-user / enable-user`: the new password works,
+"""`python -m bot.app.console set-password / disable-user / enable-user`: the new password works,
 the old one and every open session of that user end, the audit log says who did it."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.console import auth, cli
-from bot.console.models import AuditEntry, StaffSession
-from bot.db import Database
+from bot.app.console import auth, cli
+from bot.app.console.models import AuditEntry, StaffSession
+from bot.app.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = "the old password 1"
@@ -168,7 +168,7 @@ def test_the_password_never_comes_from_the_command_line(
 
 def test_runs_as_a_module(database: Database) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.console", "set-password", "anna", "--stdin"],
+        [sys.executable, "-m", "bot.app.console", "set-password", "anna", "--stdin"],
         input=NEW + "\n",
         cwd=ROOT,
         capture_output=True,

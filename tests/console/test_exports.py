@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.console.exports import nlu_yaml, stories_yaml, story_steps
+from bot.app.console.exports import nlu_yaml, stories_yaml, story_steps
 from tests.console.seed import Plan, conversation
 from tests.engine_runtime import run_in_engine_runtime
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from bot.console import index
-from bot.console.cli import main as cli_main
-from bot.console.models import ConversationSummary, ConversationTag, IndexState, IntentDay, Note
-from bot.console.tracker import TrackerReader
-from bot.db import Database
+from bot.app.console import index
+from bot.app.console.cli import main as cli_main
+from bot.app.console.models import ConversationSummary, ConversationTag, IndexState, IntentDay, Note
+from bot.app.console.tracker import TrackerReader
+from bot.app.db import Database
 from tests.console.conftest import NOW, plans
 from tests.console.seed import Plan, conversation, rows, seed_tracker
 
@@ -71,7 +71,7 @@ def test_index_is_incremental(tmp_path: Path) -> None:
     half = len(every) // 2
     seed_tracker(engine, [])
     with engine.begin() as connection:
-        from bot.tracker_events import events
+        from bot.app.tracker_events import events
 
         connection.execute(events.insert(), rows("late", every[:half]))
     database = Database(f"sqlite:///{tmp_path / 'a.db'}")
@@ -134,7 +134,7 @@ def test_cli_add_user_reads_the_password_from_stdin(
     assert cli_main(["add-user", "beheer", "--role", "admin"]) == 0
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
     assert cli_main(["add-user", "kort", "--role", "reviewer"]) == 2
-    from bot.console.models import StaffUser
+    from bot.app.console.models import StaffUser
 
     database = Database(url)
     with database.session() as session:
@@ -152,7 +152,7 @@ def test_cli_as_a_process(tmp_path: Path) -> None:
     }
     seed_tracker(create_engine(env["ZIJWIJZER_TRACKER_DATABASE_URL"]), plans())
     done = subprocess.run(
-        [sys.executable, "-m", "bot.console", "reindex"],
+        [sys.executable, "-m", "bot.app.console", "reindex"],
         env=env,
         capture_output=True,
         text=True,
@@ -164,7 +164,7 @@ def test_cli_as_a_process(tmp_path: Path) -> None:
 
 
 def test_reconcile_forgets_conversations_erased_in_the_chat(tmp_path: Path) -> None:
-    from bot.tracker_events import events
+    from bot.app.tracker_events import events
 
     tracker_url = f"sqlite:///{tmp_path / 't.db'}"
     engine = create_engine(tracker_url)

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.console import index
-from bot.console.models import ConversationSummary, ConversationTag
-from bot.console.tracker import TrackerReader
-from bot.db import Database
+from bot.app.console import index
+from bot.app.console.models import ConversationSummary, ConversationTag
+from bot.app.console.tracker import TrackerReader
+from bot.app.db import Database
 from tests.console.conftest import plans
 from tests.console.seed import seed_tracker
 from tests.postgres import postgres_schema

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, func, select
 
-from bot.console.models import AuditEntry, IntentMark, StaffSession, StaffUser
-from bot.tracker_events import events
+from bot.app.console.models import AuditEntry, IntentMark, StaffSession, StaffUser
+from bot.app.tracker_events import events
 from tests.console.conftest import PASSWORD, Console
 
 PAGES = [
@@ -246,7 +246,7 @@ def test_search_finds_percent_and_underscore_literally_as_words(console: Console
 
 
 def test_pagination_by_keyset(console: Console) -> None:
-    from bot.console import web
+    from bot.app.console import web
 
     console.login("rob")
     original = web.index.PAGE_SIZE
@@ -445,7 +445,7 @@ def test_admin_creates_users(console: Console) -> None:
 
 
 def _handoff(console: Console, conversation_id: str = "bravo") -> int:
-    from bot.handoff.models import HandoffRequest
+    from bot.app.handoff.models import HandoffRequest
 
     with console.database.session() as session:
         item = HandoffRequest(
@@ -466,7 +466,7 @@ def _handoff(console: Console, conversation_id: str = "bravo") -> int:
 
 
 def test_handoff_queue_assign_and_close(console: Console) -> None:
-    from bot.handoff.models import HandoffRequest
+    from bot.app.handoff.models import HandoffRequest
 
     handoff_id = _handoff(console)
     console.login("rob")
@@ -498,7 +498,7 @@ def test_handoff_queue_assign_and_close(console: Console) -> None:
 
 
 def test_reviewer_cannot_close_someone_elses_handoff(console: Console) -> None:
-    from bot.handoff.models import HandoffRequest
+    from bot.app.handoff.models import HandoffRequest
 
     handoff_id = _handoff(console)
     with console.database.session() as session:
@@ -517,7 +517,7 @@ def test_reviewer_cannot_close_someone_elses_handoff(console: Console) -> None:
 def test_transcript_of_a_conversation_erased_in_the_chat_is_gone(console: Console) -> None:
     from sqlalchemy import create_engine
 
-    from bot.tracker_events import events
+    from bot.app.tracker_events import events
 
     console.login("rob")
     pk = console.pk("charlie")

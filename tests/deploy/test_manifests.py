@@ -1,7 +1,7 @@
 """deploy/k8s: the Kubernetes manifests, checked offline.
 
 Every manifest validates against the Kubernetes schemas that kubernetes-validate bundles (strict:
-an unknown field fails), and agrees with the processes it runs: ports from bot/settings.py's
+an unknown field fails), and agrees with the processes it runs: ports from bot/common/settings.py's
 defaults, probe paths that the real apps serve, the engine's command and environment as
 tools/assistant.py starts it, every variable a real setting, secrets only as placeholders, the
 HorizontalPodAutoscaler on the action server, /metrics never routed by the Ingress, and pods that
@@ -36,10 +36,10 @@ from kubernetes_validate import utils as kubernetes_validate
 from prometheus_client import CollectorRegistry
 from sanic import Sanic
 
-from bot.action_server import add_operations_routes
-from bot.handoff.worker import HealthServer, Heartbeat
-from bot.settings import Settings, load_settings
-from bot.web.app import create_app
+from bot.app.action_server import add_operations_routes
+from bot.app.handoff.worker import HealthServer, Heartbeat
+from bot.app.web.app import create_app
+from bot.common.settings import Settings, load_settings
 from tools import assistant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,8 +68,8 @@ OTHER_KNOWN_ENV = frozenset(
 )
 PLACEHOLDER = "CHANGE_ME"
 # Paths the Ingress must never route to a process: the metrics of the web app, action server and
-# worker (/metrics), the engine's metrics channel (bot/channels/metrics.py, /webhooks/metrics/),
-# and the REST channel (server to server only, docs/security.md 2.2).
+# worker (/metrics), the engine's metrics channel (bot/engine/channels/metrics.py,
+# /webhooks/metrics/) and the REST channel (server to server only, docs/security.md 2.2).
 CLOSED_PATHS = (
     "/metrics",
     "/metrics/",
@@ -220,7 +220,7 @@ class Facts:
 
 
 def default_settings(secret: str) -> Settings:
-    """bot/settings.py's defaults: what a process gets without any ZIJWIJZER_* variable."""
+    """bot/common/settings.py's defaults: what a process gets without any ZIJWIJZER_* variable."""
     with pytest.MonkeyPatch.context() as patch:
         for name in [n for n in os.environ if n.startswith("ZIJWIJZER_")]:
             patch.delenv(name)
@@ -425,7 +425,7 @@ def probe_problems(manifests: list[Manifest], facts: Facts) -> list[str]:
             if port != want.port:
                 problems.append(
                     f"{name_of(manifest)}: {kind} probe on port {port}, the process listens "
-                    f"on {want.port} (bot/settings.py)"
+                    f"on {want.port} (bot/common/settings.py)"
                 )
         served = facts.routes.get(component(manifest))
         for path in {want.ready, want.live}:
@@ -449,10 +449,12 @@ def port_problems(manifests: list[Manifest], facts: Facts) -> list[str]:
     problems = []
     engine = main_container(deployment(manifests, "engine"))
     if argument(engine["command"], "--port") != str(d.rasa_port):
-        problems.append(f"the engine's --port is not {d.rasa_port} (bot/settings.py)")
+        problems.append(f"the engine's --port is not {d.rasa_port} (bot/common/settings.py)")
     action = main_container(deployment(manifests, "action-server"))
     if argument(action["command"], "--port") != str(d.action_port):
-        problems.append(f"the action server's --port is not {d.action_port} (bot/settings.py)")
+        problems.append(
+            f"the action server's --port is not {d.action_port} (bot/common/settings.py)"
+        )
     url = urllib.parse.urlsplit(env_value(action, manifests, "ZIJWIJZER_ACTION_SERVER_URL") or "")
     services = {m.body["metadata"]["name"]: m for m in of_kind(manifests, "Service")}
     target = services.get(url.hostname or "")
@@ -513,7 +515,8 @@ def engine_problems(manifests: list[Manifest], facts: Facts) -> list[str]:
     plugin = env_value(container, manifests, "PYTHONPATH") or ""
     if plugin.rstrip("/").rsplit("/", 1)[-1] != assistant.PLUGIN_PATH.name or plugin == "/app":
         problems.append(
-            f"the engine's PYTHONPATH {plugin!r} is not the folder with only bot/ in it"
+            f"the engine's PYTHONPATH {plugin!r} is not the folder with only bot/engine and "
+            "bot/common in it"
         )
     workdir = container.get("workingDir", "")
     mounts = {mount["mountPath"] for mount in container.get("volumeMounts", [])}
@@ -637,7 +640,7 @@ def security_problems(manifests: list[Manifest]) -> list[str]:
         if spec.get("automountServiceAccountToken") is not False:
             problems.append(f"{where}: the service account token is mounted")
         # Service links would put ZIJWIJZER_WEB_PORT=tcp://... (Service zijwijzer-web) into the
-        # environment, which bot/settings.py reads as the web app's port.
+        # environment, which bot/common/settings.py reads as the web app's port.
         if spec.get("enableServiceLinks") is not False:
             problems.append(f"{where}: enableServiceLinks must be false")
         for container in containers(spec):
@@ -876,7 +879,7 @@ def test_the_engines_logging_init_container_writes_a_config_rasa_can_read(
     )
     assert written.returncode == 0, written.stderr
     config = yaml.safe_load(target.read_text(encoding="utf-8"))
-    assert config["formatters"]["main"]["()"] == "bot.logs.JsonFormatter"
+    assert config["formatters"]["main"]["()"] == "bot.common.logs.JsonFormatter"
     assert command[3] == argument(main_container(engine)["command"], "--logging-config-file")
 
 
@@ -1012,7 +1015,9 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         "the engine runs",
     ),
     "action server module": (
-        _edit("action-server.yaml", _mutate_main(_command_swap("bot.action_server", "rasa_sdk"))),
+        _edit(
+            "action-server.yaml", _mutate_main(_command_swap("bot.app.action_server", "rasa_sdk"))
+        ),
         "runs rasa_sdk",
     ),
     "misspelt variable": (
@@ -1147,7 +1152,8 @@ def test_the_image_holds_what_the_manifests_run(manifests: list[Manifest], facts
     assert command[0] == str(app / assistant.RASA_PYTHON.relative_to(ROOT))
     plugins = app / assistant.PLUGIN_PATH.relative_to(ROOT)
     assert env_value(engine, manifests, "PYTHONPATH") == str(plugins)
-    assert f"ln -s /app/bot {plugins}/bot" in dockerfile
+    linked = " ".join(f"/app/bot/{name}" for name in assistant.ENGINE_PACKAGES)
+    assert f"ln -s {linked} {plugins}/bot/" in dockerfile
     for manifest, spec in pods(manifests):
         context = spec["securityContext"]
         assert f"USER {context['runAsUser']}:{context['runAsGroup']}" in dockerfile, manifest.path

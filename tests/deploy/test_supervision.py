@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.engine_faults import ATTEMPT_SHARE
-from bot.settings import load_settings
+from bot.common.settings import load_settings
+from bot.engine.engine_faults import ATTEMPT_SHARE
 from tools import prod
 
 ROOT = Path(__file__).resolve().parents[2]

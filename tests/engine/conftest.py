@@ -60,7 +60,8 @@ def pristine_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
         (rasa_actions, "DEFAULT_REQUEST_TIMEOUT"),
         (rasa_actions.RemoteAction, "run"),
         (rasa_actions.RemoteAction, "_validate_action_result"),
-        (rasa_actions.RemoteAction, "_zijwijzer_action_client"),  # bot/action_client.py's mark
+        # bot/engine/action_client.py's mark
+        (rasa_actions.RemoteAction, "_zijwijzer_action_client"),
         (rasa_run, "close_resources"),
         (Domain, "states_for_tracker_history"),
     ]
@@ -118,7 +119,7 @@ class ActionServer:
         await self.released.wait()
 
     async def close(self) -> None:
-        from bot import action_client
+        from bot.engine import action_client
 
         self.released.set()
         await action_client.close_sessions()

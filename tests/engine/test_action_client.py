@@ -1,4 +1,4 @@
-"""The engine's action calls (bot/action_client.py) against Rasa 3.6.
+"""The engine's action calls (bot/engine/action_client.py) against Rasa 3.6.
 
 A stand-in action server that speaks rasa-sdk's domain-digest protocol (449 when it lacks the
 domain the digest names) records every request. That the real rasa-sdk server answers so is
@@ -21,7 +21,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import action_client, engine_faults
+from bot.engine import action_client, engine_faults
 from conftest import ActionServer
 
 

@@ -1,4 +1,4 @@
-"""The engine's prebuilt check of action answers (bot/action_validation.py).
+"""The engine's prebuilt check of action answers (bot/engine/action_validation.py).
 
 Rasa's own `_validate_action_result` and ours must agree on every answer: both accept the same
 answers, and both refuse the same ones with the same error.
@@ -11,7 +11,7 @@ from typing import Any
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from bot import action_validation
+from bot.engine import action_validation
 
 ANSWERS: list[dict[str, Any]] = [
     {"events": [], "responses": []},

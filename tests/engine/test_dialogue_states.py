@@ -1,4 +1,4 @@
-"""The engine's kept dialogue states (bot/dialogue_states.py).
+"""The engine's kept dialogue states (bot/engine/dialogue_states.py).
 
 Every story and rule of data/ and every end-to-end test conversation, cut at every event,
 gives the same states with the cache as Rasa's own computation, for every combination of
@@ -17,7 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
 
-from bot import dialogue_states
+from bot.engine import dialogue_states
 
 RULE_ONLY_DATA = {"rule_only_slots": ["language"], "rule_only_loops": ["handoff_form"]}
 ARGUMENTS: list[dict[str, Any]] = [

@@ -1,4 +1,4 @@
-"""The engine's fault handling (bot/engine_faults.py) against Rasa 3.6.
+"""The engine's fault handling (bot/engine/engine_faults.py) against Rasa 3.6.
 
 The end-to-end version (a real engine, PostgreSQL behind a cut proxy, a stopped action server)
 is tests/integration/test_faults.py.
@@ -22,10 +22,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy.exc import OperationalError  # type: ignore[import-untyped]  # SQLAlchemy 1.4
+from sqlalchemy.exc import OperationalError  # SQLAlchemy 1.4: untyped (pyproject.toml)
 
-from bot import engine_faults
-from bot.engine_faults import StorageUnavailable
+from bot.engine import engine_faults
+from bot.engine.engine_faults import StorageUnavailable
 from conftest import ActionServer
 
 

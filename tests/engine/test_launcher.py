@@ -1,4 +1,4 @@
-"""What Rasa's own `rasa run` parser makes of the engine launcher's arguments (bot/engine.py).
+"""What Rasa's own `rasa run` parser makes of the engine launcher's arguments (bot/engine/main.py).
 
 The launcher's pure parts, seen from the app, are tests/tools/test_assistant.py's.
 """
@@ -10,7 +10,7 @@ import argparse
 import pytest
 from rasa.cli.arguments.run import add_server_arguments
 
-from bot.engine import JWT_SECRET_ENV, rasa_arguments
+from bot.engine.main import JWT_SECRET_ENV, rasa_arguments
 
 
 @pytest.mark.parametrize("secret", ["s3cret", "-starts-with-a-dash", "--looks-like-an-option"])

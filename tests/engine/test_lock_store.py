@@ -1,4 +1,4 @@
-"""The engine's lock store (bot/lock_store.py).
+"""The engine's lock store (bot/engine/lock_store.py).
 
 Against a real Redis from ZIJWIJZER_TEST_REDIS_URL (skipped without it): engines issuing tickets
 for one conversation at the same moment never get the same number, turns are served one at a
@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis  # type: ignore[import-untyped]  # redis 4.6 in the engine has no type information
+import redis  # redis 4.6 in the engine: untyped (pyproject.toml)
 from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import read_endpoint_config
 
-from bot.lock_store import ConversationLockStore, LockStoreUnavailable, LockTimeout
+from bot.engine.lock_store import ConversationLockStore, LockStoreUnavailable, LockTimeout
 from conftest import Until
 
 UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
@@ -50,7 +50,9 @@ def tickets(lock_store: ConversationLockStore, conversation: str) -> list[int]:
 
 def messages(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
     return [
-        r.getMessage() for r in caplog.records if r.name == "bot.lock_store" and r.levelno == level
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.engine.lock_store" and r.levelno == level
     ]
 
 

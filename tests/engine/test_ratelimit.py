@@ -1,4 +1,5 @@
-"""The fixed-window limiter in Redis (bot/ratelimit.py `RedisLimiter`), shared by the engines.
+"""The fixed-window limiter in Redis (bot/engine/ratelimit.py `RedisLimiter`), shared by the
+engines.
 
 Against ZIJWIJZER_TEST_REDIS_URL (skipped without it), and against a Redis that is down. The
 counters in process memory are tests/bot/test_ratelimit.py's (the app uses them too).
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.ratelimit import MemoryLimiter, RedisLimiter, limiter_for
+from bot.engine.ratelimit import MemoryLimiter, RedisLimiter, limiter_for
 
 # In the middle of a minute window (and of an hour window): 1_800_000_000 = 30_000_000 * 60.
 START = 1_800_000_000.0 + 20.0

@@ -1,4 +1,4 @@
-"""The engine's tracker store (bot/tracker_store.py): its bounded history.
+"""The engine's tracker store (bot/engine/tracker_store.py): its bounded history.
 
 One long conversation (intake, questions, corrections, fallbacks with rewinds, a second
 session with carried-over slots, personal data in a slot) is saved turn by turn through the
@@ -30,7 +30,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import RedactingSQLTrackerStore, _plan_history
+from bot.engine.tracker_store import RedactingSQLTrackerStore, _plan_history
 
 BOUND = 60  # events: every turn past the first few is loaded the bounded way
 SENDER = "long"

@@ -1,6 +1,6 @@
 """The PII redactor: generated personal data, in every common written form, never survives.
 
-Each kind the redactor claims (bot/redaction.py) is generated valid (BSN by the 11-test, IBAN
+Each kind the redactor claims (bot/common/redaction.py) is generated valid (BSN by the 11-test, IBAN
 by mod 97, birth dates at least ten years back) and embedded in random text: any unicode, RTL
 and zero-width marks, punctuation, newlines. Surrounding text has no digits (Nd), so "the
 value's digits are gone from the output" is exact; a boundary (whitespace, sometimes with
@@ -19,7 +19,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.redaction import (
+from bot.common.redaction import (
     IDENTIFIER_KEYS,
     PLACEHOLDERS,
     bsn_valid,

@@ -2,9 +2,9 @@
 they authenticate.
 
 Arbitrary JSON (and JSON shaped like the real payloads, with random values in every field)
-never raises in bot/channels/inbound.py, whatsapp_protocol.py, teams_protocol.py or
+never raises in bot/engine/channels/inbound.py, whatsapp_protocol.py, teams_protocol.py or
 widget_protocol.py, and what comes out keeps its promises: a sender id only from a private chat
-or a real user, a message within the length limit. bot/webhook_auth.py accepts a request only
+or a real user, a message within the length limit. bot/common/webhook_auth.py accepts a request only
 with the right secret or signature, over exactly this body, within five minutes (Slack);
 random headers, bodies and timestamps never raise and are never accepted. The Teams
 service-URL allow-list accepts only URLs of an allowed origin.
@@ -21,9 +21,7 @@ from urllib.parse import urlsplit
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from bot.channels import inbound, teams_protocol, whatsapp_protocol, widget_protocol
-from bot.channels.widget_protocol import MAX_HISTORY_ITEMS, MAX_TITLE_CHARS, Refusal, WidgetMessage
-from bot.webhook_auth import (
+from bot.common.webhook_auth import (
     SLACK_MAX_AGE_SECONDS,
     derive_secret,
     slack_request_ok,
@@ -31,6 +29,13 @@ from bot.webhook_auth import (
     telegram_request_ok,
     whatsapp_request_ok,
     whatsapp_signature,
+)
+from bot.engine.channels import inbound, teams_protocol, whatsapp_protocol, widget_protocol
+from bot.engine.channels.widget_protocol import (
+    MAX_HISTORY_ITEMS,
+    MAX_TITLE_CHARS,
+    Refusal,
+    WidgetMessage,
 )
 from tests.fuzz.budget import fuzz
 

@@ -1,4 +1,4 @@
-"""Faults survived, caused for real against one running engine (bot/engine_faults.py).
+"""Faults survived, caused for real against one running engine (bot/engine/engine_faults.py).
 
 One stack for the module (an engine start costs 40-60 s): the tracker store on PostgreSQL
 (ZIJWIJZER_TEST_POSTGRES_URL; a fresh database per run, dropped afterwards) reached through a

@@ -74,7 +74,7 @@ def test_the_action_server_logs_under_the_engines_request_id(stack: Stack) -> No
     sender = f"ops-{uuid.uuid4().hex[:12]}"
     stack.say(sender, "ik wil graag advies")
     stack.say(sender, "ouderenzorg")
-    # Every turn got an id, kept in the user message's metadata (bot/turn_metrics.py).
+    # Every turn got an id, kept in the user message's metadata (bot/engine/turn_metrics.py).
     stored = request_ids_in_tracker(stack.tracker(sender))
     assert len(stored) == 2
     logged = set(

@@ -164,7 +164,7 @@ def test_purge_removes_a_conversation_made_old(stack: Stack) -> None:
     assert stored_rows(stack, old) and stored_rows(stack, recent)
 
     purge = subprocess.run(
-        [str(assistant.PYTHON), "-m", "bot.retention", "purge", "--older-than-days", "365"],
+        [str(assistant.PYTHON), "-m", "bot.app.retention", "purge", "--older-than-days", "365"],
         cwd=ROOT,
         env={**stack.env, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -35,7 +35,7 @@ from tests.stack import GENEROUS_LIMITS, SECRET_KEY, STARTUP_TIMEOUT_SECONDS, fr
 from tools import assistant, prod
 
 REDIS_URL_ENV = "ZIJWIJZER_TEST_REDIS_URL"
-# The action timeout of the shape under test: the default (bot/settings.py), so the faults
+# The action timeout of the shape under test: the default (bot/common/settings.py), so the faults
 # behave as in production (HAProxy's 2 s for an action server is fitted to it).
 ACTION_TIMEOUT_SECONDS = 5
 # The manifests probe liveness every 20 s and restart after 3 failures: a hung process is

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bot.idempotency import DEADLINE_HEADER
+from bot.common.idempotency import DEADLINE_HEADER
 from tests.browser import screenshot_path
 from tests.prod.conftest import Prod
 from tests.prod.load import Load, Report, check

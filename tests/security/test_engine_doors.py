@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from bot.tokens import issue_token, new_conversation, new_conversation_id
+from bot.engine.tokens import issue_token, new_conversation, new_conversation_id
 from tests.conftest import StrictStack
 from tests.stack import (
     CLIENT_ADDRESS_HEADER,
@@ -329,7 +329,7 @@ def new_client() -> dict[str, str]:
 
 def fresh_window(seconds: int, needed: float = 20.0) -> None:
     """Waits for the next window when less than `needed` seconds are left in this one, so a
-    test's requests are counted in one fixed window (bot/ratelimit.py)."""
+    test's requests are counted in one fixed window (bot/engine/ratelimit.py)."""
     left = seconds - time.time() % seconds
     if left < needed:
         # Not ordering events: a wait for the engine's clock to reach the next window (the

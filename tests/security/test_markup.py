@@ -18,10 +18,10 @@ from markupsafe import escape
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, insert
 
-from bot.advice_store import find_advice, save_advice
-from bot.console.tracker import TrackerReader, transcript
-from bot.redaction import redact, redact_event
-from bot.tracker_events import events, tracker_metadata
+from bot.app.advice_store import find_advice, save_advice
+from bot.app.console.tracker import TrackerReader, transcript
+from bot.app.tracker_events import events, tracker_metadata
+from bot.common.redaction import redact, redact_event
 from tests.browser import screenshot_path, serve
 from tests.console.conftest import NOW, PASSWORD, Console
 from tests.console.seed import Plan, conversation, rows
@@ -47,7 +47,7 @@ WITH_EMAIL = "<b>mail me</b> at jan.jansen@example.nl"
 
 
 def _stored_events(plan: Plan) -> list[dict[str, Any]]:
-    """The plan's events as RedactingSQLTrackerStore writes them (bot/tracker_store.py)."""
+    """The plan's events as RedactingSQLTrackerStore writes them (bot/engine/tracker_store.py)."""
     return [redact_event(event) for event in conversation(plan)]
 
 

@@ -33,13 +33,13 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select
 
-from bot.advice_store import save_advice
-from bot.console import auth
-from bot.console.models import StaffUser
-from bot.db import Database
-from bot.handoff.models import HandoffRequest
-from bot.settings import load_settings
-from bot.web.app import create_app
+from bot.app.advice_store import save_advice
+from bot.app.console import auth
+from bot.app.console.models import StaffUser
+from bot.app.db import Database
+from bot.app.handoff.models import HandoffRequest
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 from tests.console.conftest import Console, make_console
 from tests.web.plans import view_with_text
 

@@ -1,5 +1,5 @@
 """The web app's security headers per kind of route, and its request body limit
-(FastAPI TestClient, temporary SQLite database; bot/web/security.py)."""
+(FastAPI TestClient, temporary SQLite database; bot/app/web/security.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.db import Database
-from bot.settings import Settings, load_settings
-from bot.web.app import create_app
-from bot.web.security import MAX_BODY_BYTES, TOO_LARGE
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.app.web.security import MAX_BODY_BYTES, TOO_LARGE
+from bot.common.settings import Settings, load_settings
 
 PARTNER = "https://werkenindezorg.example.nl"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import JWT_SECRET_ENV, rasa_arguments
-from bot.settings import load_settings
+from bot.common.settings import load_settings
+from bot.engine.main import JWT_SECRET_ENV, rasa_arguments
 from tools import assistant
 
 

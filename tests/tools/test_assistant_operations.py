@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, load_settings
+from bot.common.settings import Settings, load_settings
 from tools import assistant
 
 
@@ -39,7 +39,7 @@ def test_the_action_server_is_ours_with_the_sdks_flags(
     assert command == [
         str(assistant.PYTHON),
         "-m",
-        "bot.action_server",
+        "bot.app.action_server",
         "--actions",
         "actions",
         "--port",
@@ -60,7 +60,7 @@ def test_json_logs_give_the_engine_a_logging_config_file(
     [(command, env)] = started
     flag = command.index("--logging-config-file")
     config = json.loads(Path(command[flag + 1]).read_text(encoding="utf-8"))
-    assert config["formatters"]["main"]["()"] == "bot.logs.JsonFormatter"
+    assert config["formatters"]["main"]["()"] == "bot.common.logs.JsonFormatter"
     assert config["root"]["level"] == "WARNING"
     # --cors takes every argument after it: it stays last.
     assert command[-1 - len(settings.allowed_origins)] == "--cors"
@@ -82,6 +82,6 @@ def test_text_logs_leave_the_engine_as_rasa_has_it(
 
 def test_the_engine_serves_its_metrics_channel() -> None:
     credentials = (assistant.ROOT / "credentials.yml").read_text(encoding="utf-8")
-    assert "\nbot.channels.metrics.MetricsInput:\n" in credentials
-    engine = (assistant.ROOT / "bot" / "engine.py").read_text(encoding="utf-8")
+    assert "\nbot.engine.channels.metrics.MetricsInput:\n" in credentials
+    engine = (assistant.ROOT / "bot" / "engine" / "main.py").read_text(encoding="utf-8")
     assert "engine_metrics.install()" in engine

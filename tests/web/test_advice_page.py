@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.advice_pdf import render_pdf
-from bot.advice_store import save_advice
-from bot.db import Database
-from bot.settings import load_settings
-from bot.web.advice_page import HideAdviceTokens
-from bot.web.app import create_app
+from bot.app.advice_pdf import render_pdf
+from bot.app.advice_store import save_advice
+from bot.app.db import Database
+from bot.app.web.advice_page import HideAdviceTokens
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 from catalogue.compiled import Catalogue
 from catalogue.service import CatalogueService
 from tests.catalogue.samples import SAMPLE_PROFILES

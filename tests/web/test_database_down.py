@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.db import Database
-from bot.settings import load_settings
-from bot.web.app import create_app
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 
 # Nothing listens on port 1: every connection is refused at once.
 DOWN = "postgresql+psycopg2://zijwijzer@127.0.0.1:1/zijwijzer"

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.db import Database
-from bot.handoff.store import HandoffStore
-from bot.settings import load_settings
-from bot.web.app import create_app
-from tests.bot.handoff.support import handoff
+from bot.app.db import Database
+from bot.app.handoff.store import HandoffStore
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
+from tests.bot.app.handoff.support import handoff
 
 
 @pytest.fixture

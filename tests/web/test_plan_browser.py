@@ -24,10 +24,10 @@ import yaml
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 
 from actions.render import render
-from bot.advice_store import save_advice
-from bot.db import Database
-from bot.settings import load_settings
-from bot.web.app import create_app
+from bot.app.advice_store import save_advice
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 from catalogue.reader import load_directory
 from catalogue.service import CatalogueService
 from tests.actions.support import Chat

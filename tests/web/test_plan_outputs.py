@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from actions.render import render
-from bot.advice_pdf import render_pdf
-from bot.web.advice_page import TEMPLATES
+from bot.app.advice_pdf import render_pdf
+from bot.app.web.advice_page import TEMPLATES
 from catalogue.compiled import Catalogue
 from catalogue.plan import make_plan
 from catalogue.plan_view import PlanView, card_payload, chat_values, present

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.tokens import issue_token, new_conversation, new_conversation_id, verify_token
+from bot.engine.tokens import issue_token, new_conversation, new_conversation_id, verify_token
 from tests.stack import Stack, texts
 from tests.web.channel_client import WidgetConversation, call
 

@@ -1,4 +1,5 @@
-"""The widget channel's checks and history shape (bot/channels/widget_protocol.py), without Rasa."""
+"""The widget channel's checks and history shape (bot/engine/channels/widget_protocol.py), without
+Rasa."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.channels.widget_protocol import (
+from bot.engine.channels.widget_protocol import (
     MAX_TITLE_CHARS,
     Refusal,
     WidgetMessage,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from bot.db import Database
-from bot.settings import load_settings
-from bot.web.app import create_app
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 from tests.browser import screenshot_path, serve
 
 pytestmark = pytest.mark.integration

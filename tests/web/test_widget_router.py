@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.db import Database
-from bot.settings import load_settings
-from bot.web.app import create_app
+from bot.app.db import Database
+from bot.app.web.app import create_app
+from bot.common.settings import load_settings
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.settings import load_settings
+from bot.common.settings import load_settings
 from tools import assistant
 
 WORKDIR = assistant.ROOT / "build" / "simulate"
