@@ -44,6 +44,7 @@ from bot.app.db import Database
 from bot.app.web.app import create_app
 from bot.common.settings import load_settings
 from tests.console.seed import Plan, conversation, random_plan, seed_tracker
+from tests.postgres import fresh_schema
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 REAL_PATH = 2_000
@@ -216,18 +217,8 @@ def main() -> int:
     if not url:
         print("\nPostgreSQL: skipped (set ZIJWIJZER_BENCH_POSTGRES_URL)")
         return 0
-    schema = f"zw_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    joiner = "&" if "?" in url else "?"
-    scoped = f"{url}{joiner}options=-csearch_path%3D{schema}"
-    try:
+    with fresh_schema(url, prefix="zw_bench_") as scoped:
         run("PostgreSQL", scoped, scoped, args.conversations)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
     return 0
 
 

@@ -30,7 +30,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import chat  # noqa: E402  (bench/chat.py: settings, start and REST headers of the chat bench)
 
+from tests.postgres import fresh_schema  # noqa: E402
 from tools import assistant  # noqa: E402
 
 # ---- the conversation: edit these when the flow changes ----------------------------------
@@ -148,22 +149,6 @@ def stored_events(url: str, sender: str) -> int:
         database.dispose()
 
 
-@contextlib.contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A schema of its own for the engine's events (dropped afterwards), as bench/console.py."""
-    schema = f"zw_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    joiner = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def bench(database: str, tracker_url: str, turns: int) -> Run:
     jwt_secret = secrets.token_urlsafe(32)
     settings = chat.zijwijzer_settings(PORT, ACTION_PORT, jwt_secret)
@@ -246,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             if database == "sqlite":
                 run = bench("SQLite", f"sqlite:///{BENCH_DIR / 'long-trackers.db'}", args.turns)
             else:
-                with postgres_schema(postgres_url) as scoped:
+                with fresh_schema(postgres_url, prefix="zw_bench_") as scoped:
                     run = bench("PostgreSQL", scoped, args.turns)
             results.append(report(run))
     except KeyboardInterrupt:

@@ -19,10 +19,8 @@ docs/performance.md. Nothing here passes or fails on a timing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -30,13 +28,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import chat  # noqa: E402  (bench/chat.py: CPU time of a process group)
 
+from tests.postgres import fresh_schema  # noqa: E402
 from tools import prod  # noqa: E402
 
 LOCUST = ROOT / ".venv" / "bin" / "locust"
@@ -85,22 +80,6 @@ def free_ports(count: int) -> list[int]:
             sock.bind(("127.0.0.1", 0))
             ports.add(sock.getsockname()[1])
     return sorted(ports)
-
-
-@contextlib.contextmanager
-def postgres_schema(url: str) -> Iterator[str]:
-    """A fresh schema for the bench's trackers and app database, dropped afterwards."""
-    schema = f"zw_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield scoped.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def group_rss_mb(pgid: int) -> float:
@@ -262,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     loads: list[Load] = []
     with (
-        postgres_schema(postgres) as database,
+        fresh_schema(postgres, prefix="zw_bench_") as database,
         tempfile.TemporaryDirectory(prefix="zw-bench-prod-") as folder,
     ):
         environ = {

@@ -27,7 +27,15 @@ def postgres_schema() -> Iterator[str]:
     url = os.environ.get(POSTGRES_URL_ENV, "").strip()
     if not url:
         pytest.skip(POSTGRES_SKIP_REASON)
-    schema = f"zw_{secrets.token_hex(6)}"
+    with fresh_schema(url) as scoped:
+        yield scoped
+
+
+@contextlib.contextmanager
+def fresh_schema(url: str, prefix: str = "zw_") -> Iterator[str]:
+    """`url` scoped to a new schema (its connections' search path), dropped afterwards; the
+    tests' fixtures and the benches (bench/prod.py, bench/long_conversation.py) share it."""
+    schema = f"{prefix}{secrets.token_hex(6)}"
     admin = create_engine(url, poolclass=NullPool)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

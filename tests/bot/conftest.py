@@ -9,27 +9,21 @@ from pathlib import Path
 import pytest
 
 from bot.app.db import Database
+from tests.database import app_database
 from tests.postgres import postgres_schema
 
 
 @pytest.fixture
 def sqlite_database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
+    with app_database(f"sqlite:///{tmp_path / 'app.db'}") as database:
+        yield database
 
 
 @pytest.fixture
 def postgres_database() -> Iterator[Database]:
     """A Database whose connections only see a schema of their own, dropped afterwards."""
-    with postgres_schema() as url:
-        database = Database(url)
-        database.create_all()
-        try:
-            yield database
-        finally:
-            database.dispose()
+    with postgres_schema() as url, app_database(url) as database:
+        yield database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,8 +9,6 @@ import html
 import logging
 import re
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +18,6 @@ from bot.app.advice_pdf import render_pdf
 from bot.app.advice_store import save_advice
 from bot.app.db import Database
 from bot.app.web.advice_page import HideAdviceTokens
-from bot.app.web.app import create_app
-from bot.common.settings import load_settings
 from catalogue.compiled import Catalogue
 from catalogue.service import CatalogueService
 from tests.catalogue.samples import SAMPLE_PROFILES
@@ -34,20 +30,6 @@ PRIVATE = {
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
 }
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def client(database: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(load_settings(), database)) as running:
-        yield running
 
 
 def visible(page: str) -> str:

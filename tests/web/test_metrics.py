@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app.db import Database
 from bot.app.handoff.store import HandoffStore
-from bot.app.web.app import create_app
-from bot.common.settings import load_settings
 from tests.bot.app.handoff.support import handoff
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'app.db'}")
-    database.create_all()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def client(database: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(load_settings(), database)) as running:
-        yield running
 
 
 def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -40,6 +40,7 @@ from bot.app.retention import (
 )
 from bot.engine.channels import outbox as channel_outbox
 from tests.bot.app.handoff.support import handoff
+from tests.database import app_database
 from tests.postgres import postgres_schema
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,19 +83,14 @@ def app_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
 
 @pytest.fixture
 def sqlite_app(app_url: str) -> Iterator[Database]:
-    database = Database(app_url)
-    index.ensure_schema(database)
-    yield database
-    database.dispose()
+    with app_database(app_url, index.ensure_schema) as database:
+        yield database
 
 
 @pytest.fixture
 def postgres_app() -> Iterator[Database]:
-    with postgres_schema() as url:
-        database = Database(url)
-        index.ensure_schema(database)
+    with postgres_schema() as url, app_database(url, index.ensure_schema) as database:
         yield database
-        database.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
