@@ -36,7 +36,6 @@ from actions.conversation import (
     Services,
     app_stores,
 )
-from actions.profile import profile_in_words
 from actions.reply import Reply
 from actions.turn import (
     CONTINUE_OFFER,
@@ -323,16 +322,7 @@ async def _details(c: Conversation, reading: Reading) -> None:
 
 async def _show_profile(c: Conversation) -> None:
     """What the bot knows so far, in words."""
-    shown = await c.call(
-        lambda: profile_in_words(
-            c.answers,
-            c.skipped,
-            c.domain,
-            c.catalogue,
-            language=c.language,
-            recruiter=c.recruiter,
-        )
-    )
+    shown = await intake.profile_words(c)
     c.reply.say("utter_profile_summary", **shown)
 
 

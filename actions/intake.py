@@ -112,8 +112,9 @@ async def take(c: Conversation, values: Mapping[str, Any], *, correcting: bool) 
     return filled
 
 
-async def _say_facts(c: Conversation, response: str, fields: list[str]) -> None:
-    words = await c.call(
+async def profile_words(c: Conversation, fields: tuple[str, ...] = PROFILE_SLOTS) -> dict[str, str]:
+    """The conversation's profile fields as a person reads them (actions/profile.py)."""
+    return await c.call(
         lambda: profile_in_words(
             c.answers,
             c.skipped,
@@ -121,9 +122,13 @@ async def _say_facts(c: Conversation, response: str, fields: list[str]) -> None:
             c.catalogue,
             language=c.language,
             recruiter=c.recruiter,
-            fields=tuple(fields),
+            fields=fields,
         )
     )
+
+
+async def _say_facts(c: Conversation, response: str, fields: list[str]) -> None:
+    words = await profile_words(c, tuple(fields))
     names = labels(c.domain, "fields", c.language, c.recruiter)
     facts = "; ".join(f"{names.get(f, f)}: {words[f]}" for f in fields if f in words)
     c.reply.say(response, facts=facts)

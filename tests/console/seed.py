@@ -137,6 +137,10 @@ class _Builder:
 
     def bot(self, utter: str, text: str | None, **data: Any) -> None:
         self.action(utter)
+        self.said(text, {"utter_action": utter}, **data)
+
+    def said(self, text: str | None, metadata: dict[str, Any], **data: Any) -> None:
+        """A bot event; `data` fills in what the message has (Rasa stores the rest as None)."""
         payload = {
             "elements": None,
             "quick_replies": None,
@@ -146,9 +150,7 @@ class _Builder:
             "custom": None,
             **data,
         }
-        self._add(
-            {"event": "bot", "metadata": {"utter_action": utter}, "text": text, "data": payload}
-        )
+        self._add({"event": "bot", "metadata": metadata, "text": text, "data": payload})
 
     def slot(self, name: str, value: Any) -> None:
         self._add({"event": "slot", "name": name, "value": value})
@@ -240,37 +242,9 @@ def conversation(plan: Plan) -> list[dict[str, Any]]:
             b.action("action_listen")
     if plan.outcome in ("advice", "handoff"):
         b.action("action_converse")
-        b._add(
-            {
-                "event": "bot",
-                "metadata": {},
-                "text": "Mijn advies: begin met de derde leerweg.",
-                "data": {
-                    "elements": None,
-                    "quick_replies": None,
-                    "buttons": None,
-                    "attachment": None,
-                    "image": None,
-                    "custom": None,
-                },
-            }
-        )
-        b._add(
-            {
-                "event": "bot",
-                "metadata": {},
-                "text": None,
-                "data": {
-                    "elements": None,
-                    "quick_replies": None,
-                    "buttons": None,
-                    "attachment": None,
-                    "image": None,
-                    "custom": (
-                        {"type": "advice", "advice": ADVICE} if plan.old_advice else PLAN_CARD
-                    ),
-                },
-            }
+        b.said("Mijn advies: begin met de derde leerweg.", {})
+        b.said(
+            None, {}, custom={"type": "advice", "advice": ADVICE} if plan.old_advice else PLAN_CARD
         )
         b.slot("advice_given", True)
         b.slot("recommended_route", "derde_leerweg")

@@ -22,9 +22,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -47,6 +47,8 @@ from tests.web.channel_client import WidgetConversation
 from tools import assistant
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 # The issue's bound for an honest answer when the action server is down or slow.
 ACTION_ANSWER_BOUND_SECONDS = 6.0
@@ -177,32 +179,36 @@ def running_action_server(stack: Stack) -> assistant.Process:
     return [p for p in stack.processes if p.name == "action server" and p.popen.poll() is None][-1]
 
 
+def cut_during_save(faults: Faults, send: Callable[[], T]) -> T:
+    """What `send` (one turn) gets when the database goes away after the turn read its tracker
+    and before it saves: the turn waits at the paused action server meanwhile."""
+    actions = running_action_server(faults.stack)
+    answer: list[T] = []
+    os.killpg(actions.popen.pid, signal.SIGSTOP)
+    try:
+        worker = threading.Thread(target=lambda: answer.append(send()))
+        worker.start()
+        # The turn got past its read: its action call waits at the paused action server.
+        wait_for_unread_request(faults.stack.settings.action_port)
+        faults.proxy.cut()
+        worker.join(timeout=120)
+    finally:
+        os.killpg(actions.popen.pid, signal.SIGCONT)
+        faults.proxy.restore()
+    return answer[0]
+
+
 def test_database_lost_during_a_turn_refuses_it_at_the_save(
     faults: Faults, dutch: dict[str, dict[str, Any]]
 ) -> None:
-    stack, proxy = faults.stack, faults.proxy
+    stack = faults.stack
     sender = f"save-{uuid.uuid4().hex[:10]}"
     for message, expected in (("hoi", "utter_greet"), ("ik wil graag advies", "utter_ask_sector")):
         status, body = rest(stack, sender, message)
         assert status == 200 and texts(body)[-1] == dutch[expected]["text"], body
     # The turn reads its tracker, then waits for the (stopped) action server; meanwhile the
     # database goes away, so its save fails.
-    actions = running_action_server(stack)
-    answer: dict[str, tuple[int, Any]] = {}
-    os.killpg(actions.popen.pid, signal.SIGSTOP)
-    try:
-        worker = threading.Thread(
-            target=lambda: answer.update(turn=rest(stack, sender, "ouderenzorg"))
-        )
-        worker.start()
-        # The turn got past its read: its action call waits at the paused action server.
-        wait_for_unread_request(stack.settings.action_port)
-        proxy.cut()
-        worker.join(timeout=120)
-    finally:
-        os.killpg(actions.popen.pid, signal.SIGCONT)
-        proxy.restore()
-    status, body = answer["turn"]
+    status, body = cut_during_save(faults, lambda: rest(stack, sender, "ouderenzorg"))
     assert status == 503 and body["error"] == "storage_unavailable", body
     engine_log = stack.logs["engine"].read_text(encoding="utf-8", errors="replace")
     assert "(OperationalError at save)" in engine_log  # it was the save that failed
@@ -241,20 +247,7 @@ def test_telegram_updates_refused_while_the_database_is_down_are_handled_when_re
     # Down during the turn (after its read, at its save; the release of the claim fails
     # too): refused, and nothing was sent to the chat.
     age = telegram_text(chat * 10 + 2, chat, "38")
-    actions = running_action_server(stack)
-    result: dict[str, tuple[int, dict[str, str]]] = {}
-    os.killpg(actions.popen.pid, signal.SIGSTOP)
-    try:
-        worker = threading.Thread(target=lambda: result.update(turn=channels.telegram(age)))
-        worker.start()
-        # The turn got past its read: its action call waits at the paused action server.
-        wait_for_unread_request(stack.settings.action_port)
-        proxy.cut()
-        worker.join(timeout=120)
-    finally:
-        os.killpg(actions.popen.pid, signal.SIGCONT)
-        proxy.restore()
-    assert result["turn"][0] == 503
+    assert cut_during_save(faults, lambda: channels.telegram(age))[0] == 503
     assert len(faults.fake.select(sends)) == answered
     # Telegram's redelivery is handled (not dropped as a duplicate) and answered.
     assert channels.telegram(age)[0] == 200
