@@ -22,13 +22,12 @@ class Base(DeclarativeBase):
     pass
 
 
-class Database:
-    """One engine per process and URL, made lazily; one session per unit of work."""
+class LazyEngine:
+    """One engine on `url`, made on first use (nothing connects at import), until disposed."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._engine: Engine | None = None
-        self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -36,8 +35,35 @@ class Database:
         with self._lock:
             if self._engine is None:
                 self._engine = make_engine(self.url)
-                self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+                self._made(self._engine)
             return self._engine
+
+    def _made(self, engine: Engine) -> None:
+        """What a subclass makes with a new engine (under the lock)."""
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine = None
+            self._disposed()
+
+    def _disposed(self) -> None:
+        """What a subclass drops with the engine (under the lock)."""
+
+
+class Database(LazyEngine):
+    """One engine per process and URL, made lazily; one session per unit of work."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._sessions: sessionmaker[Session] | None = None
+
+    def _made(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def _disposed(self) -> None:
+        self._sessions = None
 
     def create_all(self) -> None:
         """Makes the missing tables. The action server, the worker and the web app may start at
@@ -60,10 +86,3 @@ class Database:
         assert self._sessions is not None
         with self._sessions.begin() as session:
             yield session
-
-    def dispose(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-            self._engine = None
-            self._sessions = None

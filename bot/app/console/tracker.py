@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
+from bot.app.db import LazyEngine
 from bot.app.tracker_events import events
 from catalogue.plan_view import PAYLOAD_TYPE, VIEW_FORMAT
-from catalogue.store import make_engine
 
 # Actions that are plumbing, not part of what the conversation did.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
@@ -34,32 +33,14 @@ FALLBACK_RESPONSES = frozenset(
 )
 
 
-class TrackerReader:
+class TrackerReader(LazyEngine):
     """A lazily made engine on the tracker store's URL (nothing connects at import)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: Engine | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = make_engine(self.url)
-            return self._engine
 
     def conversation_events(self, sender_id: str) -> list[tuple[int, dict[str, Any]]]:
         query = select(events.c.id, events.c.data).where(events.c.sender_id == sender_id)
         with self.engine.connect() as connection:
             rows = connection.execute(query.order_by(events.c.id)).all()
         return [(row.id, _load(row.data)) for row in rows]
-
-    def dispose(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-            self._engine = None
 
 
 def _load(raw: str | None) -> dict[str, Any]:
