@@ -29,7 +29,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.app.db import Base, Database
+from bot.app.db import Base, Database, utcnow
 from bot.app.schema_upgrade import add_missing_columns
 from bot.common.idempotency import IdempotencyKey
 from bot.common.records import SavedLink
@@ -41,10 +41,6 @@ if TYPE_CHECKING:  # the view is only read here as JSON: retention needs no cata
 ADVICE_PATH = "/advies"
 # token_urlsafe(32) gives 43 characters; anything else in a URL is not one of ours.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,64}")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

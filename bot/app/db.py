@@ -8,6 +8,7 @@ missing. Nothing connects at import time: the engine is made on first use.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 from collections.abc import Iterator
 
@@ -20,6 +21,11 @@ from catalogue.store import make_engine
 
 class Base(DeclarativeBase):
     pass
+
+
+def utcnow() -> dt.datetime:
+    """The tables' timestamps: aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
 
 
 class LazyEngine:

@@ -19,16 +19,12 @@ import yaml
 from sqlalchemy import DateTime, Integer, String, Text, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.app.db import Base, Database
+from bot.app.db import Base, Database, utcnow
 from bot.common.redaction import redact
 
 # Longer questions are cut: a question is a sentence or two, not a letter.
 MAX_QUESTION_CHARS: Final = 500
 STATUSES: Final = ("open", "done")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class UnansweredQuestion(Base):

@@ -20,7 +20,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.app.console.index import aware
-from bot.app.console.models import ROLES, StaffSession, StaffUser, utcnow
+from bot.app.console.models import ROLES, StaffSession, StaffUser
+from bot.app.db import utcnow
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(minutes=15)

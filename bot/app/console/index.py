@@ -43,10 +43,9 @@ from bot.app.console.models import (
     IntentDay,
     IntentMark,
     Note,
-    utcnow,
 )
 from bot.app.console.tracker import FALLBACK_RESPONSES, TrackerReader, _load, when
-from bot.app.db import Database
+from bot.app.db import Database, utcnow
 from bot.app.tracker_events import events
 
 SEARCH_TEXT_LIMIT = 8000

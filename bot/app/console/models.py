@@ -21,14 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.app.db import Base
+from bot.app.db import Base, utcnow
 
 ROLES = ("reviewer", "admin")
 OUTCOMES = ("advice", "handoff", "abandoned")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class StaffUser(Base):

@@ -39,10 +39,9 @@ from bot.app.console.models import (
     Note,
     StaffSession,
     StaffUser,
-    utcnow,
 )
 from bot.app.console.tracker import TrackerReader, transcript
-from bot.app.db import Database
+from bot.app.db import Database, utcnow
 from bot.app.handoff.models import HandoffRequest
 from bot.app.unanswered import UnansweredQuestions, answer_draft
 from bot.common.settings import Settings

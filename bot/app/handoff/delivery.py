@@ -29,8 +29,8 @@ from typing import Any
 import requests
 from sqlalchemy import func, select, update
 
-from bot.app.db import Database
-from bot.app.handoff.models import HandoffRequest, OutboxMessage, utcnow
+from bot.app.db import Database, utcnow
+from bot.app.handoff.models import HandoffRequest, OutboxMessage
 from bot.app.handoff.signature import SIGNATURE_HEADER, sign_handoff
 from bot.common.backoff import backoff_delay
 

@@ -24,8 +24,8 @@ from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.app.db import Database
-from bot.app.handoff.models import HandoffRequest, OutboxMessage, utcnow
+from bot.app.db import Database, utcnow
+from bot.app.handoff.models import HandoffRequest, OutboxMessage
 from bot.app.schema_upgrade import add_missing_columns
 from bot.common.idempotency import IdempotencyKey
 from bot.common.records import NewHandoff, StoredHandoff
