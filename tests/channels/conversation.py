@@ -18,10 +18,10 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from bot.app.advice_store import ADVICE_PATH
-from tests.stack import PRIVACY_URL, dutch_responses
+from tests.stack import PRIVACY_URL, Stack, dutch_responses
 
 TIMEOUT = 60.0
 # Typed answers to the questions that offer no choices, by the slot they fill.
@@ -149,6 +149,35 @@ def post_status(url: str, body: bytes, headers: dict[str, str]) -> int:
             return int(answer.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+@dataclass
+class Webhook:
+    """A channel's webhook on a running stack's engine, and the tracker database behind it."""
+
+    stack: Stack
+    # The channel's name in the webhook's path.
+    channel: ClassVar[str]
+
+    @property
+    def url(self) -> str:
+        return f"{self.stack.engine_url}/webhooks/{self.channel}/webhook"
+
+    @property
+    def db(self) -> TrackerDb:
+        return TrackerDb(self.stack.tracker_db)
+
+    def post_body(
+        self, body: bytes, header: str, value: str | None, signed: Callable[[], str]
+    ) -> int:
+        """POSTs `body` with the platform's signature `header`: "signed" is a valid one
+        (`signed()`), None none, anything else is sent as it is."""
+        headers = {"Content-Type": "application/json"}
+        if value == "signed":
+            headers[header] = signed()
+        elif value is not None:
+            headers[header] = value
+        return post_status(self.url, body, headers)
 
 
 def words(text: str) -> str:

@@ -21,11 +21,10 @@ import pytest
 from tests.channels.conversation import (
     Choice,
     Shown,
-    TrackerDb,
+    Webhook,
     advice_link,
     drive_to_advice,
     notice_texts,
-    post_status,
     wait_turn_delivered,
     words,
 )
@@ -40,7 +39,6 @@ from tests.channels.fake_botframework import (
 )
 from tests.channels.fakes import Call
 from tests.conftest import StrictStack
-from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -49,25 +47,17 @@ CARD = "application/vnd.microsoft.card.adaptive"
 
 
 @dataclass
-class Teams:
-    stack: Stack
+class Teams(Webhook):
+    channel = "teams"
     bf: FakeBotFramework
 
-    @property
-    def url(self) -> str:
-        return f"{self.stack.engine_url}/webhooks/teams/webhook"
-
-    @property
-    def db(self) -> TrackerDb:
-        return TrackerDb(self.stack.tracker_db)
-
     def post(self, activity: dict[str, Any], authorization: str | None = "signed") -> int:
-        headers = {"Content-Type": "application/json"}
-        if authorization == "signed":
-            headers["Authorization"] = f"Bearer {self.bf.token(activity['serviceUrl'])}"
-        elif authorization is not None:
-            headers["Authorization"] = authorization
-        return post_status(self.url, json.dumps(activity).encode(), headers)
+        return self.post_body(
+            json.dumps(activity).encode(),
+            "Authorization",
+            authorization,
+            lambda: f"Bearer {self.bf.token(activity['serviceUrl'])}",
+        )
 
     def chat(self) -> TeamsChat:
         return TeamsChat(self, new_conversation_id())

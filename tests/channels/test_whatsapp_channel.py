@@ -25,11 +25,10 @@ from tests.channels import fake_meta
 from tests.channels.conversation import (
     Choice,
     Shown,
-    TrackerDb,
+    Webhook,
     advice_link,
     drive_to_advice,
     notice_texts,
-    post_status,
     wait_turn_delivered,
     wait_until,
     words,
@@ -43,7 +42,6 @@ from tests.channels.fake_meta import (
     webhook,
 )
 from tests.conftest import StrictStack
-from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -56,25 +54,12 @@ def new_number() -> str:
 
 
 @dataclass
-class WhatsApp:
-    stack: Stack
+class WhatsApp(Webhook):
+    channel = "whatsapp"
     graph: FakeGraphApi
 
-    @property
-    def url(self) -> str:
-        return f"{self.stack.engine_url}/webhooks/whatsapp/webhook"
-
-    @property
-    def db(self) -> TrackerDb:
-        return TrackerDb(self.stack.tracker_db)
-
     def post(self, body: bytes, header: str | None = "signed") -> int:
-        headers = {"Content-Type": "application/json"}
-        if header == "signed":
-            headers["X-Hub-Signature-256"] = signature(body)
-        elif header is not None:
-            headers["X-Hub-Signature-256"] = header
-        return post_status(self.url, body, headers)
+        return self.post_body(body, "X-Hub-Signature-256", header, lambda: signature(body))
 
     def chat(self, wa_id: str) -> WhatsAppChat:
         return WhatsAppChat(self, wa_id)
