@@ -15,7 +15,7 @@ from actions.render import render
 from catalogue.plan_view import present
 from catalogue.service import CatalogueService
 from tests.actions.support import Chat, FakeAdviceStore, Said, responses
-from tests.catalogue.test_plan import ISSUE_PROFILE
+from tests.catalogue.samples import ISSUE_PROFILE
 
 # The issue's 38-year-old, the region still to answer.
 ALMOST: dict[str, Any] = {

@@ -40,3 +40,21 @@ SAMPLE_PROFILES: dict[str, dict[str, Any]] = {
     "young": {"age": 19, "goal": "diploma", "employer": "none"},
     "little_known": {"goal": "orientation"},
 }
+
+# The 38-year-old of the issue: switching from accountancy, no care employer, 24 hours, elderly
+# care, wants to work soon.
+ISSUE_PROFILE: dict[str, Any] = {
+    "age": 38,
+    "education": {"level": "hbo", "field": "accountancy"},
+    "care_qualifications": [],
+    "care_experience_years": 0,
+    "employer": "none",
+    "hours_per_week": 24,
+    "sector": "vvt",
+    "goal": "tasks",
+    "target": "unknown",
+    "benefit": "none",
+    "region": "Utrecht",
+}
+# The same person at a care employer that SBB recognises as a place to learn.
+AT_RECOGNISED_EMPLOYER = {"employer": "care", "employer_sbb_recognised": "yes"}

@@ -10,24 +10,15 @@ import pytest
 from catalogue.advice import advise, lookup
 from catalogue.compiled import Catalogue
 from catalogue.errors import ProfileError
+from tests.catalogue.samples import AT_RECOGNISED_EMPLOYER, ISSUE_PROFILE
 
-# A 38-year-old switching from accountancy, as in the issue's example profile.
+# The issue's example profile, in Amersfoort, not yet asked about the employer's recognition.
 BASE: dict[str, Any] = {
-    "age": 38,
-    "education": {"level": "hbo", "field": "accountancy"},
-    "care_qualifications": [],
-    "care_experience_years": 0,
-    "employer": "none",
+    **ISSUE_PROFILE,
     "employer_sbb_recognised": "unknown",
-    "hours_per_week": 24,
-    "sector": "vvt",
-    "goal": "tasks",
-    "target": "unknown",
-    "benefit": "none",
     "region": "Amersfoort",
     "language": "nl",
 }
-AT_RECOGNISED_EMPLOYER = {"employer": "care", "employer_sbb_recognised": "yes"}
 
 
 def advice_for(catalogue: Catalogue, **changes: Any) -> dict[str, Any]:

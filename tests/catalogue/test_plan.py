@@ -16,23 +16,9 @@ from catalogue.errors import CatalogueInvalid, ProfileError
 from catalogue.plan import MAX_STEPS, Plan, make_plan
 from tests.catalogue.conftest import CatalogueFiles, recording_paused
 from tests.catalogue.replay.corpus import corpus_profiles
+from tests.catalogue.samples import AT_RECOGNISED_EMPLOYER, ISSUE_PROFILE
 
 TODAY = dt.date(2026, 12, 7)
-# The 38-year-old of the issue: no care employer, 24 hours, elderly care, wants to work soon.
-ISSUE_PROFILE: dict[str, Any] = {
-    "age": 38,
-    "education": {"level": "hbo", "field": "accountancy"},
-    "care_qualifications": [],
-    "care_experience_years": 0,
-    "employer": "none",
-    "hours_per_week": 24,
-    "sector": "vvt",
-    "goal": "tasks",
-    "target": "unknown",
-    "benefit": "none",
-    "region": "Utrecht",
-}
-RECOGNISED = {"employer": "care", "employer_sbb_recognised": "yes"}
 # Hard words the issue names; each must be explained wherever a plan uses it.
 HARD_WORDS = {
     "ADL": "term:adl",
@@ -129,7 +115,7 @@ def test_no_route_is_named_when_none_fits_and_the_first_step_says_what_to_do(
     assert plan.route is None
     assert plan.steps[2].variant == "no_route"
     assert plan.contact.id == "own_employer" and "SBB" in plan.steps[1].text.nl
-    recognised = plan_for(real_catalogue, goal="diploma", **RECOGNISED)
+    recognised = plan_for(real_catalogue, goal="diploma", **AT_RECOGNISED_EMPLOYER)
     assert recognised.route == "bbl" and recognised.steps[2].variant.startswith("bbl")
 
 
@@ -176,7 +162,7 @@ def test_a_helpende_who_wants_vig_is_told_the_vig_units_are_her_step(
         care_experience_years=4,
         goal="diploma",
         target="vig_3",
-        **RECOGNISED,
+        **AT_RECOGNISED_EMPLOYER,
     )
     assert set(plan.units) == {"basis_deskundige_zorg", "regievoering_vakontwikkeling"}
     learn = plan.steps[2]
@@ -188,7 +174,7 @@ def test_a_helpende_who_wants_vig_is_told_the_vig_units_are_her_step(
 
 
 def test_dates_are_words_and_follow_the_unit_duration(real_catalogue: Catalogue) -> None:
-    plan = plan_for(real_catalogue, region="Almere", **RECOGNISED)
+    plan = plan_for(real_catalogue, region="Almere", **AT_RECOGNISED_EMPLOYER)
     learn = plan.steps[2]
     assert learn.variant == "unit_with_weeks"
     # ADL: 10 weeks from 7 December 2026.

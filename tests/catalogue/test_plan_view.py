@@ -27,7 +27,8 @@ from catalogue.plan_view import (
 )
 from tests.catalogue.conftest import recording_paused
 from tests.catalogue.replay.corpus import corpus_profiles
-from tests.catalogue.test_plan import ISSUE_PROFILE, TODAY
+from tests.catalogue.samples import ISSUE_PROFILE
+from tests.catalogue.test_plan import TODAY
 
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 

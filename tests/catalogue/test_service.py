@@ -56,6 +56,15 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def service(
+    database_url: str, writer: Engine, real_catalogue: Catalogue, clock: FakeClock
+) -> CatalogueService:
+    """A service on a database that holds the real catalogue (not read yet)."""
+    store.save(writer, real_catalogue, origin="test")
+    return CatalogueService(database_url, refresh_seconds=REFRESH, clock=clock)
+
+
+@pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records every full read of the catalogue from the database."""
     calls: list[str] = []
@@ -82,14 +91,8 @@ def test_constructing_opens_nothing(
 
 
 def test_the_first_advise_loads_and_later_ones_use_the_cache(
-    database_url: str,
-    writer: Engine,
-    real_catalogue: Catalogue,
-    clock: FakeClock,
-    reads: list[str],
+    service: CatalogueService, real_catalogue: Catalogue, clock: FakeClock, reads: list[str]
 ) -> None:
-    store.save(writer, real_catalogue, origin="test")
-    service = CatalogueService(database_url, refresh_seconds=REFRESH, clock=clock)
     assert reads == []
 
     advice = service.advise(PROFILE)
@@ -103,15 +106,13 @@ def test_the_first_advise_loads_and_later_ones_use_the_cache(
 
 
 def test_a_newer_catalogue_is_served_after_the_refresh_interval(
-    database_url: str,
+    service: CatalogueService,
     writer: Engine,
     real_catalogue: Catalogue,
     make_files: Callable[..., Any],
     clock: FakeClock,
 ) -> None:
     newer = make_files("newer", version="2099.1.1").load()
-    store.save(writer, real_catalogue, origin="test")
-    service = CatalogueService(database_url, refresh_seconds=REFRESH, clock=clock)
     assert service.advise(PROFILE)["catalogue_version"] == real_catalogue.version_label
 
     store.save(writer, newer, origin="sync")
@@ -126,14 +127,8 @@ def test_a_newer_catalogue_is_served_after_the_refresh_interval(
 
 
 def test_an_unchanged_database_is_not_read_again_at_refresh(
-    database_url: str,
-    writer: Engine,
-    real_catalogue: Catalogue,
-    clock: FakeClock,
-    reads: list[str],
+    service: CatalogueService, clock: FakeClock, reads: list[str]
 ) -> None:
-    store.save(writer, real_catalogue, origin="test")
-    service = CatalogueService(database_url, refresh_seconds=REFRESH, clock=clock)
     first = service.catalogue()
 
     clock.advance(REFRESH * 3)

@@ -10,7 +10,7 @@ from typing import Any
 from catalogue.plan import make_plan
 from catalogue.plan_view import PlanView, present
 from catalogue.reader import load_directory
-from tests.catalogue.test_plan import ISSUE_PROFILE
+from tests.catalogue.samples import ISSUE_PROFILE
 
 TODAY = dt.date(2026, 12, 7)
 

@@ -33,7 +33,7 @@ from catalogue.service import CatalogueService
 from tests.actions.support import Chat
 from tests.axe import axe_violations, blocking
 from tests.browser import screenshot_path, serve
-from tests.catalogue.test_plan import ISSUE_PROFILE
+from tests.catalogue.samples import ISSUE_PROFILE
 from tests.web.plans import issue_view
 
 ROOT = Path(__file__).resolve().parents[2]

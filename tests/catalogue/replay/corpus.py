@@ -37,6 +37,7 @@ from catalogue.profile import (
     TARGET_UNKNOWN,
 )
 from catalogue.replay import CORPUS_FILE, load_corpus
+from tests.catalogue.samples import ISSUE_PROFILE
 
 SEED: Final = 20261207
 RANDOM_COUNT: Final = 260
@@ -75,18 +76,11 @@ REGIONS: Final = (
     "Groningen",
     "Onbekendstad",
 )
+# The issue's example profile, its education without a field, in Dutch.
 BASE: Final[dict[str, Any]] = {
-    "age": 38,
+    **ISSUE_PROFILE,
     "education": {"level": "hbo"},
-    "care_qualifications": [],
-    "care_experience_years": 0,
-    "employer": "none",
-    "hours_per_week": 24,
-    "sector": "vvt",
-    "goal": "tasks",
     "target": TARGET_UNKNOWN,
-    "benefit": "none",
-    "region": "Utrecht",
     "language": "nl",
 }
 # The values each field can take in the generated corpus.
