@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -160,6 +161,22 @@ def port_free(port: int) -> bool:
 # ---- load ------------------------------------------------------------------------------
 
 
+def send(
+    session: requests.Session, url: str, sender: str, message: str
+) -> tuple[list[Any] | None, float]:
+    """One turn over the REST channel: its replies (None when it failed) and its seconds."""
+    started = time.perf_counter()
+    try:
+        answer = session.post(
+            url, json={"sender": sender, "message": message}, timeout=REQUEST_TIMEOUT_SECONDS
+        )
+        elapsed = time.perf_counter() - started
+        replies = answer.json() if answer.status_code == 200 else None
+    except (requests.RequestException, ValueError):
+        replies, elapsed = None, time.perf_counter() - started
+    return replies, elapsed
+
+
 def run_conversations(
     url: str,
     headers: dict[str, str],
@@ -180,20 +197,9 @@ def run_conversations(
             for message in script:
                 if stop.is_set():
                     return
-                started = time.perf_counter()
-                try:
-                    answer = session.post(
-                        url,
-                        json={"sender": sender, "message": message},
-                        timeout=REQUEST_TIMEOUT_SECONDS,
-                    )
-                    elapsed = time.perf_counter() - started
-                    ok = answer.status_code == 200
-                    replies = answer.json() if ok else None
-                except (requests.RequestException, ValueError):
-                    ok, replies, elapsed = False, None, time.perf_counter() - started
+                replies, elapsed = send(session, url, sender, message)
                 with lock:
-                    if not ok:
+                    if replies is None:
                         phase.errors += 1
                         continue
                     phase.latencies.append(elapsed)

@@ -71,7 +71,6 @@ WINDOW_BEFORE, WINDOW_AFTER = 4, 5  # turns 6-15 around turn 10
 HOST = chat.HOST
 PORT, ACTION_PORT = 5307, 5357
 BENCH_DIR = chat.BENCH_DIR
-REQUEST_TIMEOUT_SECONDS = 60.0
 POSTGRES_ENVS = ("ZIJWIJZER_BENCH_POSTGRES_URL", "ZIJWIJZER_TEST_POSTGRES_URL")
 
 
@@ -115,17 +114,8 @@ def converse(url: str, headers: dict[str, str], messages: Sequence[str], run: Ru
     with requests.Session() as session:
         session.headers.update(headers)
         for number, message in enumerate(messages, start=1):
-            started = time.perf_counter()
-            try:
-                answer = session.post(
-                    url,
-                    json={"sender": sender, "message": message},
-                    timeout=REQUEST_TIMEOUT_SECONDS,
-                )
-                replies = answer.json() if answer.status_code == 200 else None
-            except (requests.RequestException, ValueError):
-                replies = None
-            run.latencies.append(time.perf_counter() - started)
+            replies, elapsed = chat.send(session, url, sender, message)
+            run.latencies.append(elapsed)
             if replies is None:
                 run.errors += 1
             elif not replies:
