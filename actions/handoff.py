@@ -11,7 +11,7 @@ the same turn stores nothing twice: the request's key is the conversation and th
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from actions.conversation import Conversation
 from actions.idempotency import key_of
@@ -115,26 +115,24 @@ def retry(c: Conversation) -> None:
         c.ask_open(None)
         c.reply.say("utter_handoff_given_up")
         return
-    question = c.open_question
-    if question == HANDOFF_CONTACT:
-        kind = c.get(PREFERENCE_SLOT) if c.get(PREFERENCE_SLOT) in PREFERENCES else "phone"
-        c.reply.ask(f"utter_invalid_handoff_{kind}")
-    elif question == HANDOFF_PREFERENCE:
-        c.reply.ask("utter_invalid_handoff_contact_preference")
-    else:
-        c.reply.ask("utter_ask_handoff_consent")
+    c.reply.ask(_open_question_response(c, "invalid"))
 
 
 def ask_again(c: Conversation) -> None:
     """The open handoff question again (after a question in between)."""
+    c.reply.ask(_open_question_response(c, "ask"))
+
+
+def _open_question_response(c: Conversation, how: Literal["ask", "invalid"]) -> str:
+    """The response that asks the open handoff question: `how` is "ask" (again) or "invalid"
+    (after an answer the bot cannot use). The consent question has only the one."""
     question = c.open_question
     if question == HANDOFF_CONTACT:
         preference = c.get(PREFERENCE_SLOT) if c.get(PREFERENCE_SLOT) in PREFERENCES else "phone"
-        c.reply.ask(f"utter_ask_handoff_{preference}")
-    elif question == HANDOFF_PREFERENCE:
-        c.reply.ask("utter_ask_handoff_contact_preference")
-    else:
-        c.reply.ask("utter_ask_handoff_consent")
+        return f"utter_{how}_handoff_{preference}"
+    if question == HANDOFF_PREFERENCE:
+        return f"utter_{how}_handoff_contact_preference"
+    return "utter_ask_handoff_consent"
 
 
 def _ask_contact(c: Conversation, preference: str) -> bool:
