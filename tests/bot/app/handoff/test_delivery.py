@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import threading
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from bot.app.handoff.signature import SIGNATURE_HEADER, verify_handoff_signature
 from bot.app.handoff.store import HandoffStore
 from bot.common.backoff import FIRST_DELAY_SECONDS, MAX_DELAY_SECONDS, backoff_delay
 from tests.bot.app.handoff.conftest import WEBHOOK_SECRET, FakeClock, Receiver
-from tests.bot.app.handoff.support import handoff
+from tests.bot.app.handoff.support import all_at_once, handoff
 
 # Short, so the timeout case stays quick; the receiver sleeps well past it.
 TIMEOUT = 0.5
@@ -233,18 +232,7 @@ def test_two_workers_on_postgresql_never_send_a_message_twice(
         Deliverer(Database(postgres_url), WebhookClient(receiver.url, WEBHOOK_SECRET))
         for _ in range(2)
     ]
-    barrier = threading.Barrier(len(workers))
-    rounds: list[int] = []
-
-    def work(deliverer: Deliverer) -> None:
-        barrier.wait()
-        rounds.append(deliverer.deliver_due(limit=100).delivered)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    rounds = all_at_once(lambda deliverer: deliverer.deliver_due(limit=100).delivered, workers)
     for worker in workers:
         worker.database.dispose()
 

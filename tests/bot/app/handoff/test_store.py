@@ -3,7 +3,6 @@ Runs on SQLite and, when ZIJWIJZER_TEST_POSTGRES_URL is set, on PostgreSQL (own 
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from bot.app.db import Database
 from bot.app.handoff.models import HandoffRequest, OutboxMessage
 from bot.app.handoff.store import HandoffStore
 from bot.common.idempotency import IdempotencyKey, TooLate
-from tests.bot.app.handoff.support import PROFILE, handoff
+from tests.bot.app.handoff.support import PROFILE, all_at_once, handoff
 
 
 def _counts(database: Database) -> tuple[int, int]:
@@ -91,18 +90,7 @@ def test_a_race_between_two_retries_keeps_one_request(
 
 def test_concurrent_retries_store_one_request(database: Database) -> None:
     stores = [HandoffStore(Database(database.url)) for _ in range(4)]
-    results: list[Any] = []
-    barrier = threading.Barrier(len(stores))
-
-    def create(store: HandoffStore) -> None:
-        barrier.wait()
-        results.append(store.create(*handoff()))
-
-    threads = [threading.Thread(target=create, args=(s,)) for s in stores]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = all_at_once(lambda store: store.create(*handoff()), stores)
     for store in stores:
         store.database.dispose()
 
