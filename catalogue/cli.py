@@ -315,23 +315,19 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="show one loaded entry by id")
     show.add_argument("id")
     show.set_defaults(run=_cmd_show)
-    advise_cmd = with_dir(
-        commands.add_parser("advise", help="advice for a profile (JSON file, - for stdin)")
-    )
-    advise_cmd.add_argument("--profile", required=True)
-    advise_cmd.add_argument("--json", action="store_true", help="the engine's JSON output")
-    advise_cmd.add_argument(
-        "--from-files", action="store_true", help="use the YAML files, not the database"
-    )
+
+    def for_profile(name: str, what: str, json_help: str) -> argparse.ArgumentParser:
+        p = with_dir(commands.add_parser(name, help=f"{what} (JSON file, - for stdin)"))
+        p.add_argument("--profile", required=True)
+        p.add_argument("--json", action="store_true", help=json_help)
+        p.add_argument(
+            "--from-files", action="store_true", help="use the YAML files, not the database"
+        )
+        return p
+
+    advise_cmd = for_profile("advise", "advice for a profile", "the engine's JSON output")
     advise_cmd.set_defaults(run=_cmd_advise)
-    plan_cmd = with_dir(
-        commands.add_parser("plan", help="the plan for a profile (JSON file, - for stdin)")
-    )
-    plan_cmd.add_argument("--profile", required=True)
-    plan_cmd.add_argument("--json", action="store_true", help="the plan as JSON")
-    plan_cmd.add_argument(
-        "--from-files", action="store_true", help="use the YAML files, not the database"
-    )
+    plan_cmd = for_profile("plan", "the plan for a profile", "the plan as JSON")
     plan_cmd.add_argument("--today", type=_date, help="the plan's date (default: today)")
     plan_cmd.set_defaults(run=_cmd_plan)
     replay_cmd = with_dir(
