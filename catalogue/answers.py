@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -58,6 +60,12 @@ MIN_SCORE: Final = -0.66
 MIN_SCORE_NAMED: Final = -1.6
 _CACHE_KEY: Final = "answers_model"
 _lock = threading.Lock()
+# Models by the content they learnt from: the same catalogue read again (a refresh that finds
+# the same export, the console's review of an upload, a second service in one process) does
+# not train again. Keyed by the data itself, not by the checksum a caller may keep for
+# changed data; a few kept, the newest last.
+_trained: OrderedDict[str, _Model] = OrderedDict()
+_TRAINED_KEPT: Final = 4
 
 
 @dataclass(frozen=True)
@@ -211,7 +219,12 @@ def _model(catalogue: Catalogue) -> _Model:
     with _lock:
         cached = catalogue.cache.get(_CACHE_KEY)
         if not isinstance(cached, _Model):
-            cached = train(catalogue)
+            content = hashlib.sha256(catalogue.data.model_dump_json().encode()).hexdigest()
+            cached = _trained.get(content) or train(catalogue)
+            _trained[content] = cached
+            _trained.move_to_end(content)
+            while len(_trained) > _TRAINED_KEPT:
+                _trained.popitem(last=False)
             catalogue.cache[_CACHE_KEY] = cached
     return cached
 
