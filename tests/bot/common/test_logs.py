@@ -141,19 +141,8 @@ def test_the_engine_config_file_is_what_rasa_applies(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["json", "text"])
 def test_a_process_configured_with_configure_writes_redacted_lines(fmt: str) -> None:
     # In a child process: configure() sets up the root logger, as each of our processes does.
-    script = (
-        "import logging, warnings\n"
-        "from bot.common import logs\n"
-        "from bot.common.request_context import begin_turn\n"
-        f"logs.configure(logs.HANDOFF_WORKER, 'INFO', {fmt!r})\n"
-        "logging.getLogger('uvicorn.error').info('server up')\n"
-        "begin_turn({'X-Request-ID': 'turn-1'})\n"
-        f"logging.getLogger('bot.x').warning('contact %s', {EMAIL!r})\n"
-        "logging.getLogger('bot.x').debug('not shown at INFO')\n"
-        "warnings.warn('a warning')\n"
-    )
     done = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, str(Path(__file__).with_name("log_child.py")), fmt, EMAIL],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -176,26 +165,7 @@ def test_a_process_configured_with_configure_writes_redacted_lines(fmt: str) -> 
         assert lines[1].endswith("WARNING bot.x: contact [e-mail] [request turn-1]")
 
 
-ENGINE_SCRIPT = """
-import logging, sys
-import rasa.utils.common, rasa.utils.io
-import sanic.log, structlog
-from rasa.core.agent import Agent
-from rasa.utils.log_utils import configure_structlog
-from bot.engine.channels import metrics
-from bot.engine.turn_metrics import is_wrapped
-
-metrics.install()  # what bot/engine/main.py does before Rasa starts
-# What `rasa run --logging-config-file FILE` then does (rasa/__main__.py, rasa/core/run.py).
-rasa.utils.common.configure_logging_and_warnings(None, sys.argv[1], True, True)
-rasa.utils.io.configure_colored_logging(None)
-configure_structlog(None)
-rasa.utils.common.update_sanic_log_level()
-logging.getLogger("rasa.core.processor").info("plain %s", "jan.jansen@example.nl")
-structlog.get_logger().info("rasa.event", text="mail jan.jansen@example.nl", action_name="x")
-sanic.log.error_logger.error("sanic error")
-print(is_wrapped(Agent.handle_message))
-"""
+ENGINE_SCRIPT = ROOT / "tests" / "engine" / "engine_logs.py"
 
 
 @pytest.mark.skipif(not assistant.RASA_PYTHON.exists(), reason="no .venv-rasa (make setup)")
@@ -207,7 +177,7 @@ def test_the_engine_keeps_our_json_lines(tmp_path: Path) -> None:
         key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "LOG_LEVEL")
     }
     done = subprocess.run(
-        [str(assistant.RASA_PYTHON), "-c", ENGINE_SCRIPT, str(config)],
+        [str(assistant.RASA_PYTHON), str(ENGINE_SCRIPT), str(config)],
         cwd=tmp_path,
         env={
             **env,
