@@ -117,7 +117,7 @@ typecheck: $(VENV)/.installed $(VENV_RASA)/.tests-installed
 # (the `integration` marker, added in tests/conftest.py for the engine fixtures): the
 # production shape's (tests/prod, HAProxy, two engines, faults under load) apart, so that
 # `make test` can run them beside the others.
-pytest: pytest-unit pytest-catalogue pytest-engine-runtime pytest-engine pytest-prod
+pytest: pytest-unit pytest-catalogue pytest-engine-runtime pytest-engine pytest-engine-model pytest-prod
 
 # The tests that need no model in two parts, so that `make test` can spread them: the
 # catalogue's and the fuzz tests (CPU-bound, about a quarter of them), and the rest.
@@ -130,8 +130,6 @@ pytest-catalogue: $(VENV)/.installed
 
 pytest-engine: $(VENV)/.installed $(VENV_RASA)/.tests-installed browser
 	$(PY) -m pytest -m integration --ignore=tests/prod
-	@mkdir -p $(RASA_CWD)
-	$(ENGINE_TESTS) -m integration
 
 pytest-prod: $(VENV)/.installed $(VENV_RASA)/.installed browser
 	$(PY) -m pytest -m integration tests/prod
@@ -139,7 +137,7 @@ pytest-prod: $(VENV)/.installed $(VENV_RASA)/.installed browser
 # The engine's tests (tests/engine) run in the engine's runtime, as the engine does: Python
 # 3.10 with only its plugin folder on the path (tools/assistant.py `plugin_path`; no project
 # root, whose `catalogue` would hide spaCy's), from an empty directory. Those that need the
-# trained model (`integration`) run with pytest-engine, after the training.
+# trained model (`integration`) run in their own part as soon as the training is done.
 ENGINE_TESTS = cd $(RASA_CWD) && $(RASA_ENV) \
 	PYTHONPATH=$$($(abspath $(PY)) -c 'from tools.assistant import plugin_path; print(plugin_path())') \
 	$(abspath $(PY_RASA)) -m pytest $(CURDIR)/tests/engine -c $(CURDIR)/pyproject.toml \
@@ -148,6 +146,11 @@ ENGINE_TESTS = cd $(RASA_CWD) && $(RASA_ENV) \
 pytest-engine-runtime: $(VENV)/.installed $(VENV_RASA)/.tests-installed
 	@mkdir -p $(RASA_CWD)
 	$(ENGINE_TESTS) -m "not integration"
+
+.PHONY: pytest-engine-model
+pytest-engine-model: train $(VENV)/.installed $(VENV_RASA)/.tests-installed
+	@mkdir -p $(RASA_CWD)
+	$(ENGINE_TESTS) -m integration
 
 # The fuzz tests (tests/fuzz) run in `make test` with 600 inputs per target; this runs
 # them longer. Failing inputs are kept in .hypothesis/ and tried first on the next run.
@@ -177,16 +180,18 @@ $(AXE): package.json package-lock.json
 
 # nlu-eval is the NLU gate: it fails when intent macro-F1 on the held-out split drops below 0.90
 # (figures in docs/quality.md). Three jobs at a time on two cores, in this order as a job ends:
-# the training and, beside it, the checks; the tests that need no model (about one core, in two
-# parts); the production shape's tests as soon as the model is there (about half a core: most
-# of their time waits on restarts, probes and faults); the other integration tests and the gate.
+# the training and, beside it, the checks; the tests that need no model (about one core, in
+# three parts: the app's, the catalogue's and fuzz, the engine's in its own runtime); the
+# production shape's tests as soon as the model is there (about half a core: most of their
+# time waits on restarts, probes and faults); the other integration tests, the engine's model
+# test and the gate.
 # Each part's output is printed whole when it ends (-O).
 test:
 	@$(MAKE) --no-print-directory -j3 -O test-parts
 
 .PHONY: test-parts nlu-gate pytest-prod pytest-catalogue
 test-parts: train lint typecheck validate pytest-prod pytest-unit pytest-catalogue \
-	pytest-engine-runtime pytest-engine nlu-gate
+	pytest-engine-runtime pytest-engine pytest-engine-model nlu-gate
 
 # The gate after the main training, not beside it: two trainings at once only share the cores.
 nlu-gate: train $(VENV)/.installed
