@@ -52,7 +52,7 @@ from catalogue.numberwords import NumberReader  # noqa: E402
 from catalogue.plan import make_plan  # noqa: E402
 from catalogue.profile import PROFILE_FIELDS  # noqa: E402
 from catalogue.reader import load_directory  # noqa: E402
-from catalogue.schema import CLARIFY, SKIP  # noqa: E402
+from catalogue.schema import CLARIFY, SKIP, ShortAnswer  # noqa: E402
 
 POOLS = ROOT / "tools" / "simulation" / "pools.yaml"
 DOMAIN = ROOT / "domain.yml"
@@ -491,6 +491,11 @@ class Simulator:
         self._adopt_implied(person, text, field_name)
         return self._send(c, sender, text, counted=True)
 
+    def _dont_know_meaning(self, field_name: str) -> ShortAnswer:
+        """What "weet ik niet" to this question stores (intake.yaml), or SKIP."""
+        question = self.intake.get(field_name)
+        return question.dont_know if question else SKIP
+
     def _adopt_implied(self, person: Person, text: str, field_name: str) -> None:
         """What an answer also says about a field the person did not know ("a nurse with a
         bachelor" after skipping the goal) is what they mean now, where the bot takes it: a
@@ -502,9 +507,10 @@ class Simulator:
                 continue
             if other not in person.unknown:
                 continue
-            question = self.intake.get(other)
-            meaning = question.dont_know if question else SKIP
-            has_value = other not in person.skipped and meaning not in (SKIP, CLARIFY)
+            has_value = other not in person.skipped and self._dont_know_meaning(other) not in (
+                SKIP,
+                CLARIFY,
+            )
             if has_value and answers_asked:
                 continue
             person.meant[other] = value
@@ -583,8 +589,7 @@ class Simulator:
         person = c.person
         answers = dict(person.meant)
         for field_name in person.unknown - person.skipped:
-            question = self.intake.get(field_name)
-            meaning = question.dont_know if question else SKIP
+            meaning = self._dont_know_meaning(field_name)
             if meaning not in (SKIP, CLARIFY):
                 answers[field_name] = meaning
         profile = {
